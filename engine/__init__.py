@@ -1,0 +1,62 @@
+"""numbagrad's tensor and autograd engine, with PyTorch's API.
+
+    import engine as torch          # tutorial code runs with only this line changed
+"""
+from . import autograd, cuda, dtypes  # noqa: F401
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad  # noqa: F401
+from .autograd import set_grad_enabled  # noqa: F401
+from .creation import (  # noqa: F401
+    arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full, full_like,
+    linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm,
+    scalar_tensor, tensor, zeros, zeros_like,
+)
+from .device import device  # noqa: F401
+from .dtypes import get_default_dtype, promote_types, set_default_dtype  # noqa: F401
+from .dtypes import dtype  # noqa: F401
+from .ops import *  # noqa: F401,F403
+from .ops import _METHODS  # noqa: F401
+from .printing import set_printoptions  # noqa: F401
+from .random import (  # noqa: F401
+    Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed,
+    set_rng_state,
+)
+from .tensor import Size, Tensor  # noqa: F401
+
+float32 = float = dtypes.float32  # noqa: A001 - PyTorch's names
+float64 = double = dtypes.float64
+int64 = long = dtypes.int64
+int32 = int = dtypes.int32  # noqa: A001
+int16 = short = dtypes.int16
+int8 = dtypes.int8
+uint8 = dtypes.uint8
+bool = dtypes.bool_  # noqa: A001
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(input):
+    return input.numel()
+
+
+def _submodules():
+    """`from engine import nn, optim, data`: the same objects as the top-level packages."""
+    import importlib
+    import sys
+
+    for name in ("nn", "optim", "data"):
+        module = importlib.import_module(name)
+        globals()[name] = module
+        sys.modules[f"{__name__}.{name}"] = module
+
+
+def __getattr__(name):
+    if name in ("nn", "optim", "data"):
+        _submodules()
+        return globals()[name]
+    if name in ("viz", "testing"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'engine' has no attribute '{name}'")

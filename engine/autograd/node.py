@@ -1,0 +1,140 @@
+"""Graph nodes: what an op left behind for backward.
+
+A `Node` is a tensor's `grad_fn`: the op that made it, an edge to each input's node,
+and only the values the op's derivative formulas name. A leaf that requires grad
+is reached through its `AccumulateGrad` node, which adds into `.grad`.
+"""
+import weakref
+
+from .anomaly import call_site, is_anomaly_enabled
+
+_FREED = ("Trying to backward through the graph a second time (or directly access saved "
+          "tensors after they have already been freed). Saved intermediate values of the "
+          "graph are freed when you call .backward() or autograd.grad(). Specify "
+          "retain_graph=True if you need to backward through the graph a second time or "
+          "if you need to access saved tensors after calling backward.")
+
+
+class Node:
+    """One recorded op: `name()`, `next_functions`, and the saved values for its formulas."""
+
+    __slots__ = ("op", "edges", "attrs", "saved", "input_meta", "pre_hooks", "post_hooks",
+                 "call_site", "__weakref__")
+
+    def __init__(self, op, inputs, attrs, out, aux):
+        self.op = op
+        self.edges = [edge_of(t) for t in inputs]
+        self.input_meta = [(t.shape, t.dtype) for t in inputs]
+        self.attrs = attrs
+        self.pre_hooks = []
+        self.post_hooks = []
+        self.call_site = call_site() if is_anomaly_enabled() else None
+        saved = {}
+        for name in op.saves_for(self.edges):
+            if name == "out":
+                saved["out"] = (out._data, out._version, out._version.value, out.dtype)
+            elif name in op.input_index:
+                t = inputs[op.input_index[name]]
+                saved[name] = (t, t._version, t._version.value, None)
+            elif aux is not None and name in aux:
+                saved[name] = (aux[name], None, None, "aux")
+        self.saved = saved
+
+    def name(self):
+        return self.op.node_name
+
+    @property
+    def next_functions(self):
+        return tuple((e, 0) for e in self.edges)
+
+    def register_hook(self, fn):
+        """fn(grad_inputs, grad_outputs) after this node has run."""
+        self.post_hooks.append(fn)
+
+    def register_prehook(self, fn):
+        """fn(grad_outputs) before this node runs; may return a replacement."""
+        self.pre_hooks.append(fn)
+
+    def release(self):
+        """Free saved values (backward without retain_graph)."""
+        if self.saved:
+            self.saved = None
+
+    def unpack(self, name, create_graph):
+        """A saved value as a Tensor, checked against in-place changes since it was saved."""
+        from ..tensor import Tensor
+
+        if self.saved is None:
+            raise RuntimeError(_FREED)
+        value, counter, version, kind = self.saved[name]
+        if counter is not None and counter.value != version:
+            what = "output 0 of " + self.name() if name == "out" else f"input '{name}'"
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by "
+                f"an inplace operation: {what} of {self.name()} is at version "
+                f"{counter.value}; expected version {version} instead.")
+        if name == "out":
+            return Tensor._make(value, grad_fn=self if create_graph else None)
+        if kind == "aux":
+            return Tensor._make(value)
+        return value
+
+    def __repr__(self):
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+
+class AccumulateGrad:
+    """The node of a leaf tensor that requires grad: adds incoming gradients into `.grad`."""
+
+    __slots__ = ("variable", "pre_hooks", "__weakref__")
+    edges = ()
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+        self.pre_hooks = []
+
+    def name(self):
+        return "torch::autograd::AccumulateGrad"
+
+    def accumulate(self, g, create_graph, fresh):
+        """Add g into the leaf's grad; adopt g's memory when nothing else can see it."""
+        from ..tensor import Tensor
+
+        leaf = self.variable
+        for hook in leaf._hooks:
+            replaced = hook(g)
+            if replaced is not None:
+                g = replaced
+                fresh = False
+        if leaf._grad is None:
+            if create_graph:
+                leaf._grad = g
+            else:
+                data = g._data if fresh else g._backend.copy(g._data)
+                leaf._grad = Tensor._make(data)
+        elif create_graph or leaf._grad.requires_grad:
+            leaf._grad = leaf._grad + g
+        else:
+            leaf._grad._backend.add(leaf._grad._data, g._data, out=leaf._grad._data)
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {hex(id(self))}>"
+
+
+def accumulator(t):
+    """The leaf's AccumulateGrad node, kept alive by the graph (not by the tensor)."""
+    node = t._accumulator() if t._accumulator is not None else None
+    if node is None:
+        node = AccumulateGrad(t)
+        t._accumulator = weakref.ref(node)
+    return node
+
+
+def edge_of(t):
+    """Where gradient for `t` goes: its grad_fn, its accumulator, or nowhere."""
+    if t._grad_fn is not None:
+        return t._grad_fn
+    if t._requires_grad:
+        return accumulator(t)
+    return None

@@ -1,0 +1,246 @@
+"""Creating tensors: from data, filled, ranges, and random."""
+import numbers
+
+import numpy as np
+
+from . import dtypes
+from .device import backend, canonical
+from .random import generator_for
+from .tensor import Size, Tensor
+
+
+def _size(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
+        size = tuple(size[0])
+    for n in size:
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+            raise TypeError(f"size must be a tuple of ints, but got {size!r}")
+        if n < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {n}: "
+                               f"{list(size)}")
+    return tuple(int(n) for n in size)
+
+
+def _finish(array, device, requires_grad):
+    d = canonical(device)
+    data = backend(d).from_numpy(array) if d.type != "cpu" else array
+    t = Tensor._make(data, d)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _shape_of(data, path=()):
+    """The shape of nested sequences, or a ValueError naming where they are ragged."""
+    if isinstance(data, (list, tuple)):
+        if not data:
+            return (0,)
+        shapes = [_shape_of(item, path + (i,)) for i, item in enumerate(data)]
+        first = shapes[0]
+        for i, s in enumerate(shapes):
+            if s != first:
+                depth = len(path) + 1
+                raise ValueError(f"expected sequence of length {first[0] if first else 0} at "
+                                 f"dim {depth} (got {s[0] if s else 'a scalar'}) at index "
+                                 f"{list(path) + [i]}: nested lists must be rectangular")
+        return (len(data),) + first
+    if isinstance(data, Tensor):
+        return tuple(data.shape)
+    if isinstance(data, (numbers.Number, np.bool_, np.number)):
+        return ()
+    if isinstance(data, np.ndarray):
+        return data.shape
+    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def _infer_dtype(array, data):
+    if array.dtype.kind == "b":
+        return dtypes.bool_
+    if array.dtype.kind in "iu":
+        return dtypes.from_numpy(array.dtype) if isinstance(data, np.ndarray) else dtypes.int64
+    if array.dtype.kind == "f":
+        return dtypes.from_numpy(array.dtype) if isinstance(data, np.ndarray) \
+            else dtypes.get_default_dtype()
+    raise TypeError(f"can't convert data of type {array.dtype} to a tensor: the supported "
+                    f"types are bool, integers and floats")
+
+
+def _to_array(data):
+    if isinstance(data, Tensor):
+        return data._backend.to_numpy(data._data)
+    if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
+        return np.array([_to_array(x) for x in data])
+    return data
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """A new tensor holding a copy of `data` (nested lists, numbers, arrays or tensors)."""
+    if isinstance(data, Tensor):
+        data = data.detach()
+    raw = _to_array(data)
+    if not isinstance(raw, np.ndarray):
+        _shape_of(raw)  # a precise error for ragged or non-numeric input
+    array = np.array(raw)
+    if array.dtype == object or array.dtype.kind in "USc":
+        _shape_of(raw)
+        raise TypeError(f"can't convert data of type {array.dtype} to a tensor")
+    target = dtype or _infer_dtype(array, data)
+    # np.array above copied, so the tensor never shares memory with the caller's data.
+    return _finish(np.ascontiguousarray(array.astype(target.numpy, copy=False)), device,
+                   requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    if isinstance(data, Tensor):
+        out = data if dtype is None else data.to(dtype)
+        return out if device is None else out.to(device)
+    if isinstance(data, np.ndarray) and (dtype is None or dtype.numpy == data.dtype) \
+            and canonical(device).type == "cpu":
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(array):
+    """A tensor sharing memory with a numpy array (no copy)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    dtypes.from_numpy(array.dtype)
+    return Tensor._make(array, canonical(None))
+
+
+def scalar_tensor(value, dtype=None, device=None, requires_grad=False):
+    return full((), value, dtype=dtype or dtypes.get_default_dtype(), device=device,
+                requires_grad=requires_grad)
+
+
+def _filled(size, value, dtype, device, requires_grad):
+    d = canonical(device)
+    t = Tensor._make(backend(d).full(_size(size), value, dtype.numpy), d)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
+    return _filled(size, 0, dtype or dtypes.get_default_dtype(), device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False, out=None):
+    return _filled(size, 1, dtype or dtypes.get_default_dtype(), device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False, out=None):
+    return _filled(size, 0, dtype or dtypes.get_default_dtype(), device, requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    if dtype is None:
+        dtype = dtypes.scalar_dtype(fill_value)
+    return _filled((size,) if isinstance(size, int) else tuple(size), fill_value, dtype,
+                   device, requires_grad)
+
+
+def _like(fn):
+    def like(input, *args, dtype=None, device=None, requires_grad=False, **kwargs):
+        return fn(input.shape, *args, dtype=dtype or input.dtype,
+                  device=device or input.device, requires_grad=requires_grad)
+
+    like.__name__ = fn.__name__ + "_like"
+    return like
+
+
+zeros_like = _like(zeros)
+ones_like = _like(ones)
+empty_like = _like(empty)
+full_like = _like(full)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("arange: step must be nonzero")
+    if dtype is None:
+        integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = dtypes.int64 if integral else dtypes.get_default_dtype()
+    d = canonical(device)
+    t = Tensor._make(backend(d).arange(start, end, step, dtype.numpy), d)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+    dtype = dtype or dtypes.get_default_dtype()
+    d = canonical(device)
+    t = Tensor._make(backend(d).linspace(start, end, steps, dtype.numpy), d)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+    dtype = dtype or dtypes.get_default_dtype()
+    d = canonical(device)
+    t = Tensor._make(backend(d).eye(n, n if m is None else m, dtype.numpy), d)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+# ---- random --------------------------------------------------------------------------
+
+def _random(draw, size, dtype, device, requires_grad, generator):
+    dtype = dtype or dtypes.get_default_dtype()
+    if not dtype.is_floating_point:
+        raise TypeError(f"expected a floating-point dtype for random values, got {dtype}")
+    d = canonical(device)
+    data = draw(backend(d), generator_for(d, generator), _size(size), dtype.numpy)
+    t = Tensor._make(data, d)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Uniform on [0, 1)."""
+    return _random(lambda K, g, s, dt: K.uniform(g, s, 0.0, 1.0, dt), size, dtype, device,
+                   requires_grad, generator)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Standard normal."""
+    return _random(lambda K, g, s, dt: K.normal(g, s, 0.0, 1.0, dt), size, dtype, device,
+                   requires_grad, generator)
+
+
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad=False):
+    """Integers uniform on [low, high)."""
+    if high is None:
+        low, high = 0, low
+    if size is None:
+        raise TypeError("randint() missing required argument 'size'")
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
+                           f">= to={high}")
+    d = canonical(device)
+    dtype = dtype or dtypes.int64
+    data = backend(d).randint(generator_for(d, generator), low, high, _size((size,)),
+                              dtype.numpy)
+    return Tensor._make(data, d)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None):
+    d = canonical(device)
+    keys = backend(d).uniform(generator_for(d, generator), (n,), 0.0, 1.0, np.float64)
+    return Tensor._make(np.argsort(keys, kind="stable").astype((dtype or dtypes.int64).numpy),
+                        d)
+
+
+def rand_like(input, *, dtype=None, device=None, requires_grad=False):
+    return rand(input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                requires_grad=requires_grad)
+
+
+def randn_like(input, *, dtype=None, device=None, requires_grad=False):
+    return randn(input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                 requires_grad=requires_grad)
+
+
+def bernoulli(input, p=None, *, generator=None):
+    probs = input if p is None else full_like(input, p)
+    return (rand(input.shape, generator=generator, dtype=input.dtype, device=input.device)
+            < probs).to(input.dtype)

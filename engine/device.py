@@ -1,0 +1,73 @@
+"""Devices, and the kernel backend that serves each one."""
+import functools
+
+
+class device:
+    """Where a tensor's memory lives: `device('cpu')`, `device('cuda')`, `device('cuda:0')`."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type_or_spec="cpu", index=None):
+        if isinstance(type_or_spec, device):
+            type_or_spec, index = type_or_spec.type, type_or_spec.index
+        kind, _, number = str(type_or_spec).partition(":")
+        if kind not in ("cpu", "cuda"):
+            raise RuntimeError(f"Expected one of cpu, cuda device type at start of device "
+                               f"string: {type_or_spec}")
+        if number:
+            if index is not None or not number.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type_or_spec}'")
+            index = int(number)
+        self.type = kind
+        self.index = index
+
+    def __repr__(self):
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+
+CPU = device("cpu")
+
+
+def canonical(spec):
+    """The concrete device for a user's spec: None means the CPU, bare 'cuda' means cuda:0."""
+    if spec is None:
+        return CPU
+    d = spec if isinstance(spec, device) else device(spec if not isinstance(spec, int)
+                                                     else f"cuda:{spec}")
+    if d.type == "cuda":
+        require_cuda(d)
+        return d if d.index is not None else device("cuda", 0)
+    return CPU
+
+
+def require_cuda(d):
+    from . import cuda
+
+    if not cuda.is_available():
+        raise RuntimeError(f"{d}: CUDA is not available on this machine (no GPU or no CUDA "
+                           f"driver was found); use device='cpu'")
+
+
+@functools.cache
+def backend(d):
+    """The kernels module for a device: `kernels.cpu` or `kernels.cuda`."""
+    if d.type == "cpu":
+        import kernels.cpu
+
+        return kernels.cpu
+    import kernels.cuda
+
+    return kernels.cuda

@@ -1,0 +1,186 @@
+"""The op table's public face: each function serves as `engine.<name>` and, where it
+takes a tensor first, as the method `Tensor.<name>`; operators map onto the same ones."""
+from ..tensor import Tensor
+from . import indexing, inplace, loss, shape  # noqa: F401
+from .activation import (  # noqa: F401
+    dropout, elu, gelu, hardtanh, leaky_relu, log_softmax, relu, relu6, sigmoid, silu,
+    softmax, softplus, tanh,
+)
+from .indexing import (  # noqa: F401
+    gather, index_select, masked_fill, scatter_add, take_along_dim,
+)
+from .linalg import addmm, bmm, dot, matmul, mm, mv, outer  # noqa: F401
+from .pointwise import (  # noqa: F401
+    abs, add, clamp, clamp_max, clamp_min, clip, cos, div, divide, eq, exp, ge, greater,
+    greater_equal, gt, isfinite, isinf, isnan, le, less, less_equal, log, log1p, log2, log10,
+    logical_and, logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg,
+    negative, not_equal, pow, reciprocal, rsqrt, sign, sin, sqrt, square, sub, subtract,
+    true_divide, where, xlogy,
+)
+from .reduction import (  # noqa: F401
+    all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, std, sum, var,
+)
+from .shape import (  # noqa: F401
+    broadcast_to, cat, chunk, clone, concat, concatenate, contiguous, expand, expand_as,
+    flatten, narrow, permute, reshape, select, split, squeeze, stack, swapaxes, swapdims, t,
+    transpose, unbind, unflatten, unsqueeze, view,
+)
+
+multiply = mul
+
+_METHODS = """
+abs add clamp clamp_max clamp_min clip cos div divide eq exp ge greater greater_equal gt
+isfinite isinf isnan le less less_equal log log1p log2 log10 logical_and logical_not
+logical_or logical_xor lt maximum minimum mul multiply ne neg negative not_equal pow
+reciprocal rsqrt sign sin sqrt square sub subtract true_divide xlogy
+all amax amin any argmax argmin logsumexp max mean min std sum var
+broadcast_to chunk clone contiguous expand expand_as flatten narrow permute reshape select
+split squeeze swapaxes swapdims t transpose unbind unflatten unsqueeze view
+gather index_select masked_fill scatter_add take_along_dim
+matmul mm mv dot bmm addmm outer
+relu sigmoid tanh softmax log_softmax
+""".split()
+
+for _name in _METHODS:
+    setattr(Tensor, _name, globals()[_name])
+
+
+def _swap(fn):
+    return lambda self, other: fn(other, self)
+
+
+def _rpow(self, other):
+    return pow(other, self)
+
+
+Tensor.__add__ = Tensor.__radd__ = lambda self, other: add(self, other)
+Tensor.__sub__ = lambda self, other: sub(self, other)
+Tensor.__rsub__ = _swap(sub)
+Tensor.__mul__ = Tensor.__rmul__ = lambda self, other: mul(self, other)
+Tensor.__truediv__ = lambda self, other: div(self, other)
+Tensor.__rtruediv__ = _swap(div)
+Tensor.__pow__ = lambda self, other: pow(self, other)
+Tensor.__rpow__ = _rpow
+Tensor.__matmul__ = lambda self, other: matmul(self, other)
+Tensor.__rmatmul__ = _swap(matmul)
+Tensor.__neg__ = neg
+Tensor.__abs__ = abs
+Tensor.__pos__ = lambda self: self
+Tensor.__eq__ = lambda self, other: eq(self, other)
+Tensor.__ne__ = lambda self, other: ne(self, other)
+Tensor.__lt__ = lambda self, other: lt(self, other)
+Tensor.__le__ = lambda self, other: le(self, other)
+Tensor.__gt__ = lambda self, other: gt(self, other)
+Tensor.__ge__ = lambda self, other: ge(self, other)
+Tensor.__invert__ = logical_not
+Tensor.__and__ = lambda self, other: _bitwise(self, other, logical_and)
+Tensor.__or__ = lambda self, other: _bitwise(self, other, logical_or)
+Tensor.__xor__ = lambda self, other: _bitwise(self, other, logical_xor)
+Tensor.__getitem__ = indexing.getitem
+Tensor.__setitem__ = indexing.setitem
+Tensor.T = property(shape.numpy_T)
+Tensor.mT = property(shape.matrix_transpose)
+
+
+def _bitwise(a, b, logical):
+    from .. import dtypes
+
+    if a.dtype is not dtypes.bool_:
+        raise TypeError(f"bitwise ops are only supported on bool tensors here, got {a.dtype}")
+    return logical(a, b)
+
+
+def _new(fn):
+    def method(self, size, *args, dtype=None, device=None, requires_grad=False):
+        return fn(size, *args, dtype=dtype or self.dtype, device=device or self.device,
+                  requires_grad=requires_grad)
+
+    return method
+
+
+def _new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+    from ..creation import tensor
+
+    return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                  requires_grad=requires_grad)
+
+
+def _attach_creation():
+    from .. import creation
+
+    Tensor.new_zeros = _new(creation.zeros)
+    Tensor.new_ones = _new(creation.ones)
+    Tensor.new_empty = _new(creation.empty)
+    Tensor.new_full = _new(creation.full)
+    Tensor.new_tensor = _new_tensor
+
+
+_attach_creation()
+
+
+# ---- in-place ------------------------------------------------------------------------
+
+def _inplace(fn, kernel=None):
+    def method(self, other, **kwargs):
+        return inplace.update(self, fn, other, kernel, **kwargs)
+
+    return method
+
+
+def _inplace_unary(fn):
+    def method(self, *args, **kwargs):
+        return inplace.update(self, lambda x, _, **kw: fn(x, *args, **kw), None, **kwargs)
+
+    return method
+
+
+Tensor.add_ = _inplace(add, "add")
+Tensor.sub_ = _inplace(sub, "sub")
+Tensor.mul_ = _inplace(mul, "mul")
+Tensor.div_ = _inplace(div, "div")
+Tensor.pow_ = _inplace(pow)
+Tensor.__iadd__ = Tensor.add_
+Tensor.__isub__ = Tensor.sub_
+Tensor.__imul__ = Tensor.mul_
+Tensor.__itruediv__ = Tensor.div_
+for _name in ("clamp", "exp", "log", "neg", "sqrt", "abs", "relu", "sigmoid", "tanh",
+              "sin", "cos", "clamp_min", "clamp_max"):
+    setattr(Tensor, _name + "_", _inplace_unary(globals()[_name]))
+
+
+def _copy_(self, src, non_blocking=False):
+    """Copy `src` (broadcast, converted) into this tensor's memory."""
+    from .operands import NUMBER, scalar
+
+    if isinstance(src, NUMBER):
+        src = scalar(src, self.dtype, self.device)
+    if src.device != self.device:
+        src = src.to(self.device)
+    broadcast = src.to(self.dtype).expand(self.shape)
+    if inplace.needs_history(self, src):
+        return inplace.commit(self, broadcast.clone())
+    inplace.check_writable(self)
+    self._backend.copy_into(self._data, broadcast._data)
+    self._version.value += 1
+    return self
+
+
+def _fill_(self, value):
+    from .. import creation
+
+    with_value = creation.full_like(self, value.item() if isinstance(value, Tensor) else value)
+    return _copy_(self, with_value)
+
+
+def _zero_(self):
+    return _fill_(self, 0)
+
+
+def _masked_fill_(self, mask, value):
+    return inplace.update(self, lambda x, _: masked_fill(x, mask, value), None)
+
+
+Tensor.copy_ = _copy_
+Tensor.fill_ = _fill_
+Tensor.zero_ = _zero_
+Tensor.masked_fill_ = _masked_fill_

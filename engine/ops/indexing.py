@@ -1,0 +1,187 @@
+"""Indexing with gradients: `t[...]`, `t[...] = v`, gather/scatter, index_select, masked_fill."""
+import numpy as np
+
+from .. import dtypes
+from ..tensor import Tensor
+from .primitive import Primitive as P
+
+
+def _getitem_forward(K, x, *, index):
+    return K.getitem(x, index)
+
+
+def _scatter_back(g, x_shape, x_dtype, index):
+    return _index_backward(g, index=index, shape=x_shape, dtype=x_dtype.numpy)
+
+
+_select = P("SelectBackward0", _getitem_forward, x=_scatter_back)
+_slice = P("SliceBackward0", _getitem_forward, x=_scatter_back)
+_index = P("IndexBackward0", _getitem_forward, x=_scatter_back)
+
+
+def _index_backward_forward(K, g, *, index, shape, dtype):
+    out = K.full(shape, 0, dtype)
+    K.index_add(out, index, g)
+    return out
+
+
+_index_backward = P("IndexPutBackward0", _index_backward_forward,
+                    g=lambda gg, index: _index(gg, index=index))
+
+
+def _put_forward(K, x, v, *, index):
+    out = K.copy(x)
+    K.setitem(out, index, v)
+    return out
+
+
+_zero_at = P("IndexFillBackward0", lambda K, g, *, index: _put_forward(K, g, 0, index=index),
+             g=lambda gg, index: _zero_at(gg, index=index))
+_index_put = P("CopySlices", _put_forward,
+               x=lambda g, index: _zero_at(g, index=index),
+               v=lambda g, index: _index(g, index=index))
+
+
+def _normalize(index, shape):
+    """The index with tensors and lists turned into arrays; the kind of node it makes."""
+    parts = index if isinstance(index, tuple) else (index,)
+    kind = _slice
+    out = []
+    for p in parts:
+        if isinstance(p, Tensor):
+            if p._device.type != "cpu" and p.dim() == 0:
+                p = p.item()
+            else:
+                if p._dtype.is_floating_point:
+                    raise IndexError(f"tensors used as indices must be long, int, byte or "
+                                     f"bool tensors, got {p.dtype}")
+                p = p._data
+                kind = _index
+        elif isinstance(p, (list, np.ndarray)):
+            p = np.asarray(p)
+            if p.dtype.kind == "f":
+                raise IndexError("tensors used as indices must be long, int, byte or bool "
+                                 "tensors, got a float list")
+            kind = _index
+        elif isinstance(p, (bool, np.bool_)):
+            p = np.bool_(p)
+            kind = _index
+        elif isinstance(p, (int, np.integer)):
+            if kind is _slice:
+                kind = _select
+            p = int(p)
+        elif p is not None and p is not Ellipsis and not isinstance(p, slice):
+            raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and long or "
+                             f"byte Variables are valid indices (got {type(p).__name__})")
+        out.append(p)
+    return tuple(out), kind
+
+
+def getitem(input, index):
+    index, kind = _normalize(index, input.shape)
+    try:
+        out = kind(input, index=index)
+    except IndexError as e:
+        raise IndexError(f"{e} (indexing a tensor of shape {tuple(input.shape)})") from None
+    if kind is not _index:
+        from .shape import _as_view
+
+        _as_view(out, input)
+    return out
+
+
+def setitem(input, index, value):
+    """input[index] = value, in place; recorded as CopySlices when gradients flow."""
+    from .inplace import commit, needs_history
+
+    index, _ = _normalize(index, input.shape)
+    if isinstance(value, Tensor):
+        if value._device != input._device:
+            raise RuntimeError(f"setitem: the value is on {value.device} but the tensor is on "
+                               f"{input.device}")
+        value = value if value._dtype is input._dtype else value.to(input._dtype)
+    if needs_history(input, value):
+        if not isinstance(value, Tensor):
+            from .operands import scalar
+
+            value = scalar(value, input._dtype, input._device)
+        commit(input, _index_put(input, value, index=index))
+        return
+    from .inplace import check_writable
+
+    check_writable(input)
+    try:
+        input._backend.setitem(input._data, index,
+                               value._data if isinstance(value, Tensor) else value)
+    except (IndexError, ValueError) as e:
+        raise type(e)(f"{e} (assigning into a tensor of shape {tuple(input.shape)})") from None
+    input._version.value += 1
+
+
+# ---- gather / scatter ----------------------------------------------------------------
+
+def _check_index(name, input, dim, index):
+    if index._dtype is not dtypes.int64:
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index, got {index.dtype}")
+    if index.dim() != input.dim():
+        raise RuntimeError(f"{name}(): Index tensor must have the same number of dimensions "
+                           f"as input tensor (index {tuple(index.shape)}, input "
+                           f"{tuple(input.shape)})")
+    for k in range(input.dim()):
+        if k != dim and index.shape[k] != input.shape[k]:
+            raise RuntimeError(f"{name}(): index {tuple(index.shape)} and input "
+                               f"{tuple(input.shape)} must agree in every dimension but {dim}")
+    if index.numel():
+        low, high = index._data.min(), index._data.max()
+        if low < 0 or high >= input.shape[dim]:
+            bad = low if low < 0 else high
+            raise RuntimeError(f"{name}(): index {bad} is out of bounds for dimension {dim} "
+                               f"with size {input.shape[dim]}")
+
+
+_gather = P("GatherBackward0", lambda K, x, index, *, dim: K.gather(x, dim, index),
+            x=lambda g, x_shape, index, dim: scatter_into_zeros(g, index, dim, x_shape))
+
+
+def _scatter_forward(K, src, index, *, dim, shape):
+    return K.scatter_add(K.full(shape, 0, src.dtype), dim, index, src)
+
+
+_scatter_zeros = P("ScatterAddBackward0", _scatter_forward,
+                   src=lambda g, index, dim: _gather(g, index, dim=dim))
+
+
+def scatter_into_zeros(src, index, dim, shape):
+    """zeros(shape).scatter_add(dim, index, src), differentiable in src."""
+    return _scatter_zeros(src, index, dim=dim, shape=tuple(shape))
+
+
+def gather(input, dim, index):
+    """out[i][j] = input[i][index[i][j]] for dim=1 (and likewise for any dim)."""
+    d = input._dim_index(dim)
+    _check_index("gather", input, d, index)
+    return _gather(input, index, dim=d)
+
+
+def scatter_add(input, dim, index, src):
+    d = input._dim_index(dim)
+    _check_index("scatter_add", input, d, index)
+    if src.shape != index.shape:
+        raise RuntimeError(f"scatter_add(): src {tuple(src.shape)} and index "
+                           f"{tuple(index.shape)} must have the same shape")
+    return input + scatter_into_zeros(src, index, d, input.shape)
+
+
+def index_select(input, dim, index):
+    d = input._dim_index(dim)
+    return input[(slice(None),) * d + (index,)]
+
+
+def masked_fill(input, mask, value):
+    from .pointwise import where
+
+    return where(mask, value, input)
+
+
+def take_along_dim(input, indices, dim):
+    return gather(input, dim, indices)

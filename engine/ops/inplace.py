@@ -1,0 +1,69 @@
+"""In-place ops. Each is its out-of-place op followed by `commit`, which writes the result
+into the tensor's memory, bumps its version and takes over the result's history."""
+from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..tensor import Tensor
+from .operands import NUMBER, broadcast_shapes
+
+
+def needs_history(target, *others):
+    """True when the in-place op must be recorded for autograd."""
+    if not is_grad_enabled():
+        return False
+    return target._requires_grad or any(isinstance(o, Tensor) and o._requires_grad
+                                        for o in others)
+
+
+def check_writable(t):
+    """Refuse in-place writes that would corrupt a gradient PyTorch would compute."""
+    if not is_grad_enabled():
+        return
+    if t._requires_grad and t._grad_fn is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    base = t._base
+    if base is not None and base._requires_grad:
+        if base._grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
+                               "an in-place operation.")
+        raise RuntimeError(f"in-place modification of a view (shape {tuple(t.shape)}) of a "
+                           f"tensor that requires grad is not supported; clone() it first")
+
+
+def commit(target, result):
+    """Write `result` into `target` in place; `target` now stands for the result."""
+    check_writable(target)
+    if result.shape != target.shape:
+        raise RuntimeError(f"output with shape {list(target.shape)} doesn't match the "
+                           f"broadcast shape {list(result.shape)}")
+    if result.dtype.category > target.dtype.category:
+        raise RuntimeError(f"result type {result.dtype} can't be cast to the desired output "
+                           f"type {target.dtype}")
+    target._backend.copy_into(target._data, result._data)
+    target._version.value += 1
+    if result._grad_fn is not None:
+        target._grad_fn = result._grad_fn
+        target._requires_grad = True
+    return target
+
+
+def update(target, fn, other=None, kernel=None, **kwargs):
+    """target = fn(target, other), in place; straight into its memory when nothing records."""
+    if needs_history(target, other):
+        return commit(target, fn(target, other, **kwargs))
+    check_writable(target)
+    if kernel is not None and not kwargs and _fits(target, other):
+        data = other._data if isinstance(other, Tensor) else other
+        getattr(target._backend, kernel)(target._data, data, out=target._data)
+        target._version.value += 1
+        return target
+    with no_grad():
+        return commit(target, fn(target, other, **kwargs))
+
+
+def _fits(target, other):
+    """Whether `other` can be combined into `target`'s memory without promotion."""
+    if isinstance(other, Tensor):
+        return (other._dtype is target._dtype and other._device == target._device
+                and broadcast_shapes(target.shape, other.shape) == target.shape)
+    return isinstance(other, NUMBER) and (target._dtype.is_floating_point
+                                          or isinstance(other, (int, bool)))

@@ -1,0 +1,67 @@
+"""Turning mixed operands (tensors, Python numbers) into tensors of one dtype and device."""
+import numpy as np
+
+from .. import dtypes
+from ..tensor import Tensor
+
+NUMBER = (int, float, bool, np.number, np.bool_)
+
+
+def scalar(value, dtype, device):
+    """A 0-d tensor holding a Python number, on `device`."""
+    from ..device import backend
+
+    return Tensor._make(backend(device).full((), value, dtype.numpy), device)
+
+
+def promote(op, *operands, floating=False):
+    """Tensors of the promoted dtype (floating: at least the default float) for `op`.
+
+    Raises TypeError naming the operand when one is neither a tensor nor a number.
+    """
+    device = None
+    for x in operands:
+        if isinstance(x, Tensor):
+            device = x._device
+            break
+        if not isinstance(x, NUMBER):
+            raise TypeError(f"{op}(): expected a Tensor or a number, got "
+                            f"{type(x).__name__}")
+    target = dtypes.result_type(*operands)
+    if floating and not target.is_floating_point:
+        target = dtypes.get_default_dtype()
+    out = []
+    for x in operands:
+        if isinstance(x, Tensor):
+            out.append(x if x._dtype is target else x.to(target))
+        elif isinstance(x, NUMBER):
+            out.append(scalar(x, target, device))
+        else:
+            raise TypeError(f"{op}(): expected a Tensor or a number, got {type(x).__name__}")
+    return out
+
+
+def broadcast_shapes(*shapes, op="broadcast"):
+    """The common shape, or an error naming every shape and the first clash."""
+    ndim = max(len(s) for s in shapes)
+    result = []
+    for d in range(-ndim, 0):
+        size = 1
+        for s in shapes:
+            n = s[d] if -d <= len(s) else 1
+            if n != 1:
+                if size not in (1, n):
+                    listed = " and ".join(str(tuple(s)) for s in shapes)
+                    raise RuntimeError(
+                        f"{op}: shapes {listed} cannot be broadcast: the size of tensor a "
+                        f"({size}) must match the size of tensor b ({n}) at non-singleton "
+                        f"dimension {ndim + d}")
+                size = n
+        result.append(size)
+    return tuple(result)
+
+
+def check_broadcast(op, tensors):
+    shapes = [t._data.shape for t in tensors]
+    if any(s != shapes[0] for s in shapes[1:]):
+        broadcast_shapes(*shapes, op=op)

@@ -1,0 +1,255 @@
+"""Elementwise ops: each one's kernel and derivative, side by side.
+
+Formulas read like PyTorch's derivatives.yaml: `a=lambda g, b: g * b` is
+"d(out)/d(a), given the output gradient g, is g * b". Broadcasting is undone
+by the engine (see `primitive.sum_to`), never here.
+"""
+import math
+
+from .. import dtypes
+from .operands import NUMBER, check_broadcast, promote
+from .primitive import Primitive as P
+
+# ---- arithmetic ----------------------------------------------------------------------
+
+_add = P("AddBackward0", lambda K, a, b: K.add(a, b),
+         a=lambda g: g,
+         b=lambda g: g)
+_sub = P("SubBackward0", lambda K, a, b: K.sub(a, b),
+         a=lambda g: g,
+         b=lambda g: -g)
+_mul = P("MulBackward0", lambda K, a, b: K.mul(a, b),
+         a=lambda g, b: g * b,
+         b=lambda g, a: g * a)
+_div = P("DivBackward0", lambda K, a, b: K.div(a, b),
+         a=lambda g, b: g / b,
+         b=lambda g, a, b: -g * a / (b * b))
+_pow = P("PowBackward1", lambda K, a, b: K.pow(a, b),
+         a=lambda g, a, b: g * b * a ** (b - 1),
+         b=lambda g, a, b, out: where((a == 0) & (b >= 0), 0.0, g * out * log(a)))
+_pow_scalar = P("PowBackward0", lambda K, a, *, exponent: K.pow(a, exponent),
+                a=lambda g, a, exponent: (g * 0 if exponent == 0
+                                          else g * exponent * a ** (exponent - 1)))
+_maximum = P("MaximumBackward0", lambda K, a, b: K.maximum(a, b),
+             a=lambda g, a, b: g * _winner_share(a, b),
+             b=lambda g, a, b: g * _winner_share(b, a))
+_minimum = P("MinimumBackward0", lambda K, a, b: K.minimum(a, b),
+             a=lambda g, a, b: g * _winner_share(b, a),
+             b=lambda g, a, b: g * _winner_share(a, b))
+_where = P("WhereBackward0", lambda K, cond, a, b: K.where(cond, a, b),
+           a=lambda g, cond: where(cond, g, 0.0),
+           b=lambda g, cond: where(cond, 0.0, g))
+
+
+def _winner_share(a, b):
+    """1 where a wins, 1/2 on ties (PyTorch splits the gradient of max and min evenly)."""
+    return where(a > b, 1.0, where(a == b, 0.5, 0.0)).to(a.dtype)
+
+
+def _binary(prim, name, floating=False):
+    def op(input, other):
+        a, b = promote(name, input, other, floating=floating)
+        if a._data.shape != b._data.shape:
+            check_broadcast(name, (a, b))
+        return prim(a, b)
+
+    op.__name__ = name
+    return op
+
+
+mul = _binary(_mul, "mul")
+div = _binary(_div, "div", floating=True)
+maximum = _binary(_maximum, "maximum")
+minimum = _binary(_minimum, "minimum")
+true_divide = divide = div
+
+
+def add(input, other, *, alpha=1):
+    """input + alpha * other."""
+    a, b = promote("add", input, other)
+    if alpha != 1:
+        b = b * alpha
+    if a._data.shape != b._data.shape:
+        check_broadcast("add", (a, b))
+    return _add(a, b)
+
+
+def sub(input, other, *, alpha=1):
+    """input - alpha * other."""
+    a, b = promote("sub", input, other)
+    if a._dtype is dtypes.bool_:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    if alpha != 1:
+        b = b * alpha
+    if a._data.shape != b._data.shape:
+        check_broadcast("sub", (a, b))
+    return _sub(a, b)
+
+
+subtract = sub
+
+
+def pow(input, exponent):  # noqa: A001 - PyTorch's name
+    """input ** exponent; a number exponent is an attribute, not a tensor input."""
+    if isinstance(exponent, NUMBER) and not isinstance(input, NUMBER):
+        a = promote("pow", input, exponent)[0]
+        return _pow_scalar(a, exponent=exponent)
+    a, b = promote("pow", input, exponent)
+    check_broadcast("pow", (a, b))
+    return _pow(a, b)
+
+
+def where(condition, input, other):
+    """Elements of `input` where `condition` holds, else of `other`."""
+    a, b = promote("where", input, other)
+    cond = condition if condition._dtype is dtypes.bool_ else condition.to(dtypes.bool_)
+    check_broadcast("where", (cond, a, b))
+    return _where(cond, a, b)
+
+
+# ---- comparisons (no gradient: their results are bool) ---------------------------------
+
+def _comparison(kernel_name, name):
+    prim = P(f"{name}", lambda K, a, b: getattr(K, kernel_name)(a, b))
+    return _binary(prim, name)
+
+
+eq = _comparison("eq", "eq")
+ne = _comparison("ne", "ne")
+lt = _comparison("lt", "lt")
+le = _comparison("le", "le")
+gt = _comparison("gt", "gt")
+ge = _comparison("ge", "ge")
+less, less_equal, greater, greater_equal, not_equal = lt, le, gt, ge, ne
+
+
+# ---- unary ---------------------------------------------------------------------------
+
+_neg = P("NegBackward0", lambda K, x: K.neg(x), x=lambda g: -g)
+_exp = P("ExpBackward0", lambda K, x: K.exp(x), x=lambda g, out: g * out)
+_log = P("LogBackward0", lambda K, x: K.log(x), x=lambda g, x: g / x)
+_log1p = P("Log1PBackward0", lambda K, x: K.log1p(x), x=lambda g, x: g / (x + 1))
+_sqrt = P("SqrtBackward0", lambda K, x: K.sqrt(x), x=lambda g, out: g / (2 * out))
+_abs = P("AbsBackward0", lambda K, x: K.abs(x), x=lambda g, x: g * sign(x))
+_sign = P("SignBackward0", lambda K, x: K.sign(x), x=lambda g: g * 0)
+_sin = P("SinBackward0", lambda K, x: K.sin(x), x=lambda g, x: g * cos(x))
+_cos = P("CosBackward0", lambda K, x: K.cos(x), x=lambda g, x: -g * sin(x))
+
+
+def _unary(prim, name, floating=True):
+    def op(input):
+        if floating and not input._dtype.is_floating_point:
+            input = input.to(dtypes.get_default_dtype())
+        return prim(input)
+
+    op.__name__ = name
+    return op
+
+
+neg = negative = _unary(_neg, "neg", floating=False)
+abs = _unary(_abs, "abs", floating=False)  # noqa: A001 - PyTorch's name
+sign = _unary(_sign, "sign", floating=False)
+exp = _unary(_exp, "exp")
+log = _unary(_log, "log")
+log1p = _unary(_log1p, "log1p")
+sqrt = _unary(_sqrt, "sqrt")
+sin = _unary(_sin, "sin")
+cos = _unary(_cos, "cos")
+
+
+def rsqrt(input):
+    return 1 / sqrt(input)
+
+
+def square(input):
+    return input * input
+
+
+def reciprocal(input):
+    return 1 / input
+
+
+def log2(input):
+    return log(input) / math.log(2)
+
+
+def log10(input):
+    return log(input) / math.log(10)
+
+
+def isnan(input):
+    return input != input
+
+
+def isinf(input):
+    return abs(input) == math.inf
+
+
+def isfinite(input):
+    return (input == input) & (abs(input) != math.inf)
+
+
+def logical_not(input):
+    return _logical_not(input if input._dtype is dtypes.bool_ else input.to(dtypes.bool_))
+
+
+_logical_not = P("logical_not", lambda K, x: K.logical_not(x))
+
+
+def logical_and(input, other):
+    return (input.to(dtypes.bool_) * other.to(dtypes.bool_)).to(dtypes.bool_)
+
+
+def logical_or(input, other):
+    return (input.to(dtypes.bool_).long() + other.to(dtypes.bool_).long()) > 0
+
+
+def logical_xor(input, other):
+    return input.to(dtypes.bool_) != other.to(dtypes.bool_)
+
+
+# ---- clamp ---------------------------------------------------------------------------
+
+_clamp = P("ClampBackward1", lambda K, x, *, low, high: K.clamp(x, low, high),
+           x=lambda g, x, low, high: g * _clamp_mask(x, low=low, high=high))
+_clamp_mask = P("clamp_mask", lambda K, x, *, low, high: K.clamp_mask(x, low, high))
+
+
+def clamp(input, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+    """Limit every element to [min, max]; either bound may be None."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if input._dtype.is_floating_point:
+        low = -math.inf if min is None else float(min)
+        high = math.inf if max is None else float(max)
+    else:
+        info = _int_limits(input._dtype)
+        low = info[0] if min is None else min
+        high = info[1] if max is None else max
+    return _clamp(input, low=low, high=high)
+
+
+def _int_limits(dtype):
+    import numpy as np
+
+    if dtype is dtypes.bool_:
+        return (0, 1)
+    info = np.iinfo(dtype.numpy)
+    return (int(info.min), int(info.max))
+
+
+clip = clamp
+
+
+def clamp_min(input, min):  # noqa: A002
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):  # noqa: A002
+    return clamp(input, max=max)
+
+
+def xlogy(input, other):
+    """x * log(y), defined as 0 where x is 0 (as in KL divergence)."""
+    return where(input == 0, 0.0, input * log(where(input == 0, 1.0, other)))

@@ -1,0 +1,295 @@
+"""Views and joins: reshape, permute, transpose, expand, squeeze, cat, stack, split.
+
+View ops return tensors that share memory (and the version counter) with their
+input, as in PyTorch; their gradients just undo the reshaping.
+"""
+import math
+
+from .primitive import Primitive as P
+
+
+def _inverse(perm):
+    inv = [0] * len(perm)
+    for i, p in enumerate(perm):
+        inv[p] = i
+    return tuple(inv)
+
+
+_view = P("ViewBackward0", lambda K, x, *, shape: K.reshape(x, shape),
+          x=lambda g, x_shape: g.reshape(x_shape))
+_reshape_copy = P("UnsafeViewBackward0", lambda K, x, *, shape: K.reshape(K.copy(x), shape),
+                  x=lambda g, x_shape: g.reshape(x_shape))
+_permute = P("PermuteBackward0", lambda K, x, *, dims: K.permute(x, dims),
+             x=lambda g, dims: g.permute(_inverse(dims)))
+_transpose = P("TransposeBackward0", lambda K, x, *, dims: K.permute(x, dims),
+               x=lambda g, dims: g.permute(_inverse(dims)))
+_t = P("TBackward0", lambda K, x, *, dims: K.permute(x, dims),
+       x=lambda g, dims: g.permute(_inverse(dims)))
+_expand = P("ExpandBackward0", lambda K, x, *, shape: K.broadcast_to(x, shape),
+            x=lambda g: g)  # the engine's sum_to folds g back to x's shape
+_squeeze = P("SqueezeBackward0", lambda K, x, *, shape: K.reshape(x, shape),
+             x=lambda g, x_shape: g.reshape(x_shape))
+_squeeze_dim = P("SqueezeBackward1", lambda K, x, *, shape: K.reshape(x, shape),
+                 x=lambda g, x_shape: g.reshape(x_shape))
+_unsqueeze = P("UnsqueezeBackward0", lambda K, x, *, shape: K.reshape(x, shape),
+               x=lambda g, x_shape: g.reshape(x_shape))
+_clone = P("CloneBackward0", lambda K, x: K.copy(x), x=lambda g: g)
+_cat = P("CatBackward0", lambda K, *xs, dim: K.concatenate(xs, dim),
+         xs=lambda g, i, shapes, dim: g.narrow(dim, _offset(shapes, i, dim), shapes[i][dim]))
+_stack = P("StackBackward0", lambda K, *xs, dim: K.stack(xs, dim),
+           xs=lambda g, i, dim: g.select(dim, i))
+
+
+def _offset(shapes, i, dim):
+    return sum(s[dim] for s in shapes[:i])
+
+
+def _as_view(out, base):
+    """Mark `out` as a view of `base`: in-place writes to one are seen by the other."""
+    if not out._backend.owns_memory(out._data):
+        out._base = base._base if base._base is not None else base
+        out._version = base._version
+    return out
+
+
+def infer_shape(shape, numel):
+    """Resolve one -1 in `shape`, or raise naming the shape and the element count."""
+    shape = list(shape)
+    unknown = [i for i, n in enumerate(shape) if n == -1]
+    known = math.prod(n for n in shape if n != -1)
+    if len(unknown) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    if unknown and known and numel % known == 0:
+        shape[unknown[0]] = numel // known
+    elif unknown and known == 0 and numel == 0:
+        raise RuntimeError(f"cannot reshape tensor of 0 elements into shape {list(shape)} "
+                           f"because the unspecified dimension size -1 can be any value and "
+                           f"is ambiguous")
+    if any(n < 0 for n in shape) or math.prod(shape) != numel:
+        raise RuntimeError(f"shape '{list(s if s is not None else -1 for s in shape)}' is "
+                           f"invalid for input of size {numel}")
+    return tuple(shape)
+
+
+def _shape_args(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(int(n) for n in shape)
+
+
+def reshape(input, *shape):
+    shape = infer_shape(_shape_args(shape), input.numel())
+    if shape == input.shape:
+        return _as_view(_view(input, shape=shape), input)
+    out = _view(input, shape=shape) if input.is_contiguous() else _reshape_copy(input,
+                                                                                 shape=shape)
+    return _as_view(out, input)
+
+
+def view(input, *shape):
+    shape = infer_shape(_shape_args(shape), input.numel())
+    if not input.is_contiguous() and input.numel() > 1 and shape != input.shape:
+        raise RuntimeError(f"view size is not compatible with input tensor's size and stride "
+                           f"(input shape {tuple(input.shape)}, requested {shape}): at least "
+                           f"one dimension spans across two contiguous subspaces. Use "
+                           f".reshape(...) instead.")
+    return _as_view(_view(input, shape=shape), input)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    if input.dim() == 0:
+        return input.reshape(1)
+    start, end = input._dim_index(start_dim), input._dim_index(end_dim)
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    shape = input.shape
+    return reshape(input, shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
+
+
+def unflatten(input, dim, sizes):
+    d = input._dim_index(dim)
+    shape = input.shape
+    return reshape(input, shape[:d] + tuple(sizes) + shape[d + 1:])
+
+
+def permute(input, *dims):
+    dims = tuple(input._dim_index(d) for d in _shape_args(dims))
+    if sorted(dims) != list(range(input.dim())):
+        raise RuntimeError(f"permute(): dims {dims} are not a permutation of the "
+                           f"{input.dim()} dimensions of a tensor of shape "
+                           f"{tuple(input.shape)}")
+    return _as_view(_permute(input, dims=dims), input)
+
+
+def _swap(n, d0, d1):
+    dims = list(range(n))
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    return tuple(dims)
+
+
+def transpose(input, dim0, dim1):
+    if input.dim() == 0:
+        return input
+    dims = _swap(input.dim(), input._dim_index(dim0), input._dim_index(dim1))
+    return _as_view(_transpose(input, dims=dims), input)
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input):
+    """Transpose a matrix (a 0-d or 1-d tensor is returned as it is)."""
+    if input.dim() > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                           f"{input.dim()}D")
+    if input.dim() < 2:
+        return input
+    return _as_view(_t(input, dims=(1, 0)), input)
+
+
+def matrix_transpose(input):
+    return transpose(input, -2, -1)
+
+
+def numpy_T(input):
+    return permute(input, tuple(reversed(range(input.dim()))))
+
+
+def expand(input, *sizes):
+    sizes = _shape_args(sizes)
+    if len(sizes) < input.dim():
+        raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be "
+                           f"greater or equal to the number of dimensions in the tensor "
+                           f"({input.dim()})")
+    lead = len(sizes) - input.dim()
+    shape = []
+    for i, n in enumerate(sizes):
+        have = input.shape[i - lead] if i >= lead else 1
+        if n == -1:
+            if i < lead:
+                raise RuntimeError("expand: -1 is not allowed in a leading, non-existing "
+                                   "dimension")
+            n = have
+        if have != 1 and have != n:
+            raise RuntimeError(f"The expanded size of the tensor ({n}) must match the existing "
+                               f"size ({have}) at non-singleton dimension {i}.  Target sizes: "
+                               f"{list(sizes)}.  Tensor sizes: {list(input.shape)}")
+        shape.append(n)
+    return _as_view(_expand(input, shape=tuple(shape)), input)
+
+
+def expand_as(input, other):
+    return expand(input, other.shape)
+
+
+def broadcast_to(input, shape):
+    return expand(input, shape)
+
+
+def squeeze(input, dim=None):
+    if dim is None:
+        shape = tuple(n for n in input.shape if n != 1)
+        return _as_view(_squeeze(input, shape=shape), input)
+    dims = {input._dim_index(d) for d in ((dim,) if isinstance(dim, int) else dim)}
+    shape = tuple(n for d, n in enumerate(input.shape) if not (d in dims and n == 1))
+    return _as_view(_squeeze_dim(input, shape=shape), input)
+
+
+def unsqueeze(input, dim):
+    n = input.dim() + 1
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}],"
+                         f" but got {dim})")
+    d = dim % n
+    shape = input.shape[:d] + (1,) + input.shape[d:]
+    return _as_view(_unsqueeze(input, shape=shape), input)
+
+
+def clone(input, *, memory_format=None):
+    return _clone(input)
+
+
+def contiguous(input, memory_format=None):
+    return input if input.is_contiguous() else _clone(input)
+
+
+def _same_dtype_and_device(name, tensors):
+    from .operands import promote
+
+    if not tensors:
+        raise RuntimeError(f"{name}(): expected a non-empty list of Tensors")
+    return promote(name, *tensors)
+
+
+def cat(tensors, dim=0):
+    """Join tensors along an existing dimension; every other dimension must agree."""
+    tensors = [t for t in _same_dtype_and_device("cat", list(tensors))
+               if not (t.dim() == 1 and t.numel() == 0)] or list(tensors)[:1]
+    first = tensors[0]
+    d = first._dim_index(dim)
+    for i, t in enumerate(tensors):
+        if t.dim() != first.dim() or any(a != b for k, (a, b) in
+                                         enumerate(zip(t.shape, first.shape)) if k != d):
+            raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
+                               f"Expected size {tuple(first.shape)} but got size "
+                               f"{tuple(t.shape)} for tensor number {i} in the list.")
+    return _cat(*tensors, dim=d)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0):
+    """Join same-shaped tensors along a new dimension."""
+    tensors = _same_dtype_and_device("stack", list(tensors))
+    first = tensors[0]
+    for i, t in enumerate(tensors):
+        if t.shape != first.shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"{list(first.shape)} at entry 0 and {list(t.shape)} at "
+                               f"entry {i}")
+    n = first.dim() + 1
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}],"
+                         f" but got {dim})")
+    return _stack(*tensors, dim=dim % n)
+
+
+def narrow(input, dim, start, length):
+    d = input._dim_index(dim)
+    index = [slice(None)] * d + [slice(start, start + length)]
+    return input[tuple(index)]
+
+
+def select(input, dim, index):
+    d = input._dim_index(dim)
+    return input[(slice(None),) * d + (index,)]
+
+
+def split(input, split_size_or_sections, dim=0):
+    d = input._dim_index(dim)
+    size = input.shape[d]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        sections = [min(step, size - s) for s in range(0, size, step)] or [0]
+    else:
+        sections = list(split_size_or_sections)
+        if sum(sections) != size:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
+                               f"(input tensor's size at dimension {d}), but got "
+                               f"split_sizes={sections}")
+    out, start = [], 0
+    for n in sections:
+        out.append(narrow(input, d, start, n))
+        start += n
+    return tuple(out)
+
+
+def chunk(input, chunks, dim=0):
+    size = input.shape[input._dim_index(dim)]
+    return split(input, max(1, -(-size // chunks)), dim)
+
+
+def unbind(input, dim=0):
+    d = input._dim_index(dim)
+    return tuple(select(input, d, i) for i in range(input.shape[d]))

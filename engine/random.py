@@ -1,0 +1,82 @@
+"""Random number generators: `manual_seed` makes every random op repeatable."""
+import numpy as np
+
+from .device import CPU, backend
+
+_DEFAULT_SEED = 67280421310721  # PyTorch's default seed
+
+
+class Generator:
+    """A seeded stream of random numbers for one device (PCG64 on the CPU)."""
+
+    def __init__(self, device="cpu"):
+        from .device import canonical
+
+        self.device = canonical(device)
+        self._seed = _DEFAULT_SEED
+        self._state = backend(self.device).generator(self._seed)
+
+    def manual_seed(self, seed):
+        self._seed = int(seed)
+        self._state = backend(self.device).generator(self._seed)
+        return self
+
+    def seed(self):
+        self.manual_seed(int(np.random.SeedSequence().entropy) % (2 ** 63))
+        return self._seed
+
+    def initial_seed(self):
+        return self._seed
+
+    def get_state(self):
+        from .creation import tensor
+
+        raw = self._state.bit_generator.state
+        encoded = np.frombuffer(repr(raw).encode(), dtype=np.uint8).copy()
+        return tensor(encoded)
+
+    def set_state(self, state):
+        import ast
+
+        text = bytes(state.numpy().astype(np.uint8)).decode()
+        self._state.bit_generator.state = ast.literal_eval(text)
+        return self
+
+
+default_generator = Generator(CPU)
+_device_generators = {CPU: default_generator}
+
+
+def generator_for(device, generator=None):
+    """The backend generator state to draw from: the caller's, or the device's default."""
+    if generator is not None:
+        return generator._state
+    gen = _device_generators.get(device)
+    if gen is None:
+        gen = _device_generators[device] = Generator(device).manual_seed(
+            default_generator.initial_seed())
+    return gen._state
+
+
+def manual_seed(seed):
+    """Seed every device's default generator; returns the CPU one, as PyTorch does."""
+    seed = int(seed)
+    for gen in _device_generators.values():
+        gen.manual_seed(seed)
+    return default_generator
+
+
+def seed():
+    return default_generator.seed()
+
+
+def initial_seed():
+    return default_generator.initial_seed()
+
+
+def get_rng_state():
+    return default_generator.get_state()
+
+
+def set_rng_state(state):
+    default_generator.set_state(state)

@@ -1,0 +1,399 @@
+"""`Tensor`: an array on a device, plus what autograd needs to know about it.
+
+The data is a backend array (a numpy array on the CPU). Ops are attached from
+`engine.ops` (one function serves as `engine.exp(t)` and `t.exp()`); this file
+holds only what is about the tensor itself: metadata, autograd state, conversion.
+"""
+import numpy as np
+
+from . import dtypes
+from .autograd.grad_mode import no_grad
+from .device import CPU, backend, canonical
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple that prints as `torch.Size([2, 3])`."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return f"torch.Size([{', '.join(str(n) for n in self)}])"
+
+    def numel(self):
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+
+class VersionCounter:
+    """Shared by a tensor and its views; bumped by every in-place write."""
+
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
+
+
+class Tensor:
+    """A multi-dimensional array that can record the ops applied to it.
+
+    Create tensors with `engine.tensor`, `engine.zeros`, ... ; `Tensor(data)` also
+    works and, as in PyTorch, gives the default float dtype.
+    """
+
+    __slots__ = ("_data", "_dtype", "_device", "_backend", "_requires_grad", "_grad",
+                 "_grad_fn", "_version", "_base", "_hooks", "_accumulator", "_retains_grad",
+                 "__weakref__")
+
+    def __new__(cls, *args, **kwargs):
+        return object.__new__(cls)
+
+    def __init__(self, data=(), *, dtype=None, device=None, requires_grad=False):
+        from .creation import tensor
+
+        if isinstance(data, Tensor):
+            data = data.detach()
+        made = tensor(data, dtype=dtype or dtypes.get_default_dtype(), device=device)
+        self._init(made._data, made._device, None, requires_grad)
+
+    def _init(self, data, device, base, requires_grad=False):
+        self._data = data
+        self._dtype = dtypes.from_numpy(data.dtype)
+        self._device = device
+        self._backend = backend(device)
+        self._requires_grad = False
+        self._grad = None
+        self._grad_fn = None
+        self._version = base._version if base is not None else VersionCounter()
+        self._base = base
+        self._hooks = []
+        self._accumulator = None
+        self._retains_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, data, device=CPU, base=None, grad_fn=None):
+        """Wrap a backend array without copying (the engine's internal constructor)."""
+        t = object.__new__(cls)
+        t._init(data, device, base)
+        if grad_fn is not None:
+            t._grad_fn = grad_fn
+            t._requires_grad = True
+        return t
+
+    # ---- metadata ----------------------------------------------------------------------
+
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[self._dim_index(dim)]
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def device(self):
+        return self._device
+
+    @property
+    def is_cuda(self):
+        return self._device.type == "cuda"
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self._data.ndim
+
+    def numel(self):
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self):
+        return self._dtype.itemsize
+
+    def is_floating_point(self):
+        return self._dtype.is_floating_point
+
+    def is_contiguous(self):
+        return bool(self._data.flags.c_contiguous)
+
+    def _dim_index(self, dim):
+        """A dimension number made non-negative, or an IndexError naming the valid range."""
+        n = max(self._data.ndim, 1)
+        if not -n <= dim < n:
+            raise IndexError(f"Dimension out of range (expected to be in range of "
+                             f"[{-n}, {n - 1}], but got {dim})")
+        return dim % n
+
+    # ---- autograd state ----------------------------------------------------------------
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad=True):
+        """Start (or stop) recording ops on this leaf tensor."""
+        if self._grad_fn is not None:
+            if not requires_grad:
+                raise RuntimeError(
+                    f"you can only change requires_grad flags of leaf variables. If you want "
+                    f"to use a computed variable in a subgraph that doesn't require "
+                    f"differentiation use var_no_grad = var.detach(). ({self._grad_fn.name()})")
+            return self
+        if requires_grad and not self._dtype.is_floating_point:
+            raise RuntimeError(f"only Tensors of floating point dtype can require gradients, "
+                               f"got {self._dtype}")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def grad_fn(self):
+        return self._grad_fn
+
+    @property
+    def is_leaf(self):
+        return self._grad_fn is None
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got "
+                                f"{type(value).__name__}")
+            if value.shape != self.shape or value.dtype is not self.dtype:
+                raise RuntimeError(f"assigned grad has data of shape {tuple(value.shape)} and "
+                                   f"type {value.dtype}, but the tensor is {tuple(self.shape)} "
+                                   f"of type {self.dtype}")
+            if value.device != self.device:
+                raise RuntimeError(f"assigned grad is on {value.device} but the tensor is on "
+                                   f"{self.device}")
+        self._grad = value
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    def retain_grad(self):
+        """Keep `.grad` on this non-leaf tensor after backward (leaves always keep it)."""
+        if self._grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        if self._retains_grad:
+            return
+        import weakref
+
+        ref = weakref.ref(self)
+
+        def store(g):
+            t = ref()
+            if t is not None:
+                t._grad = g.detach() if t._grad is None else (t._grad + g).detach()
+
+        self._grad_fn.register_prehook(store)
+        self._retains_grad = True
+
+    def register_hook(self, hook):
+        """hook(grad) runs when this tensor's gradient is computed; it may return a new one."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        hooks = self._grad_fn.pre_hooks if self._grad_fn is not None else self._hooks
+        hooks.append(hook)
+        return _RemovableHandle(hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into the `.grad` of every leaf that requires grad."""
+        from .autograd.functional import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs)
+
+    def detach(self):
+        """The same data, cut from the graph (shares memory and version counter)."""
+        return Tensor._make(self._data, self._device, base=self)
+
+    def detach_(self):
+        if self._base is not None and self._base._requires_grad:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self._grad_fn = None
+        self._requires_grad = False
+        return self
+
+    @property
+    def data(self):
+        return self.detach()
+
+    @data.setter
+    def data(self, value):
+        self._data = value._data
+        self._dtype = value._dtype
+        self._device = value._device
+        self._backend = value._backend
+
+    # ---- conversion --------------------------------------------------------------------
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
+                               f"to Scalar")
+        return self._backend.to_numpy(self._data).reshape(()).item()
+
+    def tolist(self):
+        return self._backend.to_numpy(self._data).tolist()
+
+    def numpy(self, *, force=False):
+        """The data as a numpy array, sharing memory on the CPU."""
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        if self._device.type != "cpu":
+            if not force:
+                raise TypeError(f"can't convert {self._device} device type tensor to numpy. "
+                                f"Use Tensor.cpu() to copy the tensor to host memory first.")
+            return self.cpu().numpy(force=True)
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype)
+
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+        """Convert dtype and/or device: `to(dtype)`, `to(device)`, `to(other)`, `to(d, dt)`."""
+        for arg in args:
+            if isinstance(arg, dtypes.dtype):
+                dtype = arg
+            elif isinstance(arg, Tensor):
+                dtype, device = arg.dtype, arg.device
+            else:
+                device = arg
+        from .ops.conversion import to_device, to_dtype
+
+        out = self
+        if device is not None and canonical(device) != self._device:
+            out = to_device(out, canonical(device))
+        if dtype is not None and dtype is not out._dtype:
+            out = to_dtype(out, dtype)
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to(device if device is not None else "cuda")
+
+    def float(self):
+        return self.to(dtypes.float32)
+
+    def double(self):
+        return self.to(dtypes.float64)
+
+    def long(self):
+        return self.to(dtypes.int64)
+
+    def int(self):
+        return self.to(dtypes.int32)
+
+    def bool(self):
+        return self.to(dtypes.bool_)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"torch.{_TYPE_NAMES.get(self._dtype.name, 'Tensor')}"
+        return self.to(dtype)
+
+    # ---- Python protocol ---------------------------------------------------------------
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is "
+                               f"ambiguous (shape {tuple(self.shape)})")
+        return bool(self.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._dtype.is_floating_point or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to "
+                            "an index")
+        return int(self.item())
+
+    __hash__ = object.__hash__
+
+    def __repr__(self):
+        from .printing import tensor_repr
+
+        return tensor_repr(self)
+
+    def __reduce_ex__(self, protocol):
+        # Pickling (for DataLoader workers) carries the values, never the graph.
+        return (_rebuild, (self._backend.to_numpy(self._data), str(self._device),
+                           self._requires_grad))
+
+    def __deepcopy__(self, memo):
+        with no_grad():
+            out = Tensor._make(self._backend.copy(self._data), self._device)
+        out._requires_grad = self._requires_grad
+        if self._grad is not None:
+            out._grad = self._grad.__deepcopy__(memo)
+        memo[id(self)] = out
+        return out
+
+
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor",
+               "int32": "IntTensor", "bool": "BoolTensor", "uint8": "ByteTensor",
+               "int16": "ShortTensor", "int8": "CharTensor"}
+
+
+def _rebuild(array, device, requires_grad):
+    t = Tensor._make(np.array(array)).to(device)
+    t._requires_grad = requires_grad
+    return t
+
+
+class _RemovableHandle:
+    """What `register_hook` returns: `handle.remove()` unregisters the hook."""
+
+    def __init__(self, hooks, hook):
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)

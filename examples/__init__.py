@@ -1,0 +1,1 @@
+"""The tutorial programs; each runs alone with `python examples/NAME.py`."""

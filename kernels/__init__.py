@@ -1,0 +1,5 @@
+"""Numba kernels: arrays in, arrays out. Nothing here knows about tensors or graphs.
+
+`kernels.interface` lists the functions every backend implements; `kernels.cpu`
+implements them with ``@njit`` / ``@vectorize`` over numpy arrays.
+"""

@@ -1,0 +1,20 @@
+"""The CPU backend: every name in `kernels.interface.REQUIRED`, over numpy arrays."""
+from .elementwise import (  # noqa: F401
+    abs, add, axpy, clamp, clamp_mask, cos, div, eq, exp, ge, gelu, gelu_backward, gt, le,
+    leaky_relu, leaky_relu_backward, log, log1p, logical_not, lt, maximum, minimum, mul, ne,
+    neg, pow, relu, relu_backward, sigmoid, sigmoid_backward, sign, sin, softplus, sqrt,
+    sub, tanh, tanh_backward,
+)
+from .linalg import matmul  # noqa: F401
+from .memory import (  # noqa: F401
+    arange, astype, broadcast_to, concatenate, copy, copy_into, empty, eye, from_numpy,
+    full, getitem, index_add, linspace, owns_memory, permute, reshape, setitem, stack,
+    to_numpy, where,
+)
+from .random import bernoulli, generator, normal, randint, uniform  # noqa: F401
+from .reduce import (  # noqa: F401
+    amax, amin, gather, log_softmax, log_softmax_backward, logsumexp, max_along, min_along,
+    scatter_add, softmax, softmax_backward, sum,
+)
+
+name = "cpu"

@@ -1,0 +1,97 @@
+"""Memory and layout on the CPU: allocation, views, copies, indexing. numpy does these.
+
+They move bytes rather than compute, so numpy's C loops are already the fastest
+code for them; every name here has a counterpart in each other backend.
+"""
+import numpy as np
+
+from .elementwise import where  # noqa: F401 - part of the backend interface
+
+
+def empty(shape, dtype):
+    return np.empty(shape, dtype)
+
+
+def full(shape, value, dtype):
+    return np.full(shape, value, dtype)
+
+
+def arange(start, stop, step, dtype):
+    return np.arange(start, stop, step, dtype=dtype)
+
+
+def linspace(start, stop, steps, dtype):
+    return np.linspace(start, stop, steps, dtype=dtype)
+
+
+def eye(n, m, dtype):
+    return np.eye(n, m, dtype=dtype)
+
+
+def from_numpy(array):
+    """Adopt a numpy array as backend memory (shared, not copied)."""
+    return array
+
+
+def to_numpy(x):
+    return x
+
+
+def astype(x, dtype):
+    return x.astype(dtype)
+
+
+def copy(x):
+    return np.array(x, copy=True, order="C")
+
+
+def copy_into(dst, src):
+    """dst[...] = src, broadcasting src."""
+    np.copyto(dst, src, casting="unsafe")
+
+
+def owns_memory(x):
+    """True when `x` is the sole owner of its buffer (not a view of another array)."""
+    return x.base is None
+
+
+def reshape(x, shape):
+    """A view when the layout allows it, else a copy (PyTorch's reshape rule)."""
+    return x.reshape(shape)
+
+
+def permute(x, dims):
+    return x.transpose(dims)
+
+
+def broadcast_to(x, shape):
+    return np.broadcast_to(x, shape)
+
+
+def getitem(x, index):
+    return x[index]
+
+
+def setitem(x, index, value):
+    x[index] = value
+
+
+def _is_basic(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(p, (int, slice, type(None), type(Ellipsis))) for p in parts)
+
+
+def index_add(dst, index, src):
+    """dst[index] += src, summing repeated indices (the backward of indexing)."""
+    if _is_basic(index):  # no index can repeat: a plain strided add
+        dst[index] += src
+    else:
+        np.add.at(dst, index, src)
+
+
+def concatenate(arrays, axis):
+    return np.concatenate(arrays, axis=axis)
+
+
+def stack(arrays, axis):
+    return np.stack(arrays, axis=axis)

@@ -1,0 +1,30 @@
+"""Random numbers on the CPU, drawn from a numpy Generator (PCG64) that callers seed."""
+import numpy as np
+
+
+def generator(seed):
+    return np.random.Generator(np.random.PCG64(seed))
+
+
+def uniform(gen, shape, low, high, dtype):
+    out = gen.random(shape, dtype=np.float64 if np.dtype(dtype) == np.float64 else np.float32)
+    if low != 0.0 or high != 1.0:
+        out = out * (high - low) + low
+    return out.astype(dtype, copy=False)
+
+
+def normal(gen, shape, mean, std, dtype):
+    out = gen.standard_normal(shape, dtype=np.float64 if np.dtype(dtype) == np.float64
+                              else np.float32)
+    if mean != 0.0 or std != 1.0:
+        out = out * std + mean
+    return out.astype(dtype, copy=False)
+
+
+def randint(gen, low, high, shape, dtype):
+    return gen.integers(low, high, shape, dtype=dtype)
+
+
+def bernoulli(gen, shape, p, dtype):
+    """1 with probability p, else 0."""
+    return (gen.random(shape, dtype=np.float32) < p).astype(dtype)

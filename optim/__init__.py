@@ -1,0 +1,1 @@
+"""optim (filled in by its own issue)."""
