@@ -1,1 +1,2 @@
-"""nn (filled in by its own issue)."""
+"""Neural-network building blocks with PyTorch's API. Built on engine ops only."""
+from . import functional  # noqa: F401

@@ -13,27 +13,25 @@ def _flat_outputs(fn, inputs):
 
 def numerical_jacobian(fn, inputs, eps):
     """d(outputs)/d(inputs) by central differences, one column per input element."""
-    from ..autograd.grad_mode import no_grad
-
+    # fn runs with grad mode on: gradgradcheck's fn calls autograd.grad itself.
     columns = []
-    with no_grad():
-        for x in inputs:
-            if not getattr(x, "requires_grad", False):
-                columns.append(None)
-                continue
-            flat = x._data.reshape(-1)
-            jac = []
-            for k in range(flat.size):
-                saved = flat[k]
-                flat[k] = saved + eps
-                plus = [o._data.astype(np.float64).ravel().copy() for o in
-                        _flat_outputs(fn, inputs)]
-                flat[k] = saved - eps
-                minus = [o._data.astype(np.float64).ravel().copy() for o in
-                         _flat_outputs(fn, inputs)]
-                flat[k] = saved
-                jac.append(np.concatenate([(p - m) / (2 * eps) for p, m in zip(plus, minus)]))
-            columns.append(np.array(jac).reshape(flat.size, -1))
+    for x in inputs:
+        if not getattr(x, "requires_grad", False):
+            columns.append(None)
+            continue
+        flat = x._data.reshape(-1)
+        jac = []
+        for k in range(flat.size):
+            saved = flat[k]
+            flat[k] = saved + eps
+            plus = [o._data.astype(np.float64).ravel().copy() for o in
+                    _flat_outputs(fn, inputs)]
+            flat[k] = saved - eps
+            minus = [o._data.astype(np.float64).ravel().copy() for o in
+                     _flat_outputs(fn, inputs)]
+            flat[k] = saved
+            jac.append(np.concatenate([(p - m) / (2 * eps) for p, m in zip(plus, minus)]))
+        columns.append(np.array(jac).reshape(flat.size, -1))
     return columns
 
 

@@ -37,7 +37,7 @@ def _put_forward(K, x, v, *, index):
 
 _zero_at = P("IndexFillBackward0", lambda K, g, *, index: _put_forward(K, g, 0, index=index),
              g=lambda gg, index: _zero_at(gg, index=index))
-_index_put = P("CopySlices", _put_forward,
+_index_put = P("torch::autograd::CopySlices", _put_forward,
                x=lambda g, index: _zero_at(g, index=index),
                v=lambda g, index: _index(g, index=index))
 

@@ -2,6 +2,7 @@
 import numpy as np
 
 from .. import dtypes
+from ..device import CPU
 from ..tensor import Tensor
 
 NUMBER = (int, float, bool, np.number, np.bool_)
@@ -14,12 +15,12 @@ def scalar(value, dtype, device):
     return Tensor._make(backend(device).full((), value, dtype.numpy), device)
 
 
-def promote(op, *operands, floating=False):
+def promote(op, *operands, floating=False, device=None):
     """Tensors of the promoted dtype (floating: at least the default float) for `op`.
 
+    Numbers become 0-d tensors on the first tensor's device (or `device`, or the CPU).
     Raises TypeError naming the operand when one is neither a tensor nor a number.
     """
-    device = None
     for x in operands:
         if isinstance(x, Tensor):
             device = x._device
@@ -27,6 +28,7 @@ def promote(op, *operands, floating=False):
         if not isinstance(x, NUMBER):
             raise TypeError(f"{op}(): expected a Tensor or a number, got "
                             f"{type(x).__name__}")
+    device = device or CPU
     target = dtypes.result_type(*operands)
     if floating and not target.is_floating_point:
         target = dtypes.get_default_dtype()

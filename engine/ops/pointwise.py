@@ -102,7 +102,7 @@ def pow(input, exponent):  # noqa: A001 - PyTorch's name
 
 def where(condition, input, other):
     """Elements of `input` where `condition` holds, else of `other`."""
-    a, b = promote("where", input, other)
+    a, b = promote("where", input, other, device=condition.device)
     cond = condition if condition._dtype is dtypes.bool_ else condition.to(dtypes.bool_)
     check_broadcast("where", (cond, a, b))
     return _where(cond, a, b)

@@ -1,4 +1,5 @@
 """Reductions: sum, mean, max/min (with indices), amax/amin, logsumexp, var/std, argmax."""
+import builtins
 import collections
 import math
 
@@ -74,7 +75,7 @@ _logsumexp = P("LogsumexpBackward0",
 def _var_forward(K, x, *, dims, keepdim, count, correction):
     mean = K.div(K.sum(x, dims, True), count)
     centred = K.sub(x, mean)
-    return K.div(K.sum(K.mul(centred, centred), dims, keepdim), max(count - correction, 0))
+    return K.div(K.sum(K.mul(centred, centred), dims, keepdim), builtins.max(count - correction, 0))
 
 
 def _centred(x, dims):

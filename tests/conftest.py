@@ -1,0 +1,31 @@
+"""Shared test helpers: the torch oracle (skipped cleanly when absent) and conversions."""
+import numpy as np
+import pytest
+
+import engine
+
+try:
+    import torch
+except ImportError:  # the suite runs without the oracle; comparisons skip
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="torch (the test oracle) is not installed")
+
+FLOAT = {np.float32: (engine.float32, "float32"), np.float64: (engine.float64, "float64")}
+
+
+def to_torch(array, requires_grad=False):
+    t = torch.tensor(array)
+    return t.requires_grad_(requires_grad) if requires_grad else t
+
+
+def to_engine(array, requires_grad=False):
+    return engine.tensor(array, requires_grad=requires_grad)
+
+
+def assert_close(ours, theirs, rtol=1e-5, atol=1e-6, what=""):
+    a = np.asarray(ours.detach().numpy() if hasattr(ours, "detach") else ours, dtype=np.float64)
+    b = np.asarray(theirs.detach().numpy() if hasattr(theirs, "detach") else theirs,
+                   dtype=np.float64)
+    assert a.shape == b.shape, f"{what}: shape {a.shape} != {b.shape}"
+    np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=what)
