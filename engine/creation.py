@@ -86,8 +86,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         raise TypeError(f"can't convert data of type {array.dtype} to a tensor")
     target = dtype or _infer_dtype(array, data)
     # np.array above copied, so the tensor never shares memory with the caller's data.
-    return _finish(np.ascontiguousarray(array.astype(target.numpy, copy=False)), device,
-                   requires_grad)
+    return _finish(array.astype(target.numpy, order="C", copy=False), device, requires_grad)
 
 
 def as_tensor(data, dtype=None, device=None):

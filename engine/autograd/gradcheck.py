@@ -12,48 +12,55 @@ def _flat_outputs(fn, inputs):
 
 
 def numerical_jacobian(fn, inputs, eps):
-    """d(outputs)/d(inputs) by central differences, one column per input element."""
+    """d(outputs)/d(input) by central differences: an (input size, output size) array each."""
     # fn runs with grad mode on: gradgradcheck's fn calls autograd.grad itself.
+    n_out = sum(o.numel() for o in _flat_outputs(fn, inputs))
     columns = []
     for x in inputs:
         if not getattr(x, "requires_grad", False):
             columns.append(None)
             continue
         flat = x._data.reshape(-1)
-        jac = []
+        jac = np.zeros((flat.size, n_out))
         for k in range(flat.size):
             saved = flat[k]
             flat[k] = saved + eps
-            plus = [o._data.astype(np.float64).ravel().copy() for o in
-                    _flat_outputs(fn, inputs)]
+            plus = _concat(_flat_outputs(fn, inputs))
             flat[k] = saved - eps
-            minus = [o._data.astype(np.float64).ravel().copy() for o in
-                     _flat_outputs(fn, inputs)]
+            minus = _concat(_flat_outputs(fn, inputs))
             flat[k] = saved
-            jac.append(np.concatenate([(p - m) / (2 * eps) for p, m in zip(plus, minus)]))
-        columns.append(np.array(jac).reshape(flat.size, -1))
+            jac[k] = (plus - minus) / (2 * eps)
+        columns.append(jac)
     return columns
 
 
+def _concat(outputs):
+    return np.concatenate([o._data.astype(np.float64).ravel() for o in outputs])
+
+
 def analytical_jacobian(fn, inputs):
+    """The same Jacobians from autograd, one vector-Jacobian product per output element."""
     from .functional import grad
     from ..creation import zeros_like
 
     outputs = _flat_outputs(fn, inputs)
     diff = [x for x in inputs if getattr(x, "requires_grad", False)]
-    sizes = [o.numel() for o in outputs]
-    rows = []
-    for i, out in enumerate(outputs):
+    n_out = sum(o.numel() for o in outputs)
+    jacobians = [np.zeros((x.numel(), n_out)) for x in diff]
+    used = [o for o in outputs if o.requires_grad]
+    row = 0
+    for out in outputs:
+        position = next((j for j, o in enumerate(used) if o is out), None)
         for k in range(out.numel()):
-            seeds = [zeros_like(o) for o in outputs]
-            seeds[i]._data.reshape(-1)[k] = 1
-            used = [o for o in outputs if o.requires_grad]
-            grads = grad(used, diff, [s for s, o in zip(seeds, outputs) if o.requires_grad],
-                         retain_graph=True, allow_unused=True) if used else [None] * len(diff)
-            rows.append([np.zeros(x.numel()) if g is None else
-                         g._data.astype(np.float64).ravel() for g, x in zip(grads, diff)])
-    total = sum(sizes)
-    return [np.array([r[j] for r in rows]).reshape(total, -1).T for j in range(len(diff))]
+            if position is not None:
+                seeds = [zeros_like(o) for o in used]
+                seeds[position]._data.reshape(-1)[k] = 1
+                grads = grad(used, diff, seeds, retain_graph=True, allow_unused=True)
+                for jac, g in zip(jacobians, grads):
+                    if g is not None:
+                        jac[:, row] = g._data.astype(np.float64).ravel()
+            row += 1
+    return jacobians
 
 
 def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,

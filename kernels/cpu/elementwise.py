@@ -49,7 +49,9 @@ class Elementwise:
         key = next(args[i].dtype for i in self._typed if hasattr(args[i], "dtype"))
         ufunc = self._ufuncs.get(key) or self._compile(key)
         if out is None:
-            return call_quietly(ufunc, *args)
+            result = call_quietly(ufunc, *args)
+            # ufuncs give numpy scalars for 0-d inputs; the backend deals only in arrays.
+            return result if type(result) is np.ndarray else np.asarray(result)
         return call_quietly(ufunc, *args, out=out)
 
 
