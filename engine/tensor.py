@@ -227,8 +227,14 @@ class Tensor:
         backward(self, gradient, retain_graph, create_graph, inputs)
 
     def detach(self):
-        """The same data, cut from the graph (shares memory and version counter)."""
-        return Tensor._make(self._data, self._device, base=self)
+        """The same data, cut from the graph (shares memory and version counter).
+
+        Not a view for autograd's purposes: writing into it is allowed, and the shared
+        version counter still reveals the write to any backward that saved the original.
+        """
+        out = Tensor._make(self._data, self._device)
+        out._version = self._version
+        return out
 
     def detach_(self):
         if self._base is not None and self._base._requires_grad:

@@ -57,9 +57,11 @@ def mm(input, mat2):
 
 def mv(input, vec):
     a, b = _operands("mv", input, vec)
-    if a.dim() != 2 or b.dim() != 1 or a.shape[1] != b.shape[0]:
-        raise RuntimeError(f"mv: size mismatch, got input ({tuple(a.shape)}) and vec "
-                           f"({tuple(b.shape)})")
+    if a.dim() != 2 or b.dim() != 1:
+        raise RuntimeError(f"mv: expected a 2-D and a 1-D tensor, got shapes "
+                           f"{tuple(a.shape)} and {tuple(b.shape)}")
+    if a.shape[1] != b.shape[0]:
+        raise _mismatch("mv", a, b, a.shape[1], b.shape[0])
     return _mv(a, b)
 
 

@@ -23,9 +23,8 @@ def promote(op, *operands, floating=False, device=None):
     """
     for x in operands:
         if isinstance(x, Tensor):
-            device = x._device
-            break
-        if not isinstance(x, NUMBER):
+            device = device or x._device
+        elif not isinstance(x, NUMBER):
             raise TypeError(f"{op}(): expected a Tensor or a number, got "
                             f"{type(x).__name__}")
     device = device or CPU
@@ -36,10 +35,8 @@ def promote(op, *operands, floating=False, device=None):
     for x in operands:
         if isinstance(x, Tensor):
             out.append(x if x._dtype is target else x.to(target))
-        elif isinstance(x, NUMBER):
-            out.append(scalar(x, target, device))
         else:
-            raise TypeError(f"{op}(): expected a Tensor or a number, got {type(x).__name__}")
+            out.append(scalar(x, target, device))
     return out
 
 

@@ -1,0 +1,258 @@
+"""Tensor behaviour against PyTorch: creation, dtypes and promotion, repr, views,
+indexing, and the errors that name shapes and dtypes."""
+import numpy as np
+import pytest
+
+import engine
+from conftest import assert_close, needs_torch, torch
+
+DTYPE_NAMES = ["float32", "float64", "int64", "int32", "bool", "uint8", "int16"]
+
+
+@needs_torch
+@pytest.mark.parametrize("a", DTYPE_NAMES)
+@pytest.mark.parametrize("b", DTYPE_NAMES)
+def test_promotion_matches_torch(a, b):
+    ours = engine.ones(2, dtype=getattr(engine, a)) + engine.ones(2, dtype=getattr(engine, b)) \
+        if not (a == b == "bool") else engine.ones(2, dtype=engine.bool) * engine.ones(2, dtype=engine.bool)
+    theirs = torch.ones(2, dtype=getattr(torch, a)) + torch.ones(2, dtype=getattr(torch, b)) \
+        if not (a == b == "bool") else torch.ones(2, dtype=torch.bool) * torch.ones(2, dtype=torch.bool)
+    assert str(ours.dtype) == str(theirs.dtype)
+
+
+@needs_torch
+@pytest.mark.parametrize("case", [
+    lambda m: m.ones(2, dtype=m.int32) * 2.5,
+    lambda m: m.ones(2, dtype=m.int32) + 3,
+    lambda m: m.ones(2) * m.tensor(2.0, dtype=m.float64),
+    lambda m: m.ones(2, dtype=m.int64) + m.tensor(2.0, dtype=m.float64),
+    lambda m: m.ones(2, dtype=m.bool) + 1,
+    lambda m: m.ones(2, dtype=m.uint8) + m.ones(2, dtype=m.int8),
+    lambda m: m.tensor([1, 2]) / 2,
+    lambda m: m.tensor([1, 2]).exp(),
+    lambda m: m.tensor([True, False]).sum(),
+    lambda m: m.tensor([1, 2]) > 1.5,
+    lambda m: m.tensor(3) ** 2,
+    lambda m: m.where(m.tensor([True, False]), 1.0, 0.0),
+])
+def test_scalar_and_zero_dim_promotion_matches_torch(case):
+    ours, theirs = case(engine), case(torch)
+    assert str(ours.dtype) == str(theirs.dtype)
+    assert_close(ours.double(), theirs.double())
+
+
+@needs_torch
+@pytest.mark.parametrize("make", [
+    lambda m: m.tensor([1.0, 2.0, 3.0]),
+    lambda m: m.tensor([[0.1, 0.25], [3.5, -4.0]]),
+    lambda m: m.tensor([1e-5, 1.0, 1000.0]),
+    lambda m: m.tensor([1e10, 1.0]),
+    lambda m: m.tensor([123456789.0, 1.0]),
+    lambda m: m.tensor([float("nan"), float("inf"), -float("inf"), 1.0]),
+    lambda m: m.tensor([float("nan"), 2.5]),
+    lambda m: m.tensor([0.0, -0.0]),
+    lambda m: m.tensor(3.25),
+    lambda m: m.tensor(7),
+    lambda m: m.tensor([1, -20, 300]),
+    lambda m: m.tensor([True, False]),
+    lambda m: m.tensor([[1.5, 2.0]], dtype=m.float64),
+    lambda m: m.tensor([1, 2], dtype=m.int32),
+    lambda m: m.tensor([1, 2], dtype=m.uint8),
+    lambda m: m.zeros(0),
+    lambda m: m.zeros(2, 0),
+    lambda m: m.zeros(0, dtype=m.int64),
+    lambda m: m.zeros(3, 0, 2, dtype=m.float64),
+    lambda m: m.arange(2000).reshape(40, 50),
+    lambda m: m.arange(1001, dtype=m.float32) / 7,
+    lambda m: m.arange(60, dtype=m.float64).reshape(3, 4, 5) / 3,
+    lambda m: m.arange(25).reshape(5, 5) * 1000000,
+    lambda m: m.linspace(-1, 1, 30),
+    lambda m: m.ones(2, 3, requires_grad=True),
+    lambda m: m.ones(2, requires_grad=True) * 2,
+    lambda m: m.ones(2, dtype=m.float64, requires_grad=True).sum(),
+    lambda m: m.ones(1, 30, requires_grad=True).exp(),
+    lambda m: m.tensor([[1e-7, 1.0], [2.0, 3.0]]),
+    lambda m: m.full((4, 4, 4), 1.0 / 3),
+])
+def test_repr_matches_torch(make):
+    assert repr(make(engine)) == repr(make(torch))
+
+
+@needs_torch
+def test_size_device_dtype_repr():
+    assert repr(engine.ones(2, 3).shape) == repr(torch.ones(2, 3).shape)
+    assert repr(engine.ones(2).device) == repr(torch.ones(2).device)
+    assert repr(engine.float64) == repr(torch.float64)
+    assert str(engine.device("cuda:1")) == str(torch.device("cuda:1"))
+
+
+def test_creation_functions():
+    assert engine.zeros(2, 3).shape == (2, 3) and engine.zeros((2, 3)).shape == (2, 3)
+    assert engine.ones(2).dtype is engine.float32
+    assert engine.full((2,), 7).dtype is engine.int64
+    assert engine.arange(5).tolist() == [0, 1, 2, 3, 4]
+    assert engine.arange(0, 1, 0.25).tolist() == [0, 0.25, 0.5, 0.75]
+    assert engine.eye(2).tolist() == [[1, 0], [0, 1]]
+    assert engine.zeros_like(engine.ones(2, dtype=engine.int32)).dtype is engine.int32
+    assert engine.scalar_tensor(3).item() == 3.0
+    assert engine.tensor(np.ones(2, dtype=np.float64)).dtype is engine.float64
+    assert engine.tensor([1.5, 2]).dtype is engine.float32
+    assert engine.empty(0, 3).numel() == 0
+    a = np.arange(3.0)
+    shared = engine.from_numpy(a)
+    a[0] = 9
+    assert shared[0].item() == 9
+    copied = engine.tensor(a)
+    a[1] = 9
+    assert copied[1].item() == 1
+
+
+def test_random_is_repeatable_under_manual_seed():
+    engine.manual_seed(42)
+    first = (engine.rand(3), engine.randn(2, 2), engine.randint(0, 10, (4,)))
+    engine.manual_seed(42)
+    second = (engine.rand(3), engine.randn(2, 2), engine.randint(0, 10, (4,)))
+    for a, b in zip(first, second):
+        assert a.tolist() == b.tolist()
+    assert first[2].dtype is engine.int64 and 0 <= first[2].min().item() < 10
+    g = engine.Generator().manual_seed(1)
+    assert engine.rand(2, generator=g).tolist() == engine.rand(
+        2, generator=engine.Generator().manual_seed(1)).tolist()
+
+
+def test_views_share_memory():
+    x = engine.arange(6.0).reshape(2, 3)
+    for view in (x.view(3, 2), x.t(), x.T, x[0], x[:, 1:], x.unsqueeze(0), x.flatten(),
+                 x.permute(1, 0), x.expand(2, 2, 3)):
+        assert view._data.base is not None
+    x.view(-1)[0] = 100
+    assert x[0, 0].item() == 100
+
+
+def test_conversions():
+    x = engine.tensor([[1.5, 2.5]])
+    assert x.tolist() == [[1.5, 2.5]]
+    assert x[0, 1].item() == 2.5
+    assert x.long().dtype is engine.int64 and x.long().tolist() == [[1, 2]]
+    assert x.double().dtype is engine.float64
+    assert x.to(engine.int32).dtype is engine.int32
+    assert x.numpy().dtype == np.float32
+    assert float(x[0, 0]) == 1.5 and int(engine.tensor(3)) == 3
+    assert x.size() == (1, 2) and x.size(1) == 2 and x.dim() == 2 and x.numel() == 2
+    assert len(engine.zeros(4, 2)) == 4
+    assert [row.tolist() for row in engine.eye(2)] == [[1, 0], [0, 1]]
+
+
+@needs_torch
+@pytest.mark.parametrize("index", [
+    (1,), (slice(None, None, -1) if False else slice(1, None),), (Ellipsis, 0), (None, 1),
+    ([0, 2],), (slice(None), [1, 0]), ([0, 1], [2, 3]), (1, slice(0, 3, 2)),
+])
+def test_indexing_matches_torch(index):
+    base = np.arange(12.0).reshape(3, 4)
+    ours = engine.tensor(base, requires_grad=True)
+    theirs = torch.tensor(base, requires_grad=True)
+    a, b = ours[index], theirs[index]
+    assert_close(a, b)
+    (a * a).sum().backward()
+    (b * b).sum().backward()
+    assert_close(ours.grad, theirs.grad)
+
+
+def test_boolean_mask_and_tensor_index():
+    x = engine.arange(5.0)
+    assert x[x > 2].tolist() == [3.0, 4.0]
+    assert x[engine.tensor([4, 0])].tolist() == [4.0, 0.0]
+    x[x > 2] = 0.0
+    assert x.tolist() == [0.0, 1.0, 2.0, 0.0, 0.0]
+
+
+# ---- errors: raised at the call, naming what is wrong, changing nothing ---------------
+
+def test_broadcast_error_names_the_shapes():
+    with pytest.raises(RuntimeError, match=r"add: shapes \(2, 3\) and \(4,\) cannot be broadcast"):
+        engine.ones(2, 3) + engine.ones(4)
+
+
+def test_matmul_error_names_the_shapes():
+    with pytest.raises(RuntimeError, match=r"\(2 x 3 and 4 x 5\)"):
+        engine.ones(2, 3) @ engine.ones(4, 5)
+    with pytest.raises(RuntimeError, match=r"\(2 x 3 and 2\)"):
+        engine.ones(2, 3) @ engine.ones(2)
+    with pytest.raises(RuntimeError, match="batch dimensions"):
+        engine.ones(2, 2, 3) @ engine.ones(3, 3, 4)
+
+
+def test_numpy_on_tensor_requiring_grad():
+    x = engine.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"detach\(\)\.numpy\(\)"):
+        x.numpy()
+    assert x.detach().numpy().tolist() == [1.0, 1.0]
+
+
+def test_ragged_lists_name_the_position():
+    with pytest.raises(ValueError, match=r"expected sequence of length 2 at dim 1 \(got 3\)"):
+        engine.tensor([[1, 2], [3, 4, 5]])
+
+
+def test_unsupported_dtypes():
+    with pytest.raises(TypeError, match="complex128"):
+        engine.from_numpy(np.ones(2, dtype=np.complex128))
+    with pytest.raises(TypeError):
+        engine.tensor(["a", "b"])
+    with pytest.raises(TypeError, match="expected a Tensor or a number"):
+        engine.ones(2) + "x"
+
+
+def test_reshape_and_view_errors():
+    with pytest.raises(RuntimeError, match=r"shape '\[4, 2\]' is invalid for input of size 6"):
+        engine.ones(2, 3).reshape(4, 2)
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        engine.ones(2, 3).t().view(6)
+    assert engine.ones(2, 3).t().reshape(6).shape == (6,)
+
+
+def test_dimension_errors():
+    with pytest.raises(IndexError, match=r"range of \[-2, 1\], but got 2"):
+        engine.ones(2, 3).sum(2)
+    with pytest.raises(RuntimeError, match="Sizes of tensors must match except in dimension 0"):
+        engine.cat([engine.ones(2, 3), engine.ones(2, 4)])
+    with pytest.raises(RuntimeError, match="stack expects each tensor to be equal size"):
+        engine.stack([engine.ones(2), engine.ones(3)])
+    with pytest.raises(RuntimeError, match=r"The expanded size of the tensor \(4\)"):
+        engine.ones(3).expand(4)
+
+
+def test_inplace_shape_and_dtype_errors_change_nothing():
+    x = engine.ones(3)
+    with pytest.raises(RuntimeError, match=r"output with shape \[3\] doesn't match the "
+                                           r"broadcast shape \[2, 3\]"):
+        x.add_(engine.ones(2, 3))
+    i = engine.ones(2, dtype=engine.int64)
+    with pytest.raises(RuntimeError, match="result type torch.float32 can't be cast"):
+        i.add_(engine.ones(2))
+    assert x.tolist() == [1, 1, 1] and i.tolist() == [1, 1]
+
+
+def test_cuda_unavailable_is_a_clear_error():
+    if engine.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        engine.ones(2, device="cuda")
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        engine.ones(2).cuda()
+
+
+def test_grad_assignment_is_checked():
+    x = engine.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"shape \(3,\)"):
+        x.grad = engine.ones(3)
+    assert x.grad is None
+
+
+def test_loss_target_out_of_range_names_index_and_classes():
+    logits = engine.randn(3, 5, requires_grad=True)
+    with pytest.raises(IndexError, match="target 7 is out of bounds for 5 classes"):
+        engine.nn.functional.cross_entropy(logits, engine.tensor([0, 7, 1]))
+    with pytest.raises(RuntimeError, match="between 0 and 1"):
+        engine.nn.functional.binary_cross_entropy(engine.tensor([1.5]), engine.tensor([1.0]))
