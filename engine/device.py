@@ -1,11 +1,8 @@
 """Devices, and the kernel backend that serves each one."""
-import functools
-
-
 class device:
     """Where a tensor's memory lives: `device('cpu')`, `device('cuda')`, `device('cuda:0')`."""
 
-    __slots__ = ("type", "index")
+    __slots__ = ("type", "index", "kernels")
 
     def __init__(self, type_or_spec="cpu", index=None):
         if isinstance(type_or_spec, device):
@@ -20,6 +17,7 @@ class device:
             index = int(number)
         self.type = kind
         self.index = index
+        self.kernels = None  # the backend module, filled in by `backend()` on first use
 
     def __repr__(self):
         if self.index is None:
@@ -30,6 +28,8 @@ class device:
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __eq__(self, other):
+        if other is self:
+            return True
         if isinstance(other, str):
             other = device(other)
         return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
@@ -61,13 +61,12 @@ def require_cuda(d):
                            f"driver was found); use device='cpu'")
 
 
-@functools.cache
 def backend(d):
     """The kernels module for a device: `kernels.cpu` or `kernels.cuda`."""
-    if d.type == "cpu":
-        import kernels.cpu
-
-        return kernels.cpu
-    import kernels.cuda
-
-    return kernels.cuda
+    if d.kernels is None:
+        if d.type == "cpu":
+            import kernels.cpu as module
+        else:
+            import kernels.cuda as module
+        d.kernels = module
+    return d.kernels

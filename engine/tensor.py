@@ -7,8 +7,9 @@ holds only what is about the tensor itself: metadata, autograd state, conversion
 import numpy as np
 
 from . import dtypes
-from .autograd.grad_mode import no_grad
 from .device import CPU, backend, canonical
+
+_BY_NUMPY = dtypes._BY_NUMPY
 
 
 class Size(tuple):
@@ -44,7 +45,7 @@ class Tensor:
 
     __slots__ = ("_data", "_dtype", "_device", "_backend", "_requires_grad", "_grad",
                  "_grad_fn", "_version", "_base", "_hooks", "_accumulator", "_retains_grad",
-                 "__weakref__")
+                 "_grad_mark", "__weakref__")
 
     def __new__(cls, *args, **kwargs):
         return object.__new__(cls)
@@ -59,9 +60,10 @@ class Tensor:
 
     def _init(self, data, device, base, requires_grad=False):
         self._data = data
-        self._dtype = dtypes.from_numpy(data.dtype)
+        dtype = _BY_NUMPY.get(data.dtype)
+        self._dtype = dtype if dtype is not None else dtypes.from_numpy(data.dtype)
         self._device = device
-        self._backend = backend(device)
+        self._backend = device.kernels or backend(device)
         self._requires_grad = False
         self._grad = None
         self._grad_fn = None
@@ -70,6 +72,7 @@ class Tensor:
         self._hooks = []
         self._accumulator = None
         self._retains_grad = False
+        self._grad_mark = 0  # used by the backward walk; see autograd.graph._Grads
         if requires_grad:
             self.requires_grad_(True)
 
@@ -373,6 +376,8 @@ class Tensor:
                            self._requires_grad))
 
     def __deepcopy__(self, memo):
+        from .autograd.grad_mode import no_grad
+
         with no_grad():
             out = Tensor._make(self._backend.copy(self._data), self._device)
         out._requires_grad = self._requires_grad

@@ -8,7 +8,7 @@ present, let callers write into memory they already own.
 
 MEMORY = (
     "empty", "full", "arange", "linspace", "eye", "from_numpy", "to_numpy", "astype",
-    "copy", "copy_into", "owns_memory", "reshape", "permute", "broadcast_to",
+    "copy", "copy_into", "memory_root", "reshape", "permute", "broadcast_to",
     "getitem", "setitem", "index_add", "concatenate", "stack", "where",
 )
 RANDOM = ("generator", "uniform", "normal", "randint", "bernoulli")

@@ -1,5 +1,6 @@
 """`nn.functional`: PyTorch's functional API over engine ops (no kernels called here)."""
 import engine
+from engine.ops.linalg import linear  # noqa: F401
 from engine.ops.activation import (  # noqa: F401
     dropout, elu, gelu, hardtanh, leaky_relu, log_softmax, relu, relu6, sigmoid, silu,
     softmax, softplus, tanh,
@@ -8,14 +9,6 @@ from engine.ops.loss import (  # noqa: F401
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
     kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss,
 )
-
-
-def linear(input, weight, bias=None):
-    """input @ weight.T + bias; one fused addmm for the usual 2-d batch."""
-    if input.dim() == 2 and bias is not None:
-        return engine.addmm(bias, input, weight.t())
-    out = input.matmul(weight.t())
-    return out if bias is None else out + bias
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):

@@ -145,6 +145,8 @@ SPECS = [
     S("addmm_scaled", lambda m, c, a, b: m.addmm(c, a, b, beta=0.5, alpha=2.0),
       [A((3, 2)), A(M34), A((4, 2))]),
     S("linear", lambda m, x, w, b: F(m).linear(x, w, b), [A(M34), A((2, 4)), A((2,))]),
+    S("linear_no_bias", lambda m, x, w: F(m).linear(x, w), [A(M34), A((2, 4))],
+      same_node_name=False),
     S("linear_3d", lambda m, x, w, b: F(m).linear(x, w, b), [A((2, 3, 4)), A((2, 4)), A((2,))],
       same_node_name=False),
     S("outer", lambda m, a, b: m.outer(a, b), [A(V3), A(V4)], same_node_name=False),

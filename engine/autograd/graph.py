@@ -29,19 +29,23 @@ def build_graph(roots):
     return graph
 
 
+PUSHED, SHARED, ADOPTED = 1, 2, 3
+
+
 class _Grads:
-    """Pending gradients per node, tracking which arrays more than one place holds."""
+    """Pending gradients per node, and which memory a leaf may adopt as its `.grad`.
+
+    A gradient's memory may become a leaf's `.grad` without a copy when nothing else
+    can see it: it was made during this walk, went to one place only, and no other
+    leaf adopted it. The marks live on the gradient tensors (a view is judged by its
+    base), never in sets of ids, which Python reuses once an array is freed.
+    """
 
     def __init__(self):
         self.pending = {}
-        self.seen = set()
-        self.shared = set()
 
     def push(self, node, g, shared=False):
-        key = id(g._data)
-        if shared or key in self.seen:
-            self.shared.add(key)
-        self.seen.add(key)
+        g._grad_mark = SHARED if shared or g._grad_mark else PUSHED
         if node in self.pending:
             self.pending[node] = self.pending[node] + g
         else:
@@ -50,8 +54,15 @@ class _Grads:
     def pop(self, node):
         return self.pending.pop(node, None)
 
-    def is_fresh(self, g):
-        return id(g._data) not in self.shared and g._backend.owns_memory(g._data)
+    @staticmethod
+    def claim(g):
+        """True if g's memory may be adopted; it is then marked as taken."""
+        owner = g._base if g._base is not None else g
+        if (g._grad_mark == SHARED or owner._grad_mark in (SHARED, ADOPTED)
+                or g._backend.memory_root(g._data) is None):
+            return False
+        owner._grad_mark = ADOPTED
+        return True
 
 
 def run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
@@ -75,12 +86,12 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                 replaced = hook(g)
                 if replaced is not None:
                     g = replaced
-                grads.shared.add(id(g._data))
+                g._grad_mark = SHARED  # a hook may have kept it
             if capture is not None and node in capture:
                 captured[node] = g
             if isinstance(node, AccumulateGrad):
                 if capture is None:
-                    node.accumulate(g, create_graph, grads.is_fresh(g))
+                    node.accumulate(g, create_graph, grads.claim(g))
                 continue
             input_grads = node.op.backward(node, g, create_graph)
             if check_nan:

@@ -6,6 +6,7 @@ is reached through its `AccumulateGrad` node, which adds into `.grad`.
 """
 import weakref
 
+from ..tensor import Tensor
 from .anomaly import call_site, is_anomaly_enabled
 
 _FREED = ("Trying to backward through the graph a second time (or directly access saved "
@@ -62,8 +63,6 @@ class Node:
 
     def unpack(self, name, create_graph):
         """A saved value as a Tensor, checked against in-place changes since it was saved."""
-        from ..tensor import Tensor
-
         if self.saved is None:
             raise RuntimeError(_FREED)
         value, counter, version, kind = self.saved[name]
@@ -99,8 +98,6 @@ class AccumulateGrad:
 
     def accumulate(self, g, create_graph, fresh):
         """Add g into the leaf's grad; adopt g's memory when nothing else can see it."""
-        from ..tensor import Tensor
-
         leaf = self.variable
         for hook in leaf._hooks:
             replaced = hook(g)

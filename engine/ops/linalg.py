@@ -113,3 +113,39 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
 
 def outer(input, vec2):
     return input.unsqueeze(1) * vec2.unsqueeze(0)
+
+
+# F.linear as one op: the weight's gradient comes out of BLAS as g.T @ x, already in the
+# weight's (out, in) layout, where addmm(b, x, w.t()) would hand back a transposed view
+# that every later elementwise pass over the gradient would walk against the grain.
+def _linear_forward(K, x, w, bias):
+    out = K.matmul(x, K.permute(w, (1, 0)))
+    K.add(out, bias, out=out)
+    return out
+
+
+_linear = P("AddmmBackward0", _linear_forward,
+            x=lambda g, w: g.mm(w),
+            w=lambda g, x: g.t().mm(x),
+            bias=lambda g: g)
+_linear_no_bias = P("MmBackward0", lambda K, x, w: K.matmul(x, K.permute(w, (1, 0))),
+                    x=lambda g, w: g.mm(w),
+                    w=lambda g, x: g.t().mm(x))
+
+
+def linear(input, weight, bias=None):
+    """input @ weight.T + bias, for any number of leading batch dimensions."""
+    operands = promote("linear", input, weight, *(() if bias is None else (bias,)))
+    x, w = operands[0], operands[1]
+    if w.dim() != 2 or x.dim() == 0 or x.shape[-1] != w.shape[1]:
+        raise RuntimeError(f"linear: input of shape {tuple(x.shape)} cannot be multiplied by "
+                           f"a weight of shape {tuple(w.shape)} (expected input[..., "
+                           f"{w.shape[1] if w.dim() == 2 else '?'}])")
+    if x.dim() != 2:
+        lead = x.shape[:-1]
+        return linear(x.reshape(-1, x.shape[-1]), w, bias).reshape(*lead, w.shape[0])
+    if bias is None:
+        return _linear_no_bias(x, w)
+    b = operands[2]
+    broadcast_shapes(b.shape, (w.shape[0],), op="linear (bias)")
+    return _linear(x, w, b)

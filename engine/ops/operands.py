@@ -21,6 +21,10 @@ def promote(op, *operands, floating=False, device=None):
     Numbers become 0-d tensors on the first tensor's device (or `device`, or the CPU).
     Raises TypeError naming the operand when one is neither a tensor nor a number.
     """
+    if not floating and len(operands) == 2:
+        a, b = operands
+        if isinstance(a, Tensor) and isinstance(b, Tensor) and a._dtype is b._dtype:
+            return operands
     for x in operands:
         if isinstance(x, Tensor):
             device = device or x._device

@@ -18,6 +18,7 @@ import inspect
 
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node
+from ..tensor import Tensor
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
@@ -64,11 +65,9 @@ class Primitive:
 
         Returns the result Tensor, or (result, extras) when the forward returned extras.
         """
-        from ..tensor import Tensor
-
         first = inputs[0]
         for t in inputs[1:]:
-            if t._device != first._device:
+            if t._device is not first._device and t._device != first._device:
                 raise RuntimeError(
                     f"Expected all tensors to be on the same device, but found at least two "
                     f"devices, {first._device} and {t._device}! ({self.node_name[:-9]})")
@@ -77,10 +76,12 @@ class Primitive:
         if type(result) is tuple:
             result, aux = result
         out = Tensor._make(result, device=first._device)
-        if (is_grad_enabled() and out._dtype.is_floating_point
-                and any(t._requires_grad for t in inputs)):
-            out._grad_fn = Node(self, inputs, attrs, out, aux)
-            out._requires_grad = True
+        for t in inputs:
+            if t._requires_grad:
+                if is_grad_enabled() and out._dtype.is_floating_point:
+                    out._grad_fn = Node(self, inputs, attrs, out, aux)
+                    out._requires_grad = True
+                break
         return out if aux is None else (out, aux)
 
     def backward(self, node, g, create_graph):

@@ -46,7 +46,7 @@ def _offset(shapes, i, dim):
 
 def _as_view(out, base):
     """Mark `out` as a view of `base`: in-place writes to one are seen by the other."""
-    if not out._backend.owns_memory(out._data):
+    if out._backend.memory_root(out._data) is not out._data:
         out._base = base._base if base._base is not None else base
         out._version = base._version
     return out

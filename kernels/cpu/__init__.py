@@ -8,7 +8,7 @@ from .elementwise import (  # noqa: F401
 from .linalg import matmul  # noqa: F401
 from .memory import (  # noqa: F401
     arange, astype, broadcast_to, concatenate, copy, copy_into, empty, eye, from_numpy,
-    full, getitem, index_add, linspace, owns_memory, permute, reshape, setitem, stack,
+    full, getitem, index_add, linspace, memory_root, permute, reshape, setitem, stack,
     to_numpy, where,
 )
 from .random import bernoulli, generator, normal, randint, uniform  # noqa: F401

@@ -46,7 +46,10 @@ class Elementwise:
 
     def __call__(self, *args, out=None):
         # The first array argument decides the dtype; Python numbers adapt to it.
-        key = next(args[i].dtype for i in self._typed if hasattr(args[i], "dtype"))
+        for i in self._typed:
+            key = getattr(args[i], "dtype", None)
+            if key is not None:
+                break
         ufunc = self._ufuncs.get(key) or self._compile(key)
         if out is None:
             result = call_quietly(ufunc, *args)

@@ -50,9 +50,12 @@ def copy_into(dst, src):
     np.copyto(dst, src, casting="unsafe")
 
 
-def owns_memory(x):
-    """True when `x` is the sole owner of its buffer (not a view of another array)."""
-    return x.base is None
+def memory_root(x):
+    """The array that owns the memory `x` views (x itself when it owns it), or None when
+    x cannot be written through (a read-only view, such as a broadcast)."""
+    if not x.flags.writeable:
+        return None
+    return x if x.base is None else x.base
 
 
 def reshape(x, shape):
