@@ -16,6 +16,7 @@ from .dtypes import dtype  # noqa: F401
 from .ops import *  # noqa: F401,F403
 from .ops import _METHODS  # noqa: F401
 from .printing import set_printoptions  # noqa: F401
+from .serialization import CheckpointError, load, save  # noqa: F401
 from .random import (  # noqa: F401
     Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed,
     set_rng_state,

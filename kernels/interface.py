@@ -25,8 +25,9 @@ REDUCTION = (
     "gather", "scatter_add",
 )
 LINALG = ("matmul",)
+OPTIM = ("sgd_step", "adam_step", "adagrad_step", "rmsprop_step")
 
-REQUIRED = MEMORY + RANDOM + ELEMENTWISE + REDUCTION + LINALG
+REQUIRED = MEMORY + RANDOM + ELEMENTWISE + REDUCTION + LINALG + OPTIM
 
 
 def missing(backend):

@@ -1,2 +1,16 @@
-"""Neural-network building blocks with PyTorch's API. Built on engine ops only."""
-from . import functional  # noqa: F401
+"""`nn`: PyTorch's neural-network API (modules, layers, losses, init) over engine ops."""
+from . import functional, init  # noqa: F401
+from .activation import (  # noqa: F401
+    ELU, GELU, LeakyReLU, LogSoftmax, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softplus, Tanh,
+)
+from .containers import ModuleDict, ModuleList, Sequential  # noqa: F401
+from .layers import (  # noqa: F401
+    BatchNorm1d, Bilinear, Dropout, Embedding, Flatten, Identity, LayerNorm, Linear,
+    Unflatten,
+)
+from .loss import (  # noqa: F401
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss,
+    NLLLoss, SmoothL1Loss,
+)
+from .module import Module  # noqa: F401
+from .parameter import Parameter  # noqa: F401

@@ -40,3 +40,45 @@ def normalize(input, p=2.0, dim=1, eps=1e-12):
 def one_hot(tensor, num_classes=-1):
     classes = int(tensor.max()) + 1 if num_classes == -1 else num_classes
     return (tensor.unsqueeze(-1) == engine.arange(classes, device=tensor.device)).long()
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """y[n, o] = sum_ij input1[n, i] weight[o, i, j] input2[n, j] + bias[o]."""
+    left = (input1.unsqueeze(-2).unsqueeze(-3) @ weight).squeeze(-2)
+    out = (left * input2.unsqueeze(-2)).sum(-1)
+    return out if bias is None else out + bias
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """Rows of `weight` picked by `input`; the padding row gets no gradient."""
+    if input.dtype.is_floating_point:
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got {input.dtype} instead")
+    rows = weight[input]
+    if padding_idx is None:
+        return rows
+    keep = (input != padding_idx).unsqueeze(-1)
+    return engine.where(keep, rows, rows.detach())
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Batch normalisation over dims (0,) or (0, 2); updates the running stats in training."""
+    dims = (0,) if input.dim() == 2 else (0, 2)
+    shape = (1, -1) if input.dim() == 2 else (1, -1, 1)
+    if training:
+        mean = input.mean(dims)
+        var = input.var(dims, correction=0)
+        if running_mean is not None:
+            count = input.numel() // input.shape[1]
+            with engine.no_grad():
+                running_mean.mul_(1 - momentum).add_(mean.detach() * momentum)
+                unbiased = var.detach() * (count / max(count - 1, 1))
+                running_var.mul_(1 - momentum).add_(unbiased * momentum)
+    else:
+        mean, var = running_mean, running_var
+    out = (input - mean.reshape(shape)) * (var.reshape(shape) + eps).rsqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    return out if bias is None else out + bias.reshape(shape)

@@ -1,0 +1,59 @@
+"""Fused optimizer updates on tensors: the engine's door to the backends' update kernels.
+
+`optim` calls these rather than kernels (it may only import `engine`). Each updates a
+parameter and its state tensors in place, outside autograd, in one kernel pass.
+"""
+
+
+def _check(param, grad, states):
+    for t in (grad, *states):
+        if t is not None and t.device != param.device:
+            raise RuntimeError(f"optimizer: the parameter is on {param.device} but its "
+                               f"gradient or state is on {t.device}")
+        if t is not None and t.shape != param.shape:
+            raise RuntimeError(f"optimizer: the parameter has shape {tuple(param.shape)} but "
+                               f"its gradient or state has shape {tuple(t.shape)}")
+
+
+def _data(t):
+    return None if t is None else t._data
+
+
+def _bump(param, states):
+    for t in (param, *states):
+        if t is not None:
+            t._version.value += 1
+
+
+def sgd_(param, grad, momentum_buffer, *, lr, momentum, dampening, weight_decay, nesterov,
+         maximize, first_step):
+    states = (momentum_buffer,)
+    _check(param, grad, states)
+    param._backend.sgd_step(param._data, grad._data, _data(momentum_buffer), lr, momentum,
+                            dampening, weight_decay, nesterov, maximize, first_step)
+    _bump(param, states)
+
+
+def adam_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps,
+          weight_decay, decoupled, amsgrad, maximize, step):
+    states = (exp_avg, exp_avg_sq, max_exp_avg_sq)
+    _check(param, grad, states)
+    param._backend.adam_step(param._data, grad._data, *map(_data, states), lr, beta1, beta2,
+                             eps, weight_decay, decoupled, amsgrad, maximize, step)
+    _bump(param, states)
+
+
+def adagrad_(param, grad, state_sum, *, lr, lr_decay, weight_decay, eps, maximize, step):
+    _check(param, grad, (state_sum,))
+    param._backend.adagrad_step(param._data, grad._data, state_sum._data, lr, lr_decay,
+                                weight_decay, eps, maximize, step)
+    _bump(param, (state_sum,))
+
+
+def rmsprop_(param, grad, square_avg, grad_avg, momentum_buffer, *, lr, alpha, eps,
+             weight_decay, momentum, centered, maximize):
+    states = (square_avg, grad_avg, momentum_buffer)
+    _check(param, grad, states)
+    param._backend.rmsprop_step(param._data, grad._data, *map(_data, states), lr, alpha, eps,
+                                weight_decay, momentum, centered, maximize)
+    _bump(param, states)
