@@ -77,7 +77,7 @@ def save(obj, f):
     tree = _encode(obj, tensors, "obj")
     entries, offset, blobs = [], 0, []
     for t in tensors:
-        array = np.ascontiguousarray(t.detach().cpu().numpy())
+        array = t.detach().cpu().numpy()  # tobytes() below writes C order whatever the layout
         entries.append({"dtype": t.dtype.name, "shape": list(array.shape), "offset": offset,
                         "nbytes": array.nbytes, "requires_grad": t.requires_grad})
         blobs.append(array)

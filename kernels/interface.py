@@ -16,7 +16,7 @@ ELEMENTWISE = (
     "neg", "exp", "log", "log1p", "sqrt", "abs", "sign", "sin", "cos", "tanh", "sigmoid",
     "relu", "relu_backward", "sigmoid_backward", "tanh_backward",
     "leaky_relu", "leaky_relu_backward", "gelu", "gelu_backward", "softplus",
-    "clamp", "clamp_mask", "add", "sub", "mul", "div", "pow", "maximum", "minimum",
+    "clamp", "clamp_mask", "add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "maximum", "minimum",
     "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "axpy",
 )
 REDUCTION = (

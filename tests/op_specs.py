@@ -104,6 +104,7 @@ SPECS = [
     S("div", lambda m, a, b: a / b, [A(M34), A(V4, "positive")]),
     S("rdiv", lambda m, x: 1.5 / x, [A(M34, "positive")], same_node_name=False),
     S("pow_tensor", lambda m, a, b: a ** b, [A(M34, "positive"), A(V4)]),
+    S("remainder", lambda m, a, b: a % b, [A(M34), A(V4, "positive")]),
     S("maximum", lambda m, a, b: m.maximum(a, b), [A(M34), A(V4)]),
     S("minimum", lambda m, a, b: m.minimum(a, b), [A(M34), A(V4)]),
     S("where", lambda m, c, a, b: m.where(c, a, b), [A(M34, "mask", False), A(M34), A(V4)]),

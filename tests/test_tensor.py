@@ -34,6 +34,11 @@ def test_promotion_matches_torch(a, b):
     lambda m: m.tensor([1, 2]) > 1.5,
     lambda m: m.tensor(3) ** 2,
     lambda m: m.where(m.tensor([True, False]), 1.0, 0.0),
+    lambda m: m.tensor([7, -7, 7, -7]) // m.tensor([2, 2, -2, -2]),
+    lambda m: m.tensor([7, -7, 7, -7]) % m.tensor([2, 2, -2, -2]),
+    lambda m: m.tensor([7.5, -7.5]) // 2,
+    lambda m: m.arange(10) * 3 // 10,
+    lambda m: 7 % m.tensor([3.0, -3.0]),
 ])
 def test_scalar_and_zero_dim_promotion_matches_torch(case):
     ours, theirs = case(engine), case(torch)

@@ -11,7 +11,8 @@ from .indexing import (  # noqa: F401
 )
 from .linalg import addmm, bmm, dot, matmul, mm, mv, outer  # noqa: F401
 from .pointwise import (  # noqa: F401
-    abs, add, clamp, clamp_max, clamp_min, clip, cos, div, divide, eq, exp, ge, greater,
+    abs, add, clamp, clamp_max, clamp_min, clip, cos, div, divide, eq, exp, floor_divide, ge,
+    greater, remainder,
     greater_equal, gt, isfinite, isinf, isnan, le, less, less_equal, log, log1p, log2, log10,
     logical_and, logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg,
     negative, not_equal, pow, reciprocal, rsqrt, sign, sin, sqrt, square, sub, subtract,
@@ -32,7 +33,7 @@ _METHODS = """
 abs add clamp clamp_max clamp_min clip cos div divide eq exp ge greater greater_equal gt
 isfinite isinf isnan le less less_equal log log1p log2 log10 logical_and logical_not
 logical_or logical_xor lt maximum minimum mul multiply ne neg negative not_equal pow
-reciprocal rsqrt sign sin sqrt square sub subtract true_divide xlogy
+reciprocal rsqrt sign sin sqrt square sub subtract true_divide xlogy floor_divide remainder
 all amax amin any argmax argmin logsumexp max mean min std sum var
 broadcast_to chunk clone contiguous expand expand_as flatten narrow permute reshape select
 split squeeze swapaxes swapdims t transpose unbind unflatten unsqueeze view
@@ -61,6 +62,10 @@ Tensor.__truediv__ = lambda self, other: div(self, other)
 Tensor.__rtruediv__ = _swap(div)
 Tensor.__pow__ = lambda self, other: pow(self, other)
 Tensor.__rpow__ = _rpow
+Tensor.__floordiv__ = lambda self, other: floor_divide(self, other)
+Tensor.__rfloordiv__ = _swap(floor_divide)
+Tensor.__mod__ = lambda self, other: remainder(self, other)
+Tensor.__rmod__ = _swap(remainder)
 Tensor.__matmul__ = lambda self, other: matmul(self, other)
 Tensor.__rmatmul__ = _swap(matmul)
 Tensor.__neg__ = neg

@@ -30,6 +30,10 @@ _pow = P("PowBackward1", lambda K, a, b: K.pow(a, b),
 _pow_scalar = P("PowBackward0", lambda K, a, *, exponent: K.pow(a, exponent),
                 a=lambda g, a, exponent: (g * 0 if exponent == 0
                                           else g * exponent * a ** (exponent - 1)))
+_floor_divide = P("floor_divide", lambda K, a, b: K.floor_divide(a, b))  # no gradient
+_remainder = P("RemainderBackward1", lambda K, a, b: K.remainder(a, b),
+               a=lambda g: g,
+               b=lambda g, a, b: -g * floor_divide(a, b))
 _maximum = P("MaximumBackward0", lambda K, a, b: K.maximum(a, b),
              a=lambda g, a, b: g * _winner_share(a, b),
              b=lambda g, a, b: g * _winner_share(b, a))
@@ -58,6 +62,8 @@ def _binary(prim, name, floating=False):
 
 
 mul = _binary(_mul, "mul")
+floor_divide = _binary(_floor_divide, "floor_divide")
+remainder = _binary(_remainder, "remainder")
 div = _binary(_div, "div", floating=True)
 maximum = _binary(_maximum, "maximum")
 minimum = _binary(_minimum, "minimum")

@@ -1,6 +1,7 @@
 """The CPU backend: every name in `kernels.interface.REQUIRED`, over numpy arrays."""
 from .elementwise import (  # noqa: F401
-    abs, add, axpy, clamp, clamp_mask, cos, div, eq, exp, ge, gelu, gelu_backward, gt, le,
+    abs, add, axpy, clamp, clamp_mask, cos, div, eq, exp, floor_divide, ge, gelu,
+    gelu_backward, gt, le, remainder,
     leaky_relu, leaky_relu_backward, log, log1p, logical_not, lt, maximum, minimum, mul, ne,
     neg, pow, relu, relu_backward, sigmoid, sigmoid_backward, sign, sin, softplus, sqrt,
     sub, tanh, tanh_backward,

@@ -213,6 +213,19 @@ def div(a, b):
     return a / b
 
 
+# numba's // and % already round toward minus infinity, as Python and PyTorch do. A zero
+# divisor gives 0 (numba would raise): PyTorch raises for integers and gives inf or nan
+# for floats, which one compiled body cannot do for both.
+@elementwise()
+def floor_divide(a, b):
+    return a * 0 if b == 0 else a // b
+
+
+@elementwise()
+def remainder(a, b):
+    return a * 0 if b == 0 else a % b
+
+
 @elementwise()
 def pow(a, b):  # noqa: A001 - the backend's name for a ** b
     return a ** b
