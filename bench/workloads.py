@@ -24,16 +24,16 @@ def framework_mlp_step(m, arrays, x, y, lr=0.01):
     xs, ys = m.tensor(x), m.tensor(y)
     F = m.nn.functional
 
+    optimizer = m.optim.SGD(params, lr=lr)
+
     def step():
+        optimizer.zero_grad()
         h = xs
         for i in range(0, len(params) - 2, 2):
             h = F.relu(F.linear(h, params[i], params[i + 1]))
         loss = F.cross_entropy(F.linear(h, params[-2], params[-1]), ys)
         loss.backward()
-        with m.no_grad():
-            for p in params:
-                p.sub_(p.grad, alpha=lr) if m.__name__ == "torch" else p.sub_(p.grad * lr)
-                p.grad = None
+        optimizer.step()
         return loss
 
     return step

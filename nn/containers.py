@@ -4,7 +4,52 @@ import collections
 from .module import Module, _addindent
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: modules kept under the keys "0", "1", ..."""
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def _key(self, index):
+        n = len(self._modules)
+        if not -n <= index < n:
+            raise IndexError(f"index {index} is out of range")
+        return list(self._modules)[index % n]
+
+    def _renumber(self, modules):
+        self._modules.clear()
+        for i, module in enumerate(modules):
+            self.add_module(str(i), module)
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index, module):
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        self._renumber(modules)
+        return self
+
+    def __setitem__(self, index, module):
+        setattr(self, self._key(index), module)
+
+    def __delitem__(self, index):
+        keys = list(self._modules)[index] if isinstance(index, slice) else [self._key(index)]
+        for key in keys:
+            del self._modules[key]
+        self._renumber(list(self._modules.values()))
+
+
+class Sequential(_ModuleSequence):
     """Modules applied in order; indexable, sliceable, appendable."""
 
     def __init__(self, *args):
@@ -21,54 +66,13 @@ class Sequential(Module):
             input = module(input)
         return input
 
-    def _key(self, index):
-        n = len(self._modules)
-        if not -n <= index < n:
-            raise IndexError(f"index {index} is out of range")
-        return list(self._modules)[index % n]
-
     def __getitem__(self, index):
-        if isinstance(index, slice):
+        if isinstance(index, slice):  # keeps the original keys, as PyTorch does
             return Sequential(collections.OrderedDict(list(self._modules.items())[index]))
         return self._modules[self._key(index)]
 
-    def __setitem__(self, index, module):
-        setattr(self, self._key(index), module)
 
-    def __delitem__(self, index):
-        keys = list(self._modules)[index] if isinstance(index, slice) else [self._key(index)]
-        for key in keys:
-            del self._modules[key]
-        items = list(self._modules.values())
-        self._modules.clear()
-        for i, module in enumerate(items):
-            self._modules[str(i)] = module
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for module in modules:
-            self.append(module)
-        return self
-
-    def insert(self, index, module):
-        items = list(self._modules.values())
-        items.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self.add_module(str(i), m)
-        return self
-
-
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules whose parameters are registered."""
 
     def __init__(self, modules=None):
@@ -79,35 +83,7 @@ class ModuleList(Module):
     def __getitem__(self, index):
         if isinstance(index, slice):
             return ModuleList(list(self._modules.values())[index])
-        n = len(self._modules)
-        if not -n <= index < n:
-            raise IndexError(f"index {index} is out of range")
-        return self._modules[str(index % n)]
-
-    def __setitem__(self, index, module):
-        self.add_module(str(index % len(self._modules)), module)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for module in modules:
-            self.append(module)
-        return self
-
-    def insert(self, index, module):
-        items = list(self._modules.values())
-        items.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self.add_module(str(i), m)
+        return self._modules[self._key(index)]
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList is a container; call its modules instead")

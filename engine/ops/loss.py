@@ -1,7 +1,7 @@
 """Loss functions. The common ones are single ops with PyTorch's node names and
 numerically safe forwards (BCE-with-logits at -1000, log clamped at -100 in BCE)."""
 from .. import dtypes
-from .activation import log_softmax, softplus
+from .activation import _softmax_backward, log_softmax, softmax, softplus
 from .indexing import scatter_into_zeros
 from .operands import check_broadcast, promote
 from .primitive import Primitive as P
@@ -205,15 +205,52 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
                          f"{tuple(input.shape)}, got {tuple(target.shape)}")
     classes = input.shape[1]
     _check_targets("nll_loss", target, classes, ignore_index)
-    from ..creation import ones
-
-    w = weight if weight is not None else ones(classes, dtype=input.dtype, device=input.device)
-    if w.shape != (classes,):
-        raise RuntimeError(f"nll_loss: weight should have {classes} elements (one per class), "
-                           f"got shape {tuple(w.shape)}")
-    out, _ = _nll(input, target.long(), w.to(input.dtype), ignore_index=ignore_index,
-                  reduction=reduction)
+    w = _class_weights("nll_loss", weight, input)
+    out, _ = _nll(input, target.long(), w, ignore_index=ignore_index, reduction=reduction)
     return out
+
+
+# ---- fused cross-entropy for (N, C) logits and class indices -------------------------
+
+def _ce_forward(K, x, t, w, *, ignore_index, reduction):
+    losses, weights = K.cross_entropy_rows(x, t, w, ignore_index)
+    total_weight = K.sum(weights, (0,))
+    return (reduce_array(K, losses, reduction, denominator=total_weight),
+            {"total_weight": total_weight})
+
+
+def _row_grads(g, n, total_weight, reduction):
+    """The upstream gradient of each row's loss."""
+    if reduction == "none":
+        return g
+    return (g / total_weight if reduction == "mean" else g).expand(n)
+
+
+def _picked_weights(t, w, ignore_index):
+    kept = t != ignore_index
+    return w[t * kept.long()] * kept.to(w.dtype)
+
+
+def _ce_backward_dg(gg, x, t, w, ignore_index):
+    from ..creation import arange
+
+    onehot = (t.unsqueeze(1) == arange(x.shape[1], device=x.device)).to(x.dtype)
+    return (gg * (softmax(x, 1) - onehot)).sum(1) * _picked_weights(t, w, ignore_index)
+
+
+def _ce_backward_dx(gg, g, x, t, w, ignore_index):
+    coef = g * _picked_weights(t, w, ignore_index)
+    return coef.unsqueeze(1) * _softmax_backward(gg, softmax(x, 1), dim=1)
+
+
+_ce_backward = P("CrossEntropyBackwardBackward0",
+                 lambda K, g, x, t, w, *, ignore_index:
+                     K.cross_entropy_backward_rows(g, x, t, w, ignore_index),
+                 g=_ce_backward_dg, x=_ce_backward_dx)
+_ce = P("NllLossBackward0", _ce_forward,
+        x=lambda g, x, t, w, total_weight, ignore_index, reduction: _ce_backward(
+            _row_grads(g, x.shape[0], total_weight, reduction), x, t, w,
+            ignore_index=ignore_index))
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
@@ -240,11 +277,35 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if reduction == "mean":
             return losses.sum() / (losses.numel() or 1) if input.dim() > 1 else losses
         return _apply(losses, reduction)
+    if input.dim() == 2 and not label_smoothing:
+        return _fused_cross_entropy(input, target, weight, ignore_index, reduction)
     nll = nll_loss(logp, target, weight, None, ignore_index, None, reduction)
     if not label_smoothing:
         return nll
     return (1 - label_smoothing) * nll + label_smoothing / classes * _smooth_term(
         logp, target, weight, ignore_index, reduction, class_dim)
+
+
+def _class_weights(name, weight, input):
+    """One weight per class (dim 1 of input), in the input's dtype; ones when None."""
+    from ..creation import ones
+
+    classes = input.shape[1]
+    w = weight if weight is not None else ones(classes, dtype=input.dtype, device=input.device)
+    if w.shape != (classes,):
+        raise RuntimeError(f"{name}: weight should have {classes} elements (one per class), "
+                           f"got shape {tuple(w.shape)}")
+    return w.to(input.dtype)
+
+
+def _fused_cross_entropy(input, target, weight, ignore_index, reduction):
+    if target.shape != (input.shape[0],):
+        raise ValueError(f"cross_entropy: expected target of shape ({input.shape[0]},) for "
+                         f"input of shape {tuple(input.shape)}, got {tuple(target.shape)}")
+    _check_targets("cross_entropy", target, input.shape[1], ignore_index)
+    w = _class_weights("cross_entropy", weight, input)
+    out, _ = _ce(input, target.long(), w, ignore_index=ignore_index, reduction=reduction)
+    return out
 
 
 def _smooth_term(logp, target, weight, ignore_index, reduction, class_dim):

@@ -7,6 +7,7 @@ from .elementwise import (  # noqa: F401
     sub, tanh, tanh_backward,
 )
 from .linalg import matmul  # noqa: F401
+from .loss import cross_entropy_backward_rows, cross_entropy_rows  # noqa: F401
 from .optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401
 from .memory import (  # noqa: F401
     arange, astype, broadcast_to, concatenate, copy, copy_into, empty, eye, from_numpy,

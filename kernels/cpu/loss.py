@@ -1,0 +1,72 @@
+"""Fused cross-entropy over (N, C) logits: one pass a row forward, one pass backward.
+
+The composite log_softmax + NLL writes and rereads an (N, C) array of log-probabilities;
+these kernels keep each row in cache and write only what the next step needs.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _row_max(x, i):
+    m = x[i, 0]
+    for j in range(1, x.shape[1]):
+        m = max(m, x[i, j])
+    return m
+
+
+@njit(cache=True)
+def _rows(x, target, weight, ignore_index, losses, weights):
+    N, C = x.shape
+    for i in range(N):
+        t = target[i]
+        if t == ignore_index:
+            losses[i] = 0.0
+            weights[i] = 0.0
+            continue
+        m = _row_max(x, i)
+        s = 0.0
+        for j in range(C):
+            s += math.exp(x[i, j] - m)
+        weights[i] = weight[t]
+        losses[i] = weight[t] * (m + math.log(s) - x[i, t])
+
+
+@njit(cache=True)
+def _grad_rows(g, x, target, weight, ignore_index, out):
+    N, C = x.shape
+    for i in range(N):
+        t = target[i]
+        if t == ignore_index:
+            for j in range(C):
+                out[i, j] = 0.0
+            continue
+        m = _row_max(x, i)
+        s = 0.0
+        for j in range(C):
+            e = math.exp(x[i, j] - m)
+            out[i, j] = e
+            s += e
+        scale = g[i] * weight[t] / s
+        for j in range(C):
+            out[i, j] *= scale
+        out[i, t] -= g[i] * weight[t]
+
+
+def cross_entropy_rows(x, target, weight, ignore_index):
+    """(losses, weights) per row: weight[t] * (logsumexp(x_i) - x_i[t]), 0 where ignored."""
+    x = np.ascontiguousarray(x)
+    losses = np.empty(x.shape[0], x.dtype)
+    weights = np.empty(x.shape[0], x.dtype)
+    _rows(x, target, weight, ignore_index, losses, weights)
+    return losses, weights
+
+
+def cross_entropy_backward_rows(g, x, target, weight, ignore_index):
+    """d(sum_i g_i loss_i)/dx = g_i weight[t_i] (softmax(x_i) - onehot(t_i))."""
+    x = np.ascontiguousarray(x)
+    out = np.empty(x.shape, x.dtype)
+    _grad_rows(np.ascontiguousarray(g), x, target, weight, ignore_index, out)
+    return out
