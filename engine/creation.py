@@ -229,6 +229,23 @@ def randperm(n, *, generator=None, dtype=None, device=None):
                         d)
 
 
+def multinomial(input, num_samples, replacement=False, *, generator=None):
+    """Indices drawn with probability proportional to the 1-d non-negative `input`."""
+    if input.dim() != 1:
+        raise RuntimeError(f"multinomial: only 1-d weights are supported, got shape "
+                           f"{tuple(input.shape)}")
+    if (input < 0).any().item() or input.sum().item() <= 0:
+        raise RuntimeError("multinomial: weights must be non-negative with a positive sum")
+    if not replacement and num_samples > (input > 0).sum().item():
+        raise RuntimeError(f"multinomial: cannot draw {num_samples} samples without "
+                           f"replacement from {int((input > 0).sum().item())} non-zero "
+                           f"weights")
+    d = input.device
+    data = input._backend.multinomial(generator_for(d, generator), input._data, num_samples,
+                                      replacement)
+    return Tensor._make(data, d)
+
+
 def rand_like(input, *, dtype=None, device=None, requires_grad=False):
     return rand(input.shape, dtype=dtype or input.dtype, device=device or input.device,
                 requires_grad=requires_grad)

@@ -11,9 +11,10 @@ MEMORY = (
     "copy", "copy_into", "memory_root", "reshape", "permute", "broadcast_to",
     "getitem", "setitem", "index_add", "concatenate", "stack", "where",
 )
-RANDOM = ("generator", "uniform", "normal", "randint", "bernoulli")
+RANDOM = ("generator", "uniform", "normal", "randint", "bernoulli", "multinomial")
 ELEMENTWISE = (
     "neg", "exp", "log", "log1p", "sqrt", "abs", "sign", "sin", "cos", "tanh", "sigmoid",
+    "floor", "ceil", "round",
     "relu", "relu_backward", "sigmoid_backward", "tanh_backward",
     "leaky_relu", "leaky_relu_backward", "gelu", "gelu_backward", "softplus",
     "clamp", "clamp_mask", "add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "maximum", "minimum",

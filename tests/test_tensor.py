@@ -39,6 +39,9 @@ def test_promotion_matches_torch(a, b):
     lambda m: m.tensor([7.5, -7.5]) // 2,
     lambda m: m.arange(10) * 3 // 10,
     lambda m: 7 % m.tensor([3.0, -3.0]),
+    lambda m: m.round(m.tensor([0.5, 1.5, 2.5, -0.5, -1.5, 2.4, float("nan")])),
+    lambda m: m.floor(m.tensor([-1.5, 1.5])) + m.ceil(m.tensor([-1.5, 1.5])),
+    lambda m: m.tensor([1, 2]).floor(),
 ])
 def test_scalar_and_zero_dim_promotion_matches_torch(case):
     ours, theirs = case(engine), case(torch)

@@ -11,7 +11,8 @@ from .indexing import (  # noqa: F401
 )
 from .linalg import addmm, bmm, dot, matmul, mm, mv, outer  # noqa: F401
 from .pointwise import (  # noqa: F401
-    abs, add, clamp, clamp_max, clamp_min, clip, cos, div, divide, eq, exp, floor_divide, ge,
+    abs, add, ceil, clamp, clamp_max, clamp_min, clip, cos, div, divide, eq, exp, floor,
+    floor_divide, ge, round,
     greater, remainder,
     greater_equal, gt, isfinite, isinf, isnan, le, less, less_equal, log, log1p, log2, log10,
     logical_and, logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg,
@@ -34,6 +35,7 @@ abs add clamp clamp_max clamp_min clip cos div divide eq exp ge greater greater_
 isfinite isinf isnan le less less_equal log log1p log2 log10 logical_and logical_not
 logical_or logical_xor lt maximum minimum mul multiply ne neg negative not_equal pow
 reciprocal rsqrt sign sin sqrt square sub subtract true_divide xlogy floor_divide remainder
+floor ceil round
 all amax amin any argmax argmin logsumexp max mean min std sum var
 broadcast_to chunk clone contiguous expand expand_as flatten narrow permute reshape select
 split squeeze swapaxes swapdims t transpose unbind unflatten unsqueeze view

@@ -139,6 +139,10 @@ _log1p = P("Log1PBackward0", lambda K, x: K.log1p(x), x=lambda g, x: g / (x + 1)
 _sqrt = P("SqrtBackward0", lambda K, x: K.sqrt(x), x=lambda g, out: g / (2 * out))
 _abs = P("AbsBackward0", lambda K, x: K.abs(x), x=lambda g, x: g * sign(x))
 _sign = P("SignBackward0", lambda K, x: K.sign(x), x=lambda g: g * 0)
+# Step functions: zero derivative almost everywhere, as PyTorch defines it.
+_floor = P("FloorBackward0", lambda K, x: K.floor(x), x=lambda g: g * 0)
+_ceil = P("CeilBackward0", lambda K, x: K.ceil(x), x=lambda g: g * 0)
+_round = P("RoundBackward0", lambda K, x: K.round(x), x=lambda g: g * 0)
 _sin = P("SinBackward0", lambda K, x: K.sin(x), x=lambda g, x: g * cos(x))
 _cos = P("CosBackward0", lambda K, x: K.cos(x), x=lambda g, x: -g * sin(x))
 
@@ -161,6 +165,9 @@ log = _unary(_log, "log")
 log1p = _unary(_log1p, "log1p")
 sqrt = _unary(_sqrt, "sqrt")
 sin = _unary(_sin, "sin")
+floor = _unary(_floor, "floor", floating=False)
+ceil = _unary(_ceil, "ceil", floating=False)
+round = _unary(_round, "round", floating=False)  # noqa: A001 - PyTorch's name
 cos = _unary(_cos, "cos")
 
 

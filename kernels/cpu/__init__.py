@@ -1,9 +1,9 @@
 """The CPU backend: every name in `kernels.interface.REQUIRED`, over numpy arrays."""
 from .elementwise import (  # noqa: F401
-    abs, add, axpy, clamp, clamp_mask, cos, div, eq, exp, floor_divide, ge, gelu,
+    abs, add, axpy, ceil, clamp, clamp_mask, cos, div, eq, exp, floor, floor_divide, ge, gelu,
     gelu_backward, gt, le, remainder,
     leaky_relu, leaky_relu_backward, log, log1p, logical_not, lt, maximum, minimum, mul, ne,
-    neg, pow, relu, relu_backward, sigmoid, sigmoid_backward, sign, sin, softplus, sqrt,
+    neg, pow, relu, relu_backward, round, sigmoid, sigmoid_backward, sign, sin, softplus, sqrt,
     sub, tanh, tanh_backward,
 )
 from .linalg import matmul  # noqa: F401
@@ -14,7 +14,7 @@ from .memory import (  # noqa: F401
     full, getitem, index_add, linspace, memory_root, permute, reshape, setitem, stack,
     to_numpy, where,
 )
-from .random import bernoulli, generator, normal, randint, uniform  # noqa: F401
+from .random import bernoulli, generator, multinomial, normal, randint, uniform  # noqa: F401
 from .reduce import (  # noqa: F401
     amax, amin, gather, log_softmax, log_softmax_backward, logsumexp, max_along, min_along,
     scatter_add, softmax, softmax_backward, sum,

@@ -100,6 +100,24 @@ def sign(x):
 
 
 @elementwise()
+def floor(x):
+    return math.floor(x)
+
+
+@elementwise()
+def ceil(x):
+    return math.ceil(x)
+
+
+@elementwise()
+def round(x):  # noqa: A001 - the backend's name; halves go to the even neighbour
+    r = math.floor(x + 0.5)
+    if r - x == 0.5 and r % 2 != 0:
+        r -= 1
+    return r if x == x else x
+
+
+@elementwise()
 def sin(x):
     return math.sin(x)
 

@@ -25,6 +25,12 @@ def randint(gen, low, high, shape, dtype):
     return gen.integers(low, high, shape, dtype=dtype)
 
 
+def multinomial(gen, weights, num_samples, replacement):
+    """int64 indices drawn with probability proportional to `weights` (1-d, non-negative)."""
+    p = weights.astype(np.float64) / weights.sum(dtype=np.float64)
+    return gen.choice(len(p), size=num_samples, replace=replacement, p=p).astype(np.int64)
+
+
 def bernoulli(gen, shape, p, dtype):
     """1 with probability p, else 0."""
     return (gen.random(shape, dtype=np.float32) < p).astype(dtype)

@@ -1,0 +1,100 @@
+"""NotMNIST: 28x28 grayscale renderings of the letters A-J in many fonts.
+
+The archive (`notMNIST_small.tar.gz`, a folder of PNGs per letter) has no published
+checksum; the size the original course checked it against (8,458,043 bytes) is what
+`download` verifies. A few files in the real archive are unreadable; they are skipped.
+`train=False` takes every tenth image of each letter (sorted by name), `train=True` the
+rest, so the split is the same everywhere.
+"""
+import os
+import tarfile
+
+import numpy as np
+
+import engine
+
+from ..dataset import Dataset
+from .download import check_integrity, download_url
+
+
+def safe_extract(archive, folder):
+    """Extract a tar archive, refusing members that would land outside `folder`."""
+    root = os.path.realpath(folder)
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            target = os.path.realpath(os.path.join(folder, member.name))
+            if not (target == root or target.startswith(root + os.sep)):
+                raise RuntimeError(f"{archive}: member {member.name!r} would be extracted "
+                                   f"outside {folder}")
+            if not (member.isfile() or member.isdir()):
+                raise RuntimeError(f"{archive}: member {member.name!r} is not a plain file")
+        tar.extractall(folder)
+
+
+class NotMNIST(Dataset):
+    mirrors = ["http://yaroslavvb.com/upload/notMNIST/"]
+    archive = ("notMNIST_small.tar.gz", None, 8458043)  # (name, md5, size in bytes)
+    classes = list("ABCDEFGHIJ")
+
+    def __init__(self, root, train=True, transform=None, target_transform=None,
+                 download=False):
+        self.root, self.train = os.fspath(root), train
+        self.transform, self.target_transform = transform, target_transform
+        if download:
+            self.download()
+        if not os.path.isdir(self.image_folder):
+            raise RuntimeError(f"Dataset not found in {self.image_folder}. You can use "
+                               f"download=True to download it")
+        images, targets = [], []
+        for label, letter in enumerate(self.classes):
+            names = sorted(os.listdir(os.path.join(self.image_folder, letter)))
+            chosen = [n for i, n in enumerate(names) if (i % 10 == 0) != train]
+            for name in chosen:
+                pixels = self._read(os.path.join(self.image_folder, letter, name))
+                if pixels is not None:
+                    images.append(pixels)
+                    targets.append(label)
+        self.data = engine.from_numpy(np.stack(images) if images
+                                      else np.zeros((0, 28, 28), np.uint8))
+        self.targets = engine.tensor(targets, dtype=engine.int64)
+
+    @property
+    def raw_folder(self):
+        return os.path.join(self.root, type(self).__name__, "raw")
+
+    @property
+    def image_folder(self):
+        return os.path.join(self.root, type(self).__name__, self.archive[0].split(".")[0])
+
+    @staticmethod
+    def _read(path):
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(path) as img:
+                return np.asarray(img.convert("L"), dtype=np.uint8)
+        except (UnidentifiedImageError, OSError, SyntaxError):
+            return None  # the real archive holds a few broken files
+
+    def download(self):
+        if os.path.isdir(self.image_folder):
+            return
+        name, md5, size = self.archive
+        path = download_url([m + name for m in self.mirrors], self.raw_folder, name, md5, size)
+        if not check_integrity(path, md5, size):
+            raise RuntimeError(f"{path} failed verification")
+        safe_extract(path, os.path.dirname(self.image_folder))
+
+    def __len__(self):
+        return len(self.data)
+
+    def __getitem__(self, index):
+        from PIL import Image
+
+        img = Image.fromarray(self.data[index].numpy(), mode="L")
+        target = int(self.targets[index])
+        if self.transform is not None:
+            img = self.transform(img)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return img, target
