@@ -5,6 +5,7 @@ import itertools
 
 import engine
 from engine import Tensor
+from engine.autograd.scope import module_scope
 
 from .parameter import Parameter
 
@@ -60,15 +61,16 @@ class Module:
                                   f'"forward" function')
 
     def __call__(self, *args, **kwargs):
-        for hook in list(self._forward_pre_hooks.values()):
-            result = hook(self, args)
-            if result is not None:
-                args = result if isinstance(result, tuple) else (result,)
-        output = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            result = hook(self, args, output)
-            if result is not None:
-                output = result
+        with module_scope(self):  # ops made here are labelled with this module's path
+            for hook in list(self._forward_pre_hooks.values()):
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+            output = self.forward(*args, **kwargs)
+            for hook in list(self._forward_hooks.values()):
+                result = hook(self, args, output)
+                if result is not None:
+                    output = result
         return output
 
     # ---- registration ------------------------------------------------------------------

@@ -65,11 +65,12 @@ class _Grads:
         return True
 
 
-def run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
+def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, observe=None):
     """Propagate `root_grads` from the root nodes down to every leaf.
 
     With `capture` (a set of nodes) this is `autograd.grad`: the gradient arriving at
     each captured node is returned in a dict and no leaf's `.grad` is touched.
+    `observe(node, grad_in, grads_out)` sees every step (viz.explain uses it).
     """
     graph = build_graph(list(dict.fromkeys(roots)))
     grads = _Grads()
@@ -92,10 +93,14 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
             if isinstance(node, AccumulateGrad):
                 if capture is None:
                     node.accumulate(g, create_graph, grads.claim(g))
+                if observe is not None:
+                    observe(node, g, ())
                 continue
             input_grads = node.op.backward(node, g, create_graph)
             if check_nan:
                 check_gradients(node, input_grads)
+            if observe is not None:
+                observe(node, g, input_grads)
             for hook in node.post_hooks:
                 hook(input_grads, (g,))
             if not retain_graph:

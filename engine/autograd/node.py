@@ -8,6 +8,7 @@ import weakref
 
 from ..tensor import Tensor
 from .anomaly import call_site, is_anomaly_enabled
+from .scope import current_path
 
 _FREED = ("Trying to backward through the graph a second time (or directly access saved "
           "tensors after they have already been freed). Saved intermediate values of the "
@@ -19,13 +20,15 @@ _FREED = ("Trying to backward through the graph a second time (or directly acces
 class Node:
     """One recorded op: `name()`, `next_functions`, and the saved values for its formulas."""
 
-    __slots__ = ("op", "edges", "attrs", "saved", "input_meta", "pre_hooks", "post_hooks",
-                 "call_site", "__weakref__")
+    __slots__ = ("op", "edges", "attrs", "saved", "input_meta", "out_meta", "scope",
+                 "pre_hooks", "post_hooks", "call_site", "__weakref__")
 
     def __init__(self, op, inputs, attrs, out, aux):
         self.op = op
         self.edges = [edge_of(t) for t in inputs]
         self.input_meta = [(t.shape, t.dtype) for t in inputs]
+        self.out_meta = (out.shape, out.dtype, out.device)
+        self.scope = current_path()  # the modules running when the op was called
         self.attrs = attrs
         self.pre_hooks = []
         self.post_hooks = []

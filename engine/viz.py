@@ -1,0 +1,421 @@
+"""See autograd: the backward graph as networkx data, as a graphviz diagram, and as a
+step-by-step replay of `backward()` and `optimizer.step()`.
+
+Diagram legend (the colours pytorchviz made familiar):
+    grey boxes      backward ops, named as PyTorch names them (`AddmmBackward0`)
+    blue boxes      leaf tensors that require grad (parameters, named from `params`)
+    green box       the tensor the graph was drawn from
+    orange boxes    tensors an op saved for its backward (`show_saved=True`)
+    rounded frames  the nn.Module that ran the ops inside (nested like the model)
+Arrows run forward, from each input to the op that used it.
+"""
+import inspect
+import re
+
+import networkx as nx
+
+from .autograd.graph import build_graph, run_backward
+from .autograd.grad_mode import no_grad
+from .autograd.node import AccumulateGrad
+
+_PREVIEW = 3
+
+
+def _shape(shape):
+    return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def summary(t, values=_PREVIEW):
+    """'(2, 3) min -0.5 max 1.2 norm 2.1 [0.1, -0.5, 1.2, ...]': a tensor at a glance."""
+    if t is None:
+        return "None"
+    flat = t.detach().reshape(-1)
+    if flat.numel() == 0:
+        return f"{_shape(t.shape)} empty"
+    head = ", ".join(f"{v:.4g}" for v in flat[:values].tolist())
+    more = ", ..." if flat.numel() > values else ""
+    with no_grad():
+        stats = (f"min {flat.min().item():.4g} max {flat.max().item():.4g} "
+                 f"norm {(flat.double() * flat.double()).sum().sqrt().item():.4g}")
+    return f"{_shape(t.shape)} {stats} [{head}{more}]"
+
+
+# ---- the graph as data ---------------------------------------------------------------
+
+def _roots(t):
+    tensors = list(t) if isinstance(t, (list, tuple)) else [t]
+    for x in tensors:
+        if x.grad_fn is None:
+            raise ValueError(f"cannot draw the graph of a tensor with no grad_fn (shape "
+                             f"{tuple(x.shape)}): it was not computed from tensors that "
+                             f"require grad")
+    return tensors
+
+
+def _labelled(t, params):
+    """(DiGraph with string ids and attributes, {id: node object})."""
+    tensors = _roots(t)
+    names = {id(p): name for name, p in (params or {}).items()}
+    nodes = build_graph([x.grad_fn for x in tensors])
+    order = list(nx.topological_sort(nodes))
+    ids = {node: f"n{i}" for i, node in enumerate(order)}
+    graph = nx.DiGraph()
+    objects = {}
+    for i, x in enumerate(tensors):
+        out = f"out{i}"
+        graph.add_node(out, kind="output", label="output", op="", shape=_shape(x.shape),
+                       dtype=str(x.dtype), device=str(x.device), module="")
+        graph.add_edge(out, ids[x.grad_fn])
+        objects[out] = x
+    for node in order:
+        key = ids[node]
+        objects[key] = node
+        if isinstance(node, AccumulateGrad):
+            leaf = node.variable
+            name = names.get(id(leaf), "")
+            graph.add_node(key, kind="leaf", label=name or "leaf", op=node.name(),
+                           shape=_shape(leaf.shape), dtype=str(leaf.dtype),
+                           device=str(leaf.device), module=name.rpartition(".")[0])
+        else:
+            shape, dtype, device = node.out_meta
+            graph.add_node(key, kind="op", label=node.name(), op=node.name(),
+                           shape=_shape(shape), dtype=str(dtype), device=str(device),
+                           module=".".join(node.scope[1:]), model=node.scope[0] if node.scope
+                           else "")
+        for edge in node.edges:
+            if edge is not None:
+                graph.add_edge(key, ids[edge])
+    return graph, objects
+
+
+def to_networkx(t, params=None):
+    """The backward graph of `t` as a networkx DiGraph.
+
+    Nodes are strings ("out0", "n0", "n1", ...) in the order backward visits them, with
+    attributes kind ("output", "op" or "leaf"), label, op, shape, dtype, device and
+    module (the dotted path of the nn.Module that ran the op). Edges point from each op
+    to the ops that made its inputs, the direction gradients flow. Every attribute is a
+    string, so `nx.node_link_data` (JSON) and `nx.write_graphml` export it as it is.
+    """
+    return _labelled(t, params)[0]
+
+
+# ---- the diagram ---------------------------------------------------------------------
+
+class DotNotFound(RuntimeError):
+    """Graphviz's `dot` program, which renders diagrams, is not installed."""
+
+
+_INSTALL = ("rendering needs Graphviz's 'dot' program, which is not installed: "
+            "`apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` (macOS), "
+            "`conda install graphviz`, or https://graphviz.org/download/. The graph itself "
+            "is available without it: viz.to_networkx(tensor).")
+
+
+def _graphviz():
+    import graphviz
+
+    return graphviz
+
+
+class Diagram:
+    """A graphviz Digraph that says how to install `dot` when it is missing.
+
+    Behaves as the Digraph it wraps (`source`, `render`, `pipe`, attributes) and shows
+    inline in Jupyter.
+    """
+
+    def __init__(self, digraph):
+        self.digraph = digraph
+
+    def __getattr__(self, name):
+        return getattr(self.digraph, name)
+
+    def _call(self, method, *args, **kwargs):
+        try:
+            return getattr(self.digraph, method)(*args, **kwargs)
+        except _graphviz().ExecutableNotFound:
+            raise DotNotFound(_INSTALL) from None
+
+    def pipe(self, *args, **kwargs):
+        return self._call("pipe", *args, **kwargs)
+
+    def render(self, *args, **kwargs):
+        return self._call("render", *args, **kwargs)
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        return {"image/svg+xml": self.pipe(format="svg", encoding="utf-8")}
+
+    def save(self, path):
+        """Write the diagram to `path`, in the format its extension names (svg, png, pdf)."""
+        fmt = str(path).rsplit(".", 1)[-1].lower()
+        with open(path, "wb") as f:
+            f.write(self.pipe(format=fmt))
+        return path
+
+
+_STYLE = {"op": "lightgrey", "leaf": "lightblue", "output": "darkolivegreen1",
+          "saved": "orange", "summary": "white"}
+
+
+def _collapse_repeats(graph):
+    """Fold runs of identical consecutive sibling modules (`layers.1`, `layers.2`, ... equal
+    to `layers.0`): map each folded node to one summary box, and count the repeats."""
+    members = {}  # module path -> its op and leaf nodes, at any depth
+    for n, attrs in graph.nodes(data=True):
+        if attrs["kind"] in ("op", "leaf") and attrs["module"]:
+            parts = attrs["module"].split(".")
+            for depth in range(1, len(parts) + 1):
+                members.setdefault(".".join(parts[:depth]), []).append(n)
+    children = {}
+    for path in members:
+        children.setdefault(path.rpartition(".")[0], []).append(path)
+
+    def signature(path):
+        cut = len(path)
+        return tuple(sorted((graph.nodes[n]["kind"], graph.nodes[n]["op"],
+                             graph.nodes[n]["shape"], graph.nodes[n]["module"][cut:])
+                            for n in members[path]))
+
+    replaced, summaries = {}, {}
+    for paths in children.values():
+        first, first_signature = None, None
+        for path in sorted(paths, key=_natural):
+            if any(n in replaced for n in members[path]):
+                continue  # already inside a folded block
+            sig = signature(path)
+            if sig != first_signature:
+                first, first_signature = path, sig
+                continue
+            key = f"repeat_{first}"
+            summaries.setdefault(key, [first, 0])[1] += 1
+            for n in members[path]:
+                replaced[n] = key
+    return replaced, summaries
+
+
+def _natural(name):
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
+
+
+def draw(t, params=None, show_saved=False, show_grads=False, collapse_repeats=True):
+    """A diagram of the graph that produced `t` (a tensor, or a list of them).
+
+    params: {name: tensor}, e.g. dict(model.named_parameters()), to name the leaves.
+    show_saved: also draw the tensors each op saved for backward (while not yet freed).
+    show_grads: add gradient summaries (shape, min, max, norm) to leaves that have one.
+    collapse_repeats: draw a run of identical sibling modules once, plus one box that
+        counts the repeats, so a deep model stays readable.
+    """
+    graphviz = _graphviz()
+    graph, objects = _labelled(t, params)
+    replaced, summaries = _collapse_repeats(graph) if collapse_repeats else ({}, {})
+    dot = graphviz.Digraph(format="svg", graph_attr={"rankdir": "TB", "fontname": "monospace"},
+                           node_attr={"style": "filled", "shape": "box", "fontsize": "10",
+                                      "fontname": "monospace", "height": "0.2"})
+    clusters = {}
+    for n, attrs in graph.nodes(data=True):
+        if n in replaced:
+            continue
+        label = attrs["label"]
+        if attrs["kind"] in ("op", "leaf"):
+            label += "\n" + attrs["shape"]
+        if attrs["kind"] == "output":
+            label = attrs["shape"]
+        if attrs["kind"] == "leaf" and show_grads and objects[n].variable.grad is not None:
+            label += "\ngrad " + summary(objects[n].variable.grad, 0).replace(" []", "")
+        clusters.setdefault(attrs["module"], []).append((n, label, _STYLE[attrs["kind"]]))
+        if show_saved and attrs["kind"] == "op" and objects[n].saved:
+            for name, (value, _, _, _) in objects[n].saved.items():
+                shape = value.shape
+                saved_id = f"{n}_saved_{name}"
+                clusters[attrs["module"]].append((saved_id, f"{name}\n{_shape(shape)}",
+                                                  _STYLE["saved"]))
+                dot.edge(saved_id, n, style="dashed")
+    for key, (original, count) in summaries.items():
+        module = original.rpartition(".")[0]
+        clusters.setdefault(module, []).append(
+            (key, f"... {count} more like '{original}'", _STYLE["summary"]))
+    _emit_clusters(dot, clusters)
+    drawn = set()
+    for a, b in graph.edges():
+        a, b = replaced.get(a, a), replaced.get(b, b)
+        if a != b and (b, a) not in drawn:
+            drawn.add((b, a))
+            dot.edge(b, a)
+    return Diagram(dot)
+
+
+def _emit_clusters(dot, clusters):
+    """Nested subgraphs, one per module path, so frames nest like the model."""
+    tree = {}
+    for module in clusters:
+        parts = module.split(".") if module else []
+        for depth in range(len(parts) + 1):
+            tree.setdefault(".".join(parts[:depth]), set())
+            if depth:
+                tree[".".join(parts[:depth - 1])].add(".".join(parts[:depth]))
+
+    def emit(graph, module):
+        for n, label, colour in clusters.get(module, []):
+            graph.node(n, label, fillcolor=colour)
+        for child in sorted(tree.get(module, ()), key=_natural):
+            with graph.subgraph(name=f"cluster_{child}") as sub:
+                sub.attr(label=child, style="rounded", color="grey50", fontname="monospace")
+                emit(sub, child)
+
+    emit(dot, "")
+
+
+# ---- the replay ----------------------------------------------------------------------
+
+def _formula(vjp):
+    """The text of a derivative formula, from the op table's source."""
+    if vjp is None:
+        return "no gradient"
+    name = getattr(vjp, "__name__", "")
+    if name != "<lambda>":
+        return f"{name}({', '.join(inspect.signature(vjp).parameters)})"
+    try:
+        source = inspect.getsource(vjp)
+    except (OSError, TypeError):
+        return "lambda"
+    match = re.search(r"lambda ([^:]*):\s*(.*)", " ".join(source.split()))
+    if not match:
+        return "lambda"
+    return f"({match.group(1)}) -> {_expression(match.group(2))}"
+
+
+def _expression(text):
+    """The leading expression of `text`: up to a comma or bracket that closes outside it."""
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            if depth == 0:
+                return text[:i].strip()
+            depth -= 1
+        elif ch == "," and depth == 0:
+            return text[:i].strip()
+    return text.strip()
+
+
+class Step:
+    """One node of the backward walk: what came in, the rule applied, what went out."""
+
+    def __init__(self, index, node, grad_in, grads_out, names):
+        self.index, self.node = index, node
+        self.name = node.name()
+        self.grad_in = grad_in.detach()
+        self.grads_out = [g.detach() if g is not None else None for g in grads_out]
+        if isinstance(node, AccumulateGrad):
+            self.leaf = names.get(id(node.variable), "leaf")
+            self.formulas = []
+        else:
+            self.leaf = None
+            op = node.op
+            vjps = getattr(op, "vjps", None)
+            inputs = getattr(op, "inputs", None) or [getattr(op, "variadic", "x")]
+            if vjps is None:
+                self.formulas = [f"{node.name()}: {type(op).__name__} backward"]
+            else:
+                self.formulas = [f"d/d{inputs[min(i, len(inputs) - 1)]}: "
+                                 f"{_formula(vjps[min(i, len(vjps) - 1)])}"
+                                 for i in range(len(node.edges))]
+
+    def __str__(self):
+        lines = [f"{self.index:>3}. {self.name}"]
+        module = ".".join(getattr(self.node, "scope", ())[1:])
+        if module:
+            lines[0] += f"   [{module}]"
+        lines.append(f"       upstream grad   {summary(self.grad_in)}")
+        if self.leaf is not None:
+            lines.append(f"       accumulated into {self.leaf}.grad")
+        for i, (formula, g) in enumerate(zip(self.formulas, self.grads_out)):
+            lines.append(f"       {formula}")
+            if g is not None:
+                lines.append(f"         -> input {i}: {summary(g)}")
+        return "\n".join(lines)
+
+
+class Explanation:
+    """The backward walk, step by step, in the order backward ran it."""
+
+    def __init__(self, root, steps, params):
+        self.root, self.steps, self.params = root, steps, params
+
+    def __str__(self):
+        return "\n".join(str(s) for s in self.steps)
+
+    def __iter__(self):
+        return iter(self.steps)
+
+    def __len__(self):
+        return len(self.steps)
+
+    def frames(self, prefix, format="svg"):
+        """Write one diagram per step (the node being applied in yellow); returns paths."""
+        paths = []
+        for step in self.steps:
+            diagram = draw(self.root, self.params, collapse_repeats=False)
+            graph, objects = _labelled(self.root, self.params)
+            for key, obj in objects.items():
+                if obj is step.node:
+                    diagram.digraph.node(key, fillcolor="yellow", penwidth="2")
+            diagram.digraph.attr(label=f"step {step.index}: {step.name}", labelloc="t")
+            path = f"{prefix}{step.index:03d}.{format}"
+            diagram.save(path)
+            paths.append(path)
+        return paths
+
+
+def explain(loss, params=None, retain_graph=True):
+    """Run `loss.backward()` and record every step: for each node the upstream gradient,
+    the derivative formula from the op table, and the gradient passed to each input.
+
+    Gradients accumulate into `.grad` exactly as `loss.backward()` would.
+    """
+    from .creation import ones_like
+
+    if loss.grad_fn is None:
+        raise ValueError("explain() needs a tensor computed from tensors that require grad")
+    if loss.numel() != 1:
+        raise ValueError(f"explain() needs a scalar loss, got shape {tuple(loss.shape)}")
+    names = {id(p): name for name, p in (params or {}).items()}
+    steps = []
+    run_backward([loss.grad_fn], [ones_like(loss)], retain_graph, False,
+                 observe=lambda node, g, out: steps.append(
+                     Step(len(steps) + 1, node, g, out, names)))
+    return Explanation(loss, steps, params)
+
+
+class StepReport:
+    """What one optimizer step did to each parameter: value, gradient, update."""
+
+    def __init__(self, rows, optimizer):
+        self.rows, self.optimizer = rows, optimizer
+
+    def __str__(self):
+        lines = [f"{type(self.optimizer).__name__} step"]
+        for name, before, grad, after in self.rows:
+            lines += [f"  {name}",
+                      f"    before  {summary(before)}",
+                      f"    grad    {summary(grad)}",
+                      f"    update  {summary(after - before)}",
+                      f"    after   {summary(after)}"]
+        return "\n".join(lines)
+
+
+def explain_step(optimizer, params=None):
+    """Call `optimizer.step()` and report, per parameter, its value before, its gradient,
+    the update applied and its value after."""
+    names = {id(p): name for name, p in (params or {}).items()}
+    tracked = [p for group in optimizer.param_groups for p in group["params"]
+               if p.grad is not None]
+    before = [p.detach().clone() for p in tracked]
+    grads = [p.grad.detach().clone() for p in tracked]
+    optimizer.step()
+    rows = [(names.get(id(p), f"param {i}"), b, g, p.detach().clone())
+            for i, (p, b, g) in enumerate(zip(tracked, before, grads))]
+    return StepReport(rows, optimizer)
