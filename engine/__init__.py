@@ -42,8 +42,18 @@ def numel(input):
     return input.numel()
 
 
-def _submodules():
-    """`from engine import nn, optim, data`: the same objects as the top-level packages."""
+def __getattr__(name):
+    if name in ("viz", "testing"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'engine' has no attribute '{name}'")
+
+
+def _register_packages():
+    """`engine.nn`, `engine.optim` and `engine.data` are the top-level packages themselves,
+    importable both ways (`from engine.data import DataLoader` too). Done last, when every
+    name above exists, so the packages can `import engine` while this runs."""
     import importlib
     import sys
 
@@ -53,12 +63,4 @@ def _submodules():
         sys.modules[f"{__name__}.{name}"] = module
 
 
-def __getattr__(name):
-    if name in ("nn", "optim", "data"):
-        _submodules()
-        return globals()[name]
-    if name in ("viz", "testing"):
-        import importlib
-
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module 'engine' has no attribute '{name}'")
+_register_packages()

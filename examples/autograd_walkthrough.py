@@ -1,13 +1,16 @@
-"""PyTorch's "Automatic differentiation with torch.autograd" tutorial, imports changed.
+"""PyTorch's autograd tutorial: z = x @ w + b, BCE on logits, w.grad, no_grad, detach.
 
-A one-layer network: z = x @ w + b, a binary cross-entropy loss on logits, then the
-gradients of the loss with respect to w and b, and how to stop recording.
+The tutorial's code with only the import changed; `run` gives the CLI its result.
 """
+import sys
+
 import engine as torch
 
+DEFAULTS = dict(epochs=1, batch_size=1, lr=0.0)
+GOAL = ("loss", 10.0)  # a finite loss with gradients for w and b
 
-def main():
-    torch.manual_seed(0)
+
+def walkthrough():
     x = torch.ones(5)  # input tensor
     y = torch.zeros(3)  # expected output
     w = torch.randn(5, 3, requires_grad=True)
@@ -31,7 +34,23 @@ def main():
     z = torch.matmul(x, w) + b
     z_det = z.detach()
     print(z_det.requires_grad)
-    return loss.item()
+    return loss, w, b, x, y
+
+
+def run(config):
+    loss, w, b, x, y = walkthrough()
+
+    def fresh_loss():
+        return torch.nn.functional.binary_cross_entropy_with_logits(torch.matmul(x, w) + b, y)
+
+    return {"loss": loss.item(), "accuracy": None, "losses": [loss.item()], "graph": loss,
+            "params": {"w": w, "b": b}, "explain": fresh_loss}
+
+
+def main(argv=None):
+    from engine.cli import standalone
+
+    return standalone(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,11 @@
 """A custom `MyLinear` module (its own Parameters) trained with CrossEntropyLoss."""
+import sys
+
 import engine as torch
 from engine import nn
+
+DEFAULTS = dict(epochs=200, batch_size=90, lr=0.1)
+GOAL = ("accuracy", 0.9)
 
 
 class MyLinear(nn.Module):
@@ -39,15 +44,32 @@ def train(model, epochs=200, lr=0.1):
     return losses
 
 
-def main(epochs=200):
-    torch.manual_seed(0)
+def run(config):
+    from engine.cli import progress
+
     model = make_model()
-    losses = train(model, epochs)
     X, y = make_data()
+    criterion = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9)
+    losses = []
+    epochs = progress(range(config.epochs), desc="my_linear", enabled=config.progress)
+    for _ in epochs:
+        optimizer.zero_grad()
+        loss = criterion(model(X), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        epochs.note(loss=losses[-1])
     with torch.no_grad():
         acc = (model(X).argmax(dim=1) == y).float().mean().item()
-    print(f"final loss {losses[-1]:.4f}, accuracy {acc:.2f}")
-    return {"loss": losses[-1], "accuracy": acc}
+    return {"loss": losses[-1], "accuracy": acc, "losses": losses, "graph": loss,
+            "params": dict(model.named_parameters()), "explain": lambda: criterion(model(X), y)}
+
+
+def main(argv=None):
+    from engine.cli import standalone
+
+    return standalone(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":
