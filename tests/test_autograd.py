@@ -304,7 +304,7 @@ def test_pytorch_autograd_tutorial_prints_the_same(capsys):
     import re
     import runpy
 
-    runpy.run_path("examples/autograd_walkthrough.py", run_name="__main__")
+    runpy.run_path("examples/autograd_walkthrough.py", run_name="walkthrough")["walkthrough"]()
     ours = capsys.readouterr().out
 
     x, y = torch.ones(5), torch.zeros(3)

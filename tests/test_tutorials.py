@@ -42,5 +42,8 @@ def test_training_loop_matches_torch(name, epochs):
 
 
 def test_or_gate_learns_the_gate():
-    result = load("or_gate", "engine").main()
-    assert result["accuracy"] == 1.0
+    import argparse
+
+    module = load("or_gate", "engine")
+    config = argparse.Namespace(**module.DEFAULTS, seed=0, device="cpu", progress=False)
+    assert module.run(config)["accuracy"] == 1.0
