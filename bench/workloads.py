@@ -94,3 +94,99 @@ def add_backward(m):
         b.grad = None
 
     return step
+
+
+def chain(m, length=10_000):
+    """A 10,000-op chain: the graph walk's cost per node, with almost no arithmetic."""
+    x = m.tensor([1.0], requires_grad=True)
+
+    def step():
+        y = x
+        for _ in range(length):
+            y = y * 1.0001
+        y.backward()
+        x.grad = None
+
+    return step
+
+
+def gemm(m, n=512):
+    rng = np.random.default_rng(0)
+    a = m.tensor(rng.standard_normal((n, n)).astype(np.float32))
+    b = m.tensor(rng.standard_normal((n, n)).astype(np.float32))
+    return lambda: m.matmul(a, b)
+
+
+def numpy_gemm(n=512):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n)).astype(np.float32)
+    b = rng.standard_normal((n, n)).astype(np.float32)
+    return lambda: a @ b
+
+
+def elementwise(m, n=1 << 23, inplace=False):
+    """a + b on 8M float32 values (32 MB each): a pure memory-bandwidth test."""
+    a = m.ones(n)
+    b = m.ones(n)
+    if inplace:
+        return lambda: a.add_(b)
+    return lambda: a + b
+
+
+def numpy_elementwise(n=1 << 23, inplace=False):
+    a = np.ones(n, np.float32)
+    b = np.ones(n, np.float32)
+    if inplace:
+        return lambda: np.add(a, b, out=a)
+    return lambda: a + b
+
+
+def copy_bandwidth(n=1 << 23):
+    """Bytes moved per second by a plain copy: the ceiling for elementwise ops."""
+    a = np.ones(n, np.float32)
+    b = np.empty_like(a)
+    return lambda: np.copyto(b, a)
+
+
+def adam(m, n=1 << 20):
+    """One Adam step over 1M parameters (gradients already in place)."""
+    p = m.nn.Parameter(m.ones(n))
+    p.grad = m.ones(n) * 0.01
+    opt = m.optim.Adam([p], lr=1e-3)
+    return opt.step
+
+
+def numpy_adam(n=1 << 20, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    p = np.ones(n, np.float32)
+    g = np.full(n, 0.01, np.float32)
+    m_, v = np.zeros_like(p), np.zeros_like(p)
+    state = {"t": 0}
+
+    def step():
+        state["t"] += 1
+        t = state["t"]
+        m_[:] = b1 * m_ + (1 - b1) * g
+        v[:] = b2 * v + (1 - b2) * g * g
+        p[:] -= lr / (1 - b1 ** t) * m_ / (np.sqrt(v / (1 - b2 ** t)) + eps)
+
+    return step
+
+
+def loader_epoch(m, workers, n=8192, batch=64):
+    """One epoch of a DataLoader over an in-memory dataset of 784-float samples."""
+    x = m.tensor(np.random.default_rng(0).standard_normal((n, 784)).astype(np.float32))
+    y = m.tensor(np.arange(n) % 10)
+    if m.__name__ == "torch":
+        loader = m.utils.data.DataLoader(m.utils.data.TensorDataset(x, y), batch_size=batch,
+                                         num_workers=workers, persistent_workers=workers > 0)
+    else:
+        import data
+
+        loader = data.DataLoader(data.TensorDataset(x, y), batch_size=batch,
+                                 num_workers=workers, persistent_workers=workers > 0)
+
+    def epoch():
+        for _ in loader:
+            pass
+
+    return epoch

@@ -78,12 +78,25 @@ class Tensor:
 
     @classmethod
     def _make(cls, data, device=CPU, base=None, grad_fn=None):
-        """Wrap a backend array without copying (the engine's internal constructor)."""
+        """Wrap a backend array without copying (the engine's internal constructor).
+
+        The hot path of every op, so the fields are set here rather than via _init.
+        """
         t = object.__new__(cls)
-        t._init(data, device, base)
-        if grad_fn is not None:
-            t._grad_fn = grad_fn
-            t._requires_grad = True
+        t._data = data
+        dtype = _BY_NUMPY.get(data.dtype)
+        t._dtype = dtype if dtype is not None else dtypes.from_numpy(data.dtype)
+        t._device = device
+        t._backend = device.kernels or backend(device)
+        t._grad = None
+        t._version = base._version if base is not None else VersionCounter()
+        t._base = base
+        t._hooks = []
+        t._accumulator = None
+        t._retains_grad = False
+        t._grad_mark = 0
+        t._grad_fn = grad_fn
+        t._requires_grad = grad_fn is not None
         return t
 
     # ---- metadata ----------------------------------------------------------------------
@@ -219,9 +232,10 @@ class Tensor:
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require "
                                "gradient")
-        hooks = self._grad_fn.pre_hooks if self._grad_fn is not None else self._hooks
-        hooks.append(hook)
-        return _RemovableHandle(hooks, hook)
+        if self._grad_fn is not None:
+            return _RemovableHandle(self._grad_fn.register_prehook(hook), hook)
+        self._hooks.append(hook)
+        return _RemovableHandle(self._hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into the `.grad` of every leaf that requires grad."""

@@ -26,12 +26,11 @@ class Node:
     def __init__(self, op, inputs, attrs, out, aux):
         self.op = op
         self.edges = [edge_of(t) for t in inputs]
-        self.input_meta = [(t.shape, t.dtype) for t in inputs]
-        self.out_meta = (out.shape, out.dtype, out.device)
+        self.input_meta = [(t._data.shape, t._dtype) for t in inputs]
+        self.out_meta = (out._data.shape, out._dtype, out._device)
         self.scope = current_path()  # the modules running when the op was called
         self.attrs = attrs
-        self.pre_hooks = []
-        self.post_hooks = []
+        self.pre_hooks = self.post_hooks = ()  # lists only once a hook is registered
         self.call_site = call_site() if is_anomaly_enabled() else None
         saved = {}
         for name in op.saves_for(self.edges):
@@ -53,11 +52,13 @@ class Node:
 
     def register_hook(self, fn):
         """fn(grad_inputs, grad_outputs) after this node has run."""
-        self.post_hooks.append(fn)
+        self.post_hooks = list(self.post_hooks) + [fn]
+        return self.post_hooks
 
     def register_prehook(self, fn):
         """fn(grad_outputs) before this node runs; may return a replacement."""
-        self.pre_hooks.append(fn)
+        self.pre_hooks = list(self.pre_hooks) + [fn]
+        return self.pre_hooks
 
     def release(self):
         """Free saved values (backward without retain_graph)."""

@@ -6,13 +6,29 @@ from ..device import CPU
 from ..tensor import Tensor
 
 NUMBER = (int, float, bool, np.number, np.bool_)
+# Python numbers that never change a tensor's dtype, by the tensor's category:
+# a float tensor keeps its dtype with ints and floats, an int tensor with ints.
+_SAME_KIND = {dtypes._FLOAT: (int, float), dtypes._INT: (int,)}
+
+
+_SCALARS = {}
 
 
 def scalar(value, dtype, device):
-    """A 0-d tensor holding a Python number, on `device`."""
-    from ..device import backend
+    """A 0-d tensor holding a Python number, on `device`.
 
-    return Tensor._make(backend(device).full((), value, dtype.numpy), device)
+    Cached (a few hundred at most): `x * 2` in a loop would otherwise allocate the same
+    constant every time. Safe because these tensors never reach user code to be written.
+    """
+    key = (type(value), value, dtype, device)
+    t = _SCALARS.get(key)
+    if t is None:
+        from ..device import backend
+
+        t = Tensor._make(backend(device).full((), value, dtype.numpy), device)
+        if len(_SCALARS) < 512 and value == value:  # NaN != NaN would never hit
+            _SCALARS[key] = t
+    return t
 
 
 def promote(op, *operands, floating=False, device=None):
@@ -23,8 +39,11 @@ def promote(op, *operands, floating=False, device=None):
     """
     if not floating and len(operands) == 2:
         a, b = operands
-        if isinstance(a, Tensor) and isinstance(b, Tensor) and a._dtype is b._dtype:
-            return operands
+        if isinstance(a, Tensor):
+            if isinstance(b, Tensor) and a._dtype is b._dtype:
+                return operands
+            if type(b) in _SAME_KIND.get(a._dtype.category, ()):
+                return [a, scalar(b, a._dtype, a._device)]  # a number of the tensor's kind
     for x in operands:
         if isinstance(x, Tensor):
             device = device or x._device
@@ -65,6 +84,6 @@ def broadcast_shapes(*shapes, op="broadcast"):
 
 
 def check_broadcast(op, tensors):
-    shapes = [t._data.shape for t in tensors]
+    shapes = [t._data.shape for t in tensors if t._data.ndim]
     if any(s != shapes[0] for s in shapes[1:]):
         broadcast_shapes(*shapes, op=op)

@@ -48,13 +48,20 @@ class Primitive:
         self.vjp_args = [tuple(_names(f)[1:]) if f else () for f in self.vjps]
         wanted = {n for args in self.vjp_args for n in args}
         self.saves = tuple(n for n in wanted if not self._is_metadata(n))
+        self._saves_by_pattern = {}
 
     def saves_for(self, edges):
         """The saved names that the formulas of inputs needing a gradient ask for."""
-        if self.variadic or all(e is not None for e in edges):
+        if self.variadic:
             return self.saves
-        wanted = {n for e, args in zip(edges, self.vjp_args) if e is not None for n in args}
-        return tuple(n for n in self.saves if n in wanted)
+        pattern = tuple(e is not None for e in edges)
+        found = self._saves_by_pattern.get(pattern)
+        if found is None:
+            wanted = {n for needed, args in zip(pattern, self.vjp_args) if needed
+                      for n in args}
+            found = self._saves_by_pattern[pattern] = tuple(n for n in self.saves
+                                                             if n in wanted)
+        return found
 
     def _is_metadata(self, name):
         return (name in self.attrs or name in ("i", "shapes")
@@ -96,7 +103,7 @@ class Primitive:
             args = [self._resolve(node, name, i, create_graph) for name in self.vjp_args[k]]
             gi = vjp(g, *args)
             shape, dtype = node.input_meta[i]
-            if gi.shape != shape:
+            if gi._data.shape != shape:
                 gi = sum_to(gi, shape)
             if gi.dtype is not dtype:
                 gi = gi.to(dtype)
