@@ -18,7 +18,8 @@ ELEMENTWISE = (
     "relu", "relu_backward", "sigmoid_backward", "tanh_backward",
     "leaky_relu", "leaky_relu_backward", "gelu", "gelu_backward", "softplus",
     "clamp", "clamp_mask", "add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "maximum", "minimum",
-    "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "axpy",
+    "eq", "ne", "lt", "le", "gt", "ge", "logical_not",
+    "add_", "sub_", "mul_", "div_",
 )
 REDUCTION = (
     "sum", "amax", "amin", "max_along", "min_along", "logsumexp",

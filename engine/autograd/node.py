@@ -117,7 +117,7 @@ class AccumulateGrad:
         elif create_graph or leaf._grad.requires_grad:
             leaf._grad = leaf._grad + g
         else:
-            leaf._grad._backend.add(leaf._grad._data, g._data, out=leaf._grad._data)
+            leaf._grad._backend.add_(leaf._grad._data, g._data)
 
     def __repr__(self):
         return f"<AccumulateGrad object at {hex(id(self))}>"

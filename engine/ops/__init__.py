@@ -141,10 +141,10 @@ def _inplace_unary(fn):
     return method
 
 
-Tensor.add_ = _inplace(add, "add")
-Tensor.sub_ = _inplace(sub, "sub")
-Tensor.mul_ = _inplace(mul, "mul")
-Tensor.div_ = _inplace(div, "div")
+Tensor.add_ = _inplace(add, "add_")
+Tensor.sub_ = _inplace(sub, "sub_")
+Tensor.mul_ = _inplace(mul, "mul_")
+Tensor.div_ = _inplace(div, "div_")
 Tensor.pow_ = _inplace(pow)
 Tensor.__iadd__ = Tensor.add_
 Tensor.__isub__ = Tensor.sub_

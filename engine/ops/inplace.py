@@ -53,7 +53,7 @@ def update(target, fn, other=None, kernel=None, **kwargs):
     check_writable(target)
     if kernel is not None and not kwargs and _fits(target, other):
         data = other._data if isinstance(other, Tensor) else other
-        getattr(target._backend, kernel)(target._data, data, out=target._data)
+        getattr(target._backend, kernel)(target._data, data)
         target._version.value += 1
         return target
     with no_grad():

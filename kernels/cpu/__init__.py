@@ -1,11 +1,12 @@
 """The CPU backend: every name in `kernels.interface.REQUIRED`, over numpy arrays."""
 from .elementwise import (  # noqa: F401
-    abs, add, axpy, ceil, clamp, clamp_mask, cos, div, eq, exp, floor, floor_divide, ge, gelu,
+    abs, add, ceil, clamp, clamp_mask, cos, div, eq, exp, floor, floor_divide, ge, gelu,
     gelu_backward, gt, le, remainder,
     leaky_relu, leaky_relu_backward, log, log1p, logical_not, lt, maximum, minimum, mul, ne,
     neg, pow, relu, relu_backward, round, sigmoid, sigmoid_backward, sign, sin, softplus, sqrt,
     sub, tanh, tanh_backward,
 )
+from .inplace import add_, div_, mul_, sub_  # noqa: F401
 from .linalg import matmul  # noqa: F401
 from .loss import cross_entropy_backward_rows, cross_entropy_rows  # noqa: F401
 from .optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401

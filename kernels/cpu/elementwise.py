@@ -250,11 +250,6 @@ def pow(a, b):  # noqa: A001 - the backend's name for a ** b
 
 
 @elementwise()
-def axpy(y, x, alpha):
-    return y + alpha * x
-
-
-@elementwise()
 def maximum(a, b):
     return a if a > b or a != a else b
 
