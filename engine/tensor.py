@@ -58,15 +58,16 @@ class Tensor:
         made = tensor(data, dtype=dtype or dtypes.get_default_dtype(), device=device)
         self._init(made._data, made._device, None, requires_grad)
 
-    def _init(self, data, device, base, requires_grad=False):
+    def _init(self, data, device, base, requires_grad=False, grad_fn=None):
+        """Set every field: wraps `data` (a backend array) without copying it."""
         self._data = data
         dtype = _BY_NUMPY.get(data.dtype)
         self._dtype = dtype if dtype is not None else dtypes.from_numpy(data.dtype)
         self._device = device
         self._backend = device.kernels or backend(device)
-        self._requires_grad = False
         self._grad = None
-        self._grad_fn = None
+        self._grad_fn = grad_fn
+        self._requires_grad = grad_fn is not None
         self._version = base._version if base is not None else VersionCounter()
         self._base = base
         self._hooks = []
@@ -78,25 +79,9 @@ class Tensor:
 
     @classmethod
     def _make(cls, data, device=CPU, base=None, grad_fn=None):
-        """Wrap a backend array without copying (the engine's internal constructor).
-
-        The hot path of every op, so the fields are set here rather than via _init.
-        """
+        """Wrap a backend array without copying (the engine's internal constructor)."""
         t = object.__new__(cls)
-        t._data = data
-        dtype = _BY_NUMPY.get(data.dtype)
-        t._dtype = dtype if dtype is not None else dtypes.from_numpy(data.dtype)
-        t._device = device
-        t._backend = device.kernels or backend(device)
-        t._grad = None
-        t._version = base._version if base is not None else VersionCounter()
-        t._base = base
-        t._hooks = []
-        t._accumulator = None
-        t._retains_grad = False
-        t._grad_mark = 0
-        t._grad_fn = grad_fn
-        t._requires_grad = grad_fn is not None
+        t._init(data, device, base, grad_fn=grad_fn)
         return t
 
     # ---- metadata ----------------------------------------------------------------------
