@@ -10,7 +10,7 @@ import numpy as np
 
 import engine
 
-from ..dataset import Dataset
+from .images import GrayscaleImages
 from .download import check_integrity, download_url
 
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
@@ -35,7 +35,7 @@ def read_idx(path):
     return np.frombuffer(raw, dtype, offset=start).reshape(shape).astype(dtype.newbyteorder("="))
 
 
-class MNIST(Dataset):
+class MNIST(GrayscaleImages):
     """Images as PIL images (or what `transform` makes of them), targets as ints."""
 
     mirrors = ["https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -91,19 +91,6 @@ class MNIST(Dataset):
                                 filename, md5)
             _gunzip(path)
 
-    def __len__(self):
-        return len(self.data)
-
-    def __getitem__(self, index):
-        from PIL import Image
-
-        img = Image.fromarray(self.data[index].numpy(), mode="L")
-        target = int(self.targets[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
 
     def extra_repr(self):
         return f"Split: {'Train' if self.train else 'Test'}"

@@ -13,7 +13,7 @@ import numpy as np
 
 import engine
 
-from ..dataset import Dataset
+from .images import GrayscaleImages
 from .download import check_integrity, download_url
 
 
@@ -31,7 +31,7 @@ def safe_extract(archive, folder):
         tar.extractall(folder)
 
 
-class NotMNIST(Dataset):
+class NotMNIST(GrayscaleImages):
     mirrors = ["http://yaroslavvb.com/upload/notMNIST/"]
     archive = ("notMNIST_small.tar.gz", None, 8458043)  # (name, md5, size in bytes)
     classes = list("ABCDEFGHIJ")
@@ -85,16 +85,3 @@ class NotMNIST(Dataset):
             raise RuntimeError(f"{path} failed verification")
         safe_extract(path, os.path.dirname(self.image_folder))
 
-    def __len__(self):
-        return len(self.data)
-
-    def __getitem__(self, index):
-        from PIL import Image
-
-        img = Image.fromarray(self.data[index].numpy(), mode="L")
-        target = int(self.targets[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
