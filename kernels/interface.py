@@ -17,7 +17,8 @@ ELEMENTWISE = (
     "floor", "ceil", "round",
     "relu", "relu_backward", "sigmoid_backward", "tanh_backward",
     "leaky_relu", "leaky_relu_backward", "gelu", "gelu_backward", "softplus",
-    "clamp", "clamp_mask", "add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "maximum", "minimum",
+    "clamp", "clamp_mask", "add", "sub", "mul", "div", "floor_divide", "remainder",
+    "pow", "maximum", "minimum",
     "eq", "ne", "lt", "le", "gt", "ge", "logical_not",
     "add_", "sub_", "mul_", "div_",
 )

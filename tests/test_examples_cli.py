@@ -1,7 +1,5 @@
 """Every example runs through the CLI (small epochs) and reaches its stated result; the
 CLI's errors are one line; the digits example matches PyTorch from the same start."""
-import gzip
-import io
 import os
 import subprocess
 import sys
@@ -12,7 +10,7 @@ from PIL import Image
 
 import engine
 from engine import cli
-from conftest import needs_torch, torch
+from conftest import needs_torch
 from test_tutorials import load, same_start
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

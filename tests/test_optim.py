@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import engine
-from conftest import assert_close, needs_torch, torch
+from conftest import needs_torch, torch
 
 pytestmark = needs_torch
 

@@ -13,10 +13,11 @@ DTYPE_NAMES = ["float32", "float64", "int64", "int32", "bool", "uint8", "int16"]
 @pytest.mark.parametrize("a", DTYPE_NAMES)
 @pytest.mark.parametrize("b", DTYPE_NAMES)
 def test_promotion_matches_torch(a, b):
-    ours = engine.ones(2, dtype=getattr(engine, a)) + engine.ones(2, dtype=getattr(engine, b)) \
-        if not (a == b == "bool") else engine.ones(2, dtype=engine.bool) * engine.ones(2, dtype=engine.bool)
-    theirs = torch.ones(2, dtype=getattr(torch, a)) + torch.ones(2, dtype=getattr(torch, b)) \
-        if not (a == b == "bool") else torch.ones(2, dtype=torch.bool) * torch.ones(2, dtype=torch.bool)
+    def combine(m):
+        x, y = m.ones(2, dtype=getattr(m, a)), m.ones(2, dtype=getattr(m, b))
+        return x + y
+
+    ours, theirs = combine(engine), combine(torch)
     assert str(ours.dtype) == str(theirs.dtype)
 
 

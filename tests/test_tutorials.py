@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import engine
-from conftest import needs_torch, torch
+from conftest import needs_torch
 
 pytestmark = needs_torch
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"

@@ -329,7 +329,7 @@ def _smooth_term(logp, target, weight, ignore_index, reduction, class_dim):
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """KL(target || exp(input)) with `input` as log-probabilities."""
-    from .pointwise import where, xlogy
+    from .pointwise import xlogy
 
     if log_target:
         losses = target.exp() * (target - input)
