@@ -4,6 +4,7 @@ import numpy as np
 from .. import dtypes
 from ..tensor import Tensor
 from .primitive import Primitive as P
+from .shape import _as_view
 
 
 def _getitem_forward(K, x, *, index):
@@ -42,7 +43,7 @@ _index_put = P("torch::autograd::CopySlices", _put_forward,
                v=lambda g, index: _index(g, index=index))
 
 
-def _normalize(index, shape):
+def _normalize(index):
     """The index with tensors and lists turned into arrays; the kind of node it makes."""
     parts = index if isinstance(index, tuple) else (index,)
     kind = _slice
@@ -78,23 +79,22 @@ def _normalize(index, shape):
 
 
 def getitem(input, index):
-    index, kind = _normalize(index, input.shape)
+    if type(index) is int:  # t[i], the DataLoader's per-sample case: nothing to normalise
+        index, kind = (index,), _select
+    else:
+        index, kind = _normalize(index)
     try:
         out = kind(input, index=index)
     except IndexError as e:
         raise IndexError(f"{e} (indexing a tensor of shape {tuple(input.shape)})") from None
-    if kind is not _index:
-        from .shape import _as_view
-
-        _as_view(out, input)
-    return out
+    return out if kind is _index else _as_view(out, input)
 
 
 def setitem(input, index, value):
     """input[index] = value, in place; recorded as CopySlices when gradients flow."""
     from .inplace import commit, needs_history
 
-    index, _ = _normalize(index, input.shape)
+    index, _ = _normalize(index)
     if isinstance(value, Tensor):
         if value._device != input._device:
             raise RuntimeError(f"setitem: the value is on {value.device} but the tensor is on "

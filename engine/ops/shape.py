@@ -218,6 +218,9 @@ def _same_dtype_and_device(name, tensors):
 
     if not tensors:
         raise RuntimeError(f"{name}(): expected a non-empty list of Tensors")
+    first = tensors[0]
+    if all(getattr(t, "_dtype", None) is first._dtype for t in tensors):
+        return tensors  # nothing to promote (a collated batch, typically)
     return promote(name, *tensors)
 
 
@@ -244,7 +247,7 @@ def stack(tensors, dim=0):
     tensors = _same_dtype_and_device("stack", list(tensors))
     first = tensors[0]
     for i, t in enumerate(tensors):
-        if t.shape != first.shape:
+        if t._data.shape != first._data.shape:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got "
                                f"{list(first.shape)} at entry 0 and {list(t.shape)} at "
                                f"entry {i}")
