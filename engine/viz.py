@@ -118,40 +118,42 @@ def _graphviz():
     return graphviz
 
 
-class Diagram:
-    """A graphviz Digraph that says how to install `dot` when it is missing.
+def _diagram_class():
+    """Diagram subclasses graphviz.Digraph; built on first use so that importing
+    engine.viz does not import graphviz."""
+    global Diagram
+    if Diagram is not None:
+        return Diagram
+    graphviz = _graphviz()
 
-    Behaves as the Digraph it wraps (`source`, `render`, `pipe`, attributes) and shows
-    inline in Jupyter.
-    """
+    class _Diagram(graphviz.Digraph):
+        """A graphviz.Digraph that says how to install `dot` when it is missing, and can
+        `save(path)` in the format the extension names. Shows inline in Jupyter."""
 
-    def __init__(self, digraph):
-        self.digraph = digraph
+        def pipe(self, *args, **kwargs):
+            try:
+                return super().pipe(*args, **kwargs)
+            except graphviz.ExecutableNotFound:
+                raise DotNotFound(_INSTALL) from None
 
-    def __getattr__(self, name):
-        return getattr(self.digraph, name)
+        def render(self, *args, **kwargs):
+            try:
+                return super().render(*args, **kwargs)
+            except graphviz.ExecutableNotFound:
+                raise DotNotFound(_INSTALL) from None
 
-    def _call(self, method, *args, **kwargs):
-        try:
-            return getattr(self.digraph, method)(*args, **kwargs)
-        except _graphviz().ExecutableNotFound:
-            raise DotNotFound(_INSTALL) from None
+        def save(self, path):
+            fmt = str(path).rsplit(".", 1)[-1].lower()
+            with open(path, "wb") as f:
+                f.write(self.pipe(format=fmt))
+            return path
 
-    def pipe(self, *args, **kwargs):
-        return self._call("pipe", *args, **kwargs)
+    _Diagram.__name__ = _Diagram.__qualname__ = "Diagram"
+    Diagram = _Diagram
+    return Diagram
 
-    def render(self, *args, **kwargs):
-        return self._call("render", *args, **kwargs)
 
-    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
-        return {"image/svg+xml": self.pipe(format="svg", encoding="utf-8")}
-
-    def save(self, path):
-        """Write the diagram to `path`, in the format its extension names (svg, png, pdf)."""
-        fmt = str(path).rsplit(".", 1)[-1].lower()
-        with open(path, "wb") as f:
-            f.write(self.pipe(format=fmt))
-        return path
+Diagram = None  # the graphviz.Digraph subclass that draw() returns, once graphviz loads
 
 
 _STYLE = {"op": "lightgrey", "leaf": "lightblue", "output": "darkolivegreen1",
@@ -207,10 +209,9 @@ def draw(t, params=None, show_saved=False, show_grads=False, collapse_repeats=Tr
     collapse_repeats: draw a run of identical sibling modules once, plus one box that
         counts the repeats, so a deep model stays readable.
     """
-    graphviz = _graphviz()
     graph, objects = _labelled(t, params)
     replaced, summaries = _collapse_repeats(graph) if collapse_repeats else ({}, {})
-    dot = graphviz.Digraph(format="svg", graph_attr={"rankdir": "TB", "fontname": "monospace"},
+    dot = _diagram_class()(format="svg", graph_attr={"rankdir": "TB", "fontname": "monospace"},
                            node_attr={"style": "filled", "shape": "box", "fontsize": "10",
                                       "fontname": "monospace", "height": "0.2"})
     clusters = {}
@@ -243,7 +244,7 @@ def draw(t, params=None, show_saved=False, show_grads=False, collapse_repeats=Tr
         if a != b and (b, a) not in drawn:
             drawn.add((b, a))
             dot.edge(b, a)
-    return Diagram(dot)
+    return dot
 
 
 def _emit_clusters(dot, clusters):
@@ -362,8 +363,8 @@ class Explanation:
             graph, objects = _labelled(self.root, self.params)
             for key, obj in objects.items():
                 if obj is step.node:
-                    diagram.digraph.node(key, fillcolor="yellow", penwidth="2")
-            diagram.digraph.attr(label=f"step {step.index}: {step.name}", labelloc="t")
+                    diagram.node(key, fillcolor="yellow", penwidth="2")
+            diagram.attr(label=f"step {step.index}: {step.name}", labelloc="t")
             path = f"{prefix}{step.index:03d}.{format}"
             diagram.save(path)
             paths.append(path)

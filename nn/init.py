@@ -31,19 +31,14 @@ def _calculate_fan_in_and_fan_out(tensor):
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
-def _fill(tensor, values):
-    with engine.no_grad():
-        return tensor.copy_(values)
-
-
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
-    return _fill(tensor, engine.rand(tensor.shape, generator=generator, dtype=tensor.dtype)
-                 * (b - a) + a)
+    with engine.no_grad():
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
-    return _fill(tensor, engine.randn(tensor.shape, generator=generator, dtype=tensor.dtype)
-                 * std + mean)
+    with engine.no_grad():
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def constant_(tensor, val):
@@ -62,7 +57,8 @@ def ones_(tensor):
 def eye_(tensor):
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    return _fill(tensor, engine.eye(*tensor.shape, dtype=tensor.dtype))
+    with engine.no_grad():
+        return tensor.copy_(engine.eye(*tensor.shape, dtype=tensor.dtype))
 
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):

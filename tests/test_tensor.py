@@ -265,3 +265,27 @@ def test_loss_target_out_of_range_names_index_and_classes():
         engine.nn.functional.cross_entropy(logits, engine.tensor([0, 7, 1]))
     with pytest.raises(RuntimeError, match="between 0 and 1"):
         engine.nn.functional.binary_cross_entropy(engine.tensor([1.5]), engine.tensor([1.0]))
+
+
+def test_uniform_and_normal_fill_in_place_and_follow_the_seed():
+    x = engine.empty(20000)
+    engine.manual_seed(4)
+    assert x.uniform_(-2.0, 3.0) is x
+    values = x.numpy().copy()
+    assert values.min() >= -2.0 and values.max() < 3.0 and abs(values.mean() - 0.5) < 0.05
+    engine.manual_seed(4)
+    assert x.uniform_(-2.0, 3.0).numpy().tolist() == values.tolist()
+    x.normal_(1.0, 0.5)
+    assert abs(x.mean().item() - 1.0) < 0.02 and abs(x.std().item() - 0.5) < 0.02
+    leaf = engine.zeros(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        leaf.uniform_()
+
+
+def test_bias_rows_are_added_in_place():
+    out = engine.zeros(3, 4)
+    out.add_(engine.arange(4.0))
+    assert out.tolist() == [[0.0, 1.0, 2.0, 3.0]] * 3
+    cube = engine.ones(2, 3, 4)
+    cube.add_(engine.ones(3, 4))
+    assert cube.sum().item() == 48.0

@@ -121,7 +121,11 @@ def test_saved_tensors_grads_clusters_and_inline_display():
     loss.backward()
     with_grads = viz.draw(loss, params, show_grads=True).source
     assert "grad (4, 3) min" in with_grads
-    bundle = viz.draw(loss, params)._repr_mimebundle_()
+    diagram = viz.draw(loss, params)
+    import graphviz
+
+    assert isinstance(diagram, graphviz.Digraph)
+    bundle = diagram._repr_mimebundle_()
     assert bundle["image/svg+xml"].lstrip().startswith("<?xml")
 
 

@@ -187,6 +187,25 @@ def _masked_fill_(self, mask, value):
     return inplace.update(self, lambda x, _: masked_fill(x, mask, value), None)
 
 
+def _random_(draw):
+    """In-place random fill, drawn straight from the backend (no arithmetic kernels)."""
+    def method(self, a=0.0, b=1.0, *, generator=None):
+        from ..random import generator_for
+
+        inplace.check_writable(self)
+        values = draw(self._backend, generator_for(self._device, generator), self.shape,
+                      float(a), float(b), self._dtype.numpy)
+        self._backend.copy_into(self._data, values)
+        self._version.value += 1
+        return self
+
+    return method
+
+
+Tensor.uniform_ = _random_(lambda K, gen, shape, low, high, dt:
+                           K.uniform(gen, shape, low, high, dt))  # uniform_(from, to)
+Tensor.normal_ = _random_(lambda K, gen, shape, mean, std, dt:
+                          K.normal(gen, shape, mean, std, dt))  # normal_(mean, std)
 Tensor.copy_ = _copy_
 Tensor.fill_ = _fill_
 Tensor.zero_ = _zero_

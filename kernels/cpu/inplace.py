@@ -35,11 +35,26 @@ def _div(a, b):
         a[i] /= b[i]
 
 
-def _inplace(flat_kernel, ufunc):
+@njit(cache=True, error_model="numpy")
+def _add_rows(a, b):
+    """a[i, :] += b for every row: a bias added to a batch of outputs."""
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            a[i, j] += b[j]
+
+
+def _same_layout(a, b):
+    return (isinstance(b, np.ndarray) and b.dtype == a.dtype and a.flags.c_contiguous
+            and b.flags.c_contiguous and a.size)
+
+
+def _inplace(flat_kernel, ufunc, rows_kernel=None):
     def apply(a, b):
-        if (isinstance(b, np.ndarray) and b.shape == a.shape and b.dtype == a.dtype
-                and a.flags.c_contiguous and b.flags.c_contiguous and a.size):
+        if _same_layout(a, b) and b.shape == a.shape:
             flat_kernel(a.reshape(-1), b.reshape(-1))
+        elif (rows_kernel is not None and _same_layout(a, b) and b.ndim
+              and a.shape[a.ndim - b.ndim:] == b.shape):
+            rows_kernel(a.reshape(-1, b.size), b.reshape(-1))
         else:
             ufunc(a, b, out=a)
         return a
@@ -47,7 +62,7 @@ def _inplace(flat_kernel, ufunc):
     return apply
 
 
-add_ = _inplace(_add, elementwise.add)
+add_ = _inplace(_add, elementwise.add, _add_rows)
 sub_ = _inplace(_sub, elementwise.sub)
 mul_ = _inplace(_mul, elementwise.mul)
 div_ = _inplace(_div, elementwise.div)
