@@ -1,5 +1,7 @@
 """Hypothesis over shapes (broadcasting, size-1, empty, 0-d) and values, against PyTorch,
 plus engine.testing's own strategies driving gradcheck."""
+import os
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,7 +12,8 @@ import engine
 from engine import testing
 from conftest import assert_close, needs_torch, torch
 
-SETTINGS = settings(max_examples=25, deadline=None,
+# HYPOTHESIS_EXAMPLES=300 searches deeper than the suite's default.
+SETTINGS = settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", 25)), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 FINITE = testing.values(-3, 3)
 
