@@ -2,7 +2,7 @@
 
     import engine as torch          # tutorial code runs with only this line changed
 """
-from . import autograd, cuda, dtypes  # noqa: F401
+from . import accelerator, autograd, cuda, dtypes  # noqa: F401
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad  # noqa: F401
 from .autograd import set_grad_enabled  # noqa: F401
 from .creation import (  # noqa: F401
@@ -56,11 +56,18 @@ def _register_packages():
     name above exists, so the packages can `import engine` while this runs."""
     import importlib
     import sys
+    import types
 
     for name in ("nn", "optim", "data"):
         module = importlib.import_module(name)
         globals()[name] = module
         sys.modules[f"{__name__}.{name}"] = module
+    # Tutorials also write torch.utils.data.DataLoader: the same package under that path.
+    utils = types.ModuleType(f"{__name__}.utils", "PyTorch's torch.utils path to `data`.")
+    utils.data = globals()["data"]
+    globals()["utils"] = utils
+    sys.modules[f"{__name__}.utils"] = utils
+    sys.modules[f"{__name__}.utils.data"] = utils.data
 
 
 _register_packages()
