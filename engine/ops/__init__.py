@@ -204,8 +204,8 @@ def _random_(draw):
 
 Tensor.uniform_ = _random_(lambda K, gen, shape, low, high, dt:
                            K.uniform(gen, shape, low, high, dt))  # uniform_(from, to)
-Tensor.normal_ = _random_(lambda K, gen, shape, mean, std, dt:
-                          K.normal(gen, shape, mean, std, dt))  # normal_(mean, std)
+Tensor.normal_ = _random_(lambda K, gen, shape, loc, scale, dt:
+                          K.normal(gen, shape, loc, scale, dt))  # normal_(mean, std)
 Tensor.copy_ = _copy_
 Tensor.fill_ = _fill_
 Tensor.zero_ = _zero_
