@@ -358,12 +358,10 @@ class Explanation:
     def frames(self, prefix, format="svg"):
         """Write one diagram per step (the node being applied in yellow); returns paths."""
         paths = []
+        key_of = {id(obj): key for key, obj in _labelled(self.root, self.params)[1].items()}
         for step in self.steps:
             diagram = draw(self.root, self.params, collapse_repeats=False)
-            graph, objects = _labelled(self.root, self.params)
-            for key, obj in objects.items():
-                if obj is step.node:
-                    diagram.node(key, fillcolor="yellow", penwidth="2")
+            diagram.node(key_of[id(step.node)], fillcolor="yellow", penwidth="2")
             diagram.attr(label=f"step {step.index}: {step.name}", labelloc="t")
             path = f"{prefix}{step.index:03d}.{format}"
             diagram.save(path)

@@ -30,40 +30,37 @@ def make_model():
     return nn.Sequential(MyLinear(3, 16), nn.ReLU(), MyLinear(16, 3))
 
 
-def train(model, epochs=200, lr=0.1):
+def train(model, epochs=200, lr=0.1, show=False):
+    """Returns the loss of every epoch."""
+    from engine.cli import progress
+
     X, y = make_data()
     criterion = nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     losses = []
-    for _ in range(epochs):
+    steps = progress(range(epochs), desc="my_linear", enabled=show)
+    for _ in steps:
         optimizer.zero_grad()
         loss = criterion(model(X), y)
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
+        steps.note(loss=losses[-1])
     return losses
 
 
 def run(config):
-    from engine.cli import progress
-
     model = make_model()
+    losses = train(model, config.epochs, config.lr, show=config.progress)
     X, y = make_data()
-    criterion = nn.CrossEntropyLoss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9)
-    losses = []
-    epochs = progress(range(config.epochs), desc="my_linear", enabled=config.progress)
-    for _ in epochs:
-        optimizer.zero_grad()
-        loss = criterion(model(X), y)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-        epochs.note(loss=losses[-1])
     with torch.no_grad():
         acc = (model(X).argmax(dim=1) == y).float().mean().item()
-    return {"loss": losses[-1], "accuracy": acc, "losses": losses, "graph": loss,
-            "params": dict(model.named_parameters()), "explain": lambda: criterion(model(X), y)}
+
+    def loss():
+        return nn.CrossEntropyLoss()(model(X), y)
+
+    return {"loss": losses[-1], "accuracy": acc, "losses": losses, "graph": loss(),
+            "params": dict(model.named_parameters()), "explain": loss}
 
 
 def main(argv=None):

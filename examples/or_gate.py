@@ -24,17 +24,21 @@ def make_model():
     return Perceptron()
 
 
-def train(model, epochs=1000, lr=0.1):
+def train(model, epochs=1000, lr=0.1, show=False):
     """Returns the loss of every epoch."""
+    from engine.cli import progress
+
     criterion = nn.BCELoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     losses = []
-    for epoch in range(epochs):
+    steps = progress(range(epochs), desc="or_gate", enabled=show)
+    for _ in steps:
         optimizer.zero_grad()
         loss = criterion(model(X), y)
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
+        steps.note(loss=losses[-1])
     return losses
 
 
@@ -45,23 +49,14 @@ def accuracy(model):
 
 
 def run(config):
-    from engine.cli import progress
-
     model = make_model()
-    criterion = nn.BCELoss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr)
-    losses = []
-    epochs = progress(range(config.epochs), desc="or_gate", enabled=config.progress)
-    for _ in epochs:
-        optimizer.zero_grad()
-        loss = criterion(model(X), y)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-        epochs.note(loss=losses[-1])
-    return {"loss": losses[-1], "accuracy": accuracy(model), "losses": losses, "graph": loss,
-            "params": dict(model.named_parameters()),
-            "explain": lambda: criterion(model(X), y)}
+    losses = train(model, config.epochs, config.lr, show=config.progress)
+
+    def loss():
+        return nn.BCELoss()(model(X), y)
+
+    return {"loss": losses[-1], "accuracy": accuracy(model), "losses": losses, "graph": loss(),
+            "params": dict(model.named_parameters()), "explain": loss}
 
 
 def main(argv=None):

@@ -1,12 +1,24 @@
-"""What the 28x28 grayscale datasets share: samples served from uint8 tensors."""
+"""What the 28x28 grayscale datasets share: finding (or downloading) their files, and
+samples served from uint8 tensors."""
+import os
+
 from ..dataset import Dataset
 
 
 class GrayscaleImages(Dataset):
-    """Subclasses fill `data` (N, 28, 28 uint8) and `targets` (N int64); samples come
-    out as (PIL image, int), then through `transform` and `target_transform`."""
+    """Subclasses define `download()`, `_check_exists()` and `data_folder`, then fill
+    `data` (N, 28, 28 uint8) and `targets` (N int64); samples come out as
+    (PIL image, int), then through `transform` and `target_transform`."""
 
-    transform = target_transform = None
+    def __init__(self, root, train=True, transform=None, target_transform=None,
+                 download=False):
+        self.root, self.train = os.fspath(root), train
+        self.transform, self.target_transform = transform, target_transform
+        if download:
+            self.download()
+        if not self._check_exists():
+            raise RuntimeError(f"Dataset not found in {self.data_folder}. You can use "
+                               f"download=True to download it")
 
     def __len__(self):
         return len(self.data)

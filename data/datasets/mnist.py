@@ -51,13 +51,7 @@ class MNIST(GrayscaleImages):
 
     def __init__(self, root, train=True, transform=None, target_transform=None,
                  download=False):
-        self.root, self.train = os.fspath(root), train
-        self.transform, self.target_transform = transform, target_transform
-        if download:
-            self.download()
-        if not self._check_exists():
-            raise RuntimeError(f"Dataset not found in {self.raw_folder}. You can use "
-                               f"download=True to download it")
+        super().__init__(root, train, transform, target_transform, download)
         prefix = "train" if train else "t10k"
         self.data = engine.from_numpy(read_idx(self._file(f"{prefix}-images-idx3-ubyte")))
         self.targets = engine.from_numpy(read_idx(self._file(f"{prefix}-labels-idx1-ubyte"))
@@ -69,6 +63,8 @@ class MNIST(GrayscaleImages):
     @property
     def raw_folder(self):
         return os.path.join(self.root, type(self).__name__, "raw")
+
+    data_folder = raw_folder
 
     def _file(self, stem):
         for name in (stem, stem + ".gz"):

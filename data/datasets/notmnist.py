@@ -38,13 +38,7 @@ class NotMNIST(GrayscaleImages):
 
     def __init__(self, root, train=True, transform=None, target_transform=None,
                  download=False):
-        self.root, self.train = os.fspath(root), train
-        self.transform, self.target_transform = transform, target_transform
-        if download:
-            self.download()
-        if not os.path.isdir(self.image_folder):
-            raise RuntimeError(f"Dataset not found in {self.image_folder}. You can use "
-                               f"download=True to download it")
+        super().__init__(root, train, transform, target_transform, download)
         images, targets = [], []
         for label, letter in enumerate(self.classes):
             names = sorted(os.listdir(os.path.join(self.image_folder, letter)))
@@ -66,6 +60,11 @@ class NotMNIST(GrayscaleImages):
     def image_folder(self):
         return os.path.join(self.root, type(self).__name__, self.archive[0].split(".")[0])
 
+    data_folder = image_folder
+
+    def _check_exists(self):
+        return os.path.isdir(self.image_folder)
+
     @staticmethod
     def _read(path):
         from PIL import Image, UnidentifiedImageError
@@ -77,7 +76,7 @@ class NotMNIST(GrayscaleImages):
             return None  # the real archive holds a few broken files
 
     def download(self):
-        if os.path.isdir(self.image_folder):
+        if self._check_exists():
             return
         name, md5, size = self.archive
         path = download_url([m + name for m in self.mirrors], self.raw_folder, name, md5, size)

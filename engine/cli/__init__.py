@@ -10,6 +10,7 @@ Bad names and options give one line on stderr and a non-zero exit, never a trace
 import argparse
 import difflib
 import importlib
+import os
 import sys
 import time
 
@@ -129,8 +130,6 @@ def run_example(module, options, out=None):
 
 
 def _short_name(module):
-    import os
-
     return os.path.splitext(os.path.basename(module.__file__))[0]
 
 
@@ -151,8 +150,6 @@ def main(argv=None):
         print("numbagrad: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # one line, not a traceback; NUMBAGRAD_DEBUG=1 for the trace
-        import os
-
         if os.environ.get("NUMBAGRAD_DEBUG"):
             raise
         print(f"numbagrad: error: {type(e).__name__}: {e}", file=sys.stderr)
@@ -161,8 +158,6 @@ def main(argv=None):
 
 def standalone(module, argv=None):
     """`python examples/NAME.py [options]`: the same options as `numbagrad run NAME`."""
-    import os
-
     parser = _Parser(prog=f"python examples/{os.path.basename(module.__file__)}")
     add_run_options(parser)
     try:

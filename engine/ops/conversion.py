@@ -14,11 +14,8 @@ def to_device(input, device):
     from ..device import backend
     from ..tensor import Tensor
 
-    source, target = input._backend, backend(device)
-    data = target.from_numpy(source.to_numpy(input._data).copy()) if input._device.type == "cpu" \
-        else target.from_numpy(source.to_numpy(input._data))
-    out = Tensor._make(data, device)
     if input.requires_grad:
         raise RuntimeError(f"moving a tensor that requires grad from {input.device} to {device} "
                            f"is not supported yet; move the leaf tensors instead")
-    return out
+    host = input._backend.to_numpy(input._data).copy()  # never share memory across devices
+    return Tensor._make(backend(device).from_numpy(host), device)

@@ -35,10 +35,6 @@ _addmm = P("AddmmBackward0", _addmm_forward,
            b=lambda g, a, alpha: a.t().mm(g) * alpha if alpha != 1 else a.t().mm(g))
 
 
-def _operands(name, a, b):
-    return promote(name, a, b)
-
-
 def _mismatch(name, a, b, inner_a, inner_b):
     return RuntimeError(f"{name}: mat1 and mat2 shapes cannot be multiplied "
                         f"({' x '.join(map(str, a.shape))} and {' x '.join(map(str, b.shape))})"
@@ -46,7 +42,7 @@ def _mismatch(name, a, b, inner_a, inner_b):
 
 
 def mm(input, mat2):
-    a, b = _operands("mm", input, mat2)
+    a, b = promote("mm", input, mat2)
     if a.dim() != 2 or b.dim() != 2:
         raise RuntimeError(f"mm: expected 2-D tensors, got shapes {tuple(a.shape)} and "
                            f"{tuple(b.shape)}")
@@ -56,7 +52,7 @@ def mm(input, mat2):
 
 
 def mv(input, vec):
-    a, b = _operands("mv", input, vec)
+    a, b = promote("mv", input, vec)
     if a.dim() != 2 or b.dim() != 1:
         raise RuntimeError(f"mv: expected a 2-D and a 1-D tensor, got shapes "
                            f"{tuple(a.shape)} and {tuple(b.shape)}")
@@ -66,7 +62,7 @@ def mv(input, vec):
 
 
 def dot(input, other):
-    a, b = _operands("dot", input, other)
+    a, b = promote("dot", input, other)
     if a.dim() != 1 or b.dim() != 1 or a.shape != b.shape:
         raise RuntimeError(f"dot: expected two 1-D tensors of the same size, got shapes "
                            f"{tuple(a.shape)} and {tuple(b.shape)}")
@@ -82,7 +78,7 @@ def bmm(input, mat2):
 
 def matmul(input, other):
     """PyTorch's matmul: dot, mv, mm, or a batched product broadcasting leading dims."""
-    a, b = _operands("matmul", input, other)
+    a, b = promote("matmul", input, other)
     if a.dim() == 0 or b.dim() == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
                            f"{a.dim()}D and {b.dim()}D")
