@@ -223,10 +223,16 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
 
 
 def randperm(n, *, generator=None, dtype=None, device=None):
+    """A random permutation of range(n): the order that sorts n uniform keys.
+
+    The keys come from the device's generator; the sort runs on the host (there is no
+    GPU sort kernel), so on CUDA this copies n keys down and the permutation back up.
+    """
     d = canonical(device)
-    keys = backend(d).uniform(generator_for(d, generator), (n,), 0.0, 1.0, np.float64)
-    return Tensor._make(np.argsort(keys, kind="stable").astype((dtype or dtypes.int64).numpy),
-                        d)
+    K = backend(d)
+    keys = K.to_numpy(K.uniform(generator_for(d, generator), (n,), 0.0, 1.0, np.float64))
+    order = np.argsort(keys, kind="stable").astype((dtype or dtypes.int64).numpy)
+    return Tensor._make(K.from_numpy(order), d)
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):

@@ -47,15 +47,23 @@ default_generator = Generator(CPU)
 _device_generators = {CPU: default_generator}
 
 
-def generator_for(device, generator=None):
-    """The backend generator state to draw from: the caller's, or the device's default."""
-    if generator is not None:
-        return generator._state
+def default_generator_for(device):
+    """The device's default Generator, seeded like the CPU's when first used."""
     gen = _device_generators.get(device)
     if gen is None:
         gen = _device_generators[device] = Generator(device).manual_seed(
             default_generator.initial_seed())
-    return gen._state
+    return gen
+
+
+def generator_for(device, generator=None):
+    """The backend generator state to draw from: the caller's, or the device's default."""
+    if generator is not None:
+        if generator.device != device:
+            raise RuntimeError(f"Expected a '{device.type}' device type for generator but "
+                               f"found '{generator.device.type}'")
+        return generator._state
+    return default_generator_for(device)._state
 
 
 def manual_seed(seed):

@@ -306,8 +306,31 @@ class Tensor:
     def cpu(self):
         return self.to("cpu")
 
-    def cuda(self, device=None):
+    def cuda(self, device=None, non_blocking=False):
         return self.to(device if device is not None else "cuda")
+
+    def pin_memory(self):
+        """A copy in page-locked host memory, which the GPU reads at full bus speed."""
+        from . import cuda
+
+        if self._device.type != "cpu":
+            raise RuntimeError(f"cannot pin a tensor on {self._device}: only CPU memory can "
+                               f"be pinned")
+        if not cuda.is_available():
+            raise RuntimeError("pin_memory() needs CUDA, and no GPU was found on this machine")
+        if self.is_pinned():
+            return self
+        K = backend(canonical("cuda"))
+        pinned = K.pinned_empty(self._data.shape, self._data.dtype)
+        pinned[...] = self._data
+        return Tensor._make(pinned)
+
+    def is_pinned(self):
+        if self._device.type != "cpu":
+            return False
+        from . import cuda
+
+        return cuda.is_available() and backend(canonical("cuda")).is_pinned(self._data)
 
     def float(self):
         return self.to(dtypes.float32)

@@ -43,7 +43,7 @@ _index_put = P("torch::autograd::CopySlices", _put_forward,
                v=lambda g, index: _index(g, index=index))
 
 
-def _normalize(index):
+def _normalize(index, device):
     """The index with tensors and lists turned into arrays; the kind of node it makes."""
     parts = index if isinstance(index, tuple) else (index,)
     kind = _slice
@@ -52,6 +52,9 @@ def _normalize(index):
         if isinstance(p, Tensor):
             if p._device.type != "cpu" and p.dim() == 0:
                 p = p.item()
+            elif p._device != device and p._device.type != "cpu":
+                raise IndexError(f"indices on {p.device} cannot index a tensor on {device}: "
+                                 f"move the indices to {device} or to the CPU")
             else:
                 if p._dtype.is_floating_point:
                     raise IndexError(f"tensors used as indices must be long, int, byte or "
@@ -82,7 +85,7 @@ def getitem(input, index):
     if type(index) is int:  # t[i], the DataLoader's per-sample case: nothing to normalise
         index, kind = (index,), _select
     else:
-        index, kind = _normalize(index)
+        index, kind = _normalize(index, input._device)
     try:
         out = kind(input, index=index)
     except IndexError as e:
@@ -94,7 +97,7 @@ def setitem(input, index, value):
     """input[index] = value, in place; recorded as CopySlices when gradients flow."""
     from .inplace import commit, needs_history
 
-    index, _ = _normalize(index)
+    index, _ = _normalize(index, input._device)
     if isinstance(value, Tensor):
         if value._device != input._device:
             raise RuntimeError(f"setitem: the value is on {value.device} but the tensor is on "
@@ -132,7 +135,7 @@ def _check_index(name, input, dim, index):
             raise RuntimeError(f"{name}(): index {tuple(index.shape)} and input "
                                f"{tuple(input.shape)} must agree in every dimension but {dim}")
     if index.numel():
-        low, high = index._data.min(), index._data.max()
+        low, high = index.min().item(), index.max().item()
         if low < 0 or high >= input.shape[dim]:
             bad = low if low < 0 else high
             raise RuntimeError(f"{name}(): index {bad} is out of bounds for dimension {dim} "

@@ -5,7 +5,8 @@
                     b=lambda g, a: g * a)
 
 `K` is the inputs' kernel backend. The forward's positional parameters are tensor
-inputs, its keyword-only ones attributes (`dim`, `keepdim`). Each VJP formula
+inputs, its keyword-only ones attributes (`dim`, `keepdim`; a `device` attribute
+says the result lives there rather than on the inputs' device). Each VJP formula
 receives the output gradient `g`, then the values its parameter names ask for:
 an input (`a`), the result (`out`), an input's shape or dtype (`a_shape`,
 `a_dtype`), an attribute, or an extra array the forward returned beside its result
@@ -37,6 +38,7 @@ class Primitive:
         self.inputs = [p.name for p in params if p.kind in _POSITIONAL]
         self.variadic = next((p.name for p in params if p.kind == p.VAR_POSITIONAL), None)
         self.attrs = {p.name for p in params if p.kind == p.KEYWORD_ONLY}
+        self.moves = "device" in self.attrs  # the result lives on attrs["device"]
         unknown = set(vjps) - set(self.inputs) - {self.variadic}
         if unknown:
             raise TypeError(f"{node_name}: formulas for unknown inputs {sorted(unknown)}")
@@ -82,7 +84,7 @@ class Primitive:
         aux = None
         if type(result) is tuple:
             result, aux = result
-        out = Tensor._make(result, device=first._device)
+        out = Tensor._make(result, device=attrs["device"] if self.moves else first._device)
         for t in inputs:
             if t._requires_grad:
                 if is_grad_enabled() and out._dtype.is_floating_point:

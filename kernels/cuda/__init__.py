@@ -1,0 +1,33 @@
+"""The CUDA backend: every name in `kernels.interface.REQUIRED`, over `CudaArray`s.
+
+Importing this module needs numba's CUDA support (a driver, or the simulator under
+NUMBA_ENABLE_CUDASIM=1); `engine.cuda.is_available()` says whether it can be used.
+Kernels are compiled on first use, per dtype and operand layout.
+"""
+from .runtime import SIMULATED, synchronize  # noqa: F401 - first: it makes numba.cuda importable
+from .allocator import empty_cache, memory_allocated, memory_reserved  # noqa: F401
+from .array import CudaArray, empty  # noqa: F401
+from .elementwise import (  # noqa: F401
+    abs, add, add_, ceil, clamp, clamp_mask, cos, div, div_, eq, exp, floor, floor_divide, ge,
+    gelu, gelu_backward, gt, le, leaky_relu, leaky_relu_backward, log, log1p, logical_not, lt,
+    maximum, minimum, mul, mul_, ne, neg, pow, relu, relu_backward, remainder, round,
+    sigmoid, sigmoid_backward, sign, sin, softplus, sqrt, sub, sub_, tanh, tanh_backward,
+)
+from .indexing import getitem, index_add, setitem  # noqa: F401
+from .layout import broadcast_to, copy, permute, reshape  # noqa: F401
+from .linalg import matmul  # noqa: F401
+from .loss import cross_entropy_backward_rows, cross_entropy_rows  # noqa: F401
+from .memory import (  # noqa: F401
+    arange, astype, concatenate, copy_into, eye, from_numpy, full, linspace, memory_root,
+    stack, to_numpy, where,
+)
+from .optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401
+from .random import bernoulli, generator, multinomial, normal, randint, uniform  # noqa: F401
+from .pinned import is_pinned, pinned_empty  # noqa: F401 - host memory for fast copies
+from .reduce import (  # noqa: F401
+    amax, amin, gather, log_softmax, log_softmax_backward, logsumexp, max_along, min_along,
+    scatter_add, softmax, softmax_backward, sum,
+)
+
+name = "cuda"
+

@@ -1,0 +1,120 @@
+"""Matrix products: a tiled GEMM in shared memory, batched and broadcasting like numpy's.
+
+A block of TILE x TILE threads owns a square tile of C = A @ B of side TILE * WORK.
+It walks K in steps of DEPTH: the threads load a DEPTH-deep slab of A's rows and B's
+columns into shared memory together (each element read once from global memory per
+block), then every thread multiplies WORK values of A by WORK values of B from
+shared memory into a WORK x WORK accumulator in registers. Operands are read
+through their strides, so transposed weights (`x @ w.T`) are never copied.
+"""
+import functools
+import math
+
+import numba
+import numpy as np
+
+from .array import empty
+from .layout import broadcast_to, contiguous, reshape
+from .elementwise import broadcast_shape
+from .runtime import DEPTH, TILE, WORK, cuda
+
+SIDE = TILE * WORK
+
+
+@functools.cache
+def _gemm(dtype):
+    kind = numba.from_dtype(dtype)
+
+    @cuda.jit
+    def kernel(a, ao, a_batch, a_row, a_col, b, bo, b_batch, b_row, b_col, out, M, N, K):
+        tile_a = cuda.shared.array((DEPTH, SIDE), kind)
+        tile_b = cuda.shared.array((DEPTH, SIDE), kind)
+        acc = cuda.local.array((WORK, WORK), kind)
+        ra = cuda.local.array(WORK, kind)
+        rb = cuda.local.array(WORK, kind)
+        tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
+        tid = ty * TILE + tx
+        batch = cuda.blockIdx.z
+        row0, col0 = cuda.blockIdx.y * SIDE, cuda.blockIdx.x * SIDE
+        a_base, b_base = ao + batch * a_batch, bo + batch * b_batch
+        for i in range(WORK):
+            for j in range(WORK):
+                acc[i, j] = 0
+        for k0 in range(0, K, DEPTH):
+            for slot in range(tid, DEPTH * SIDE, TILE * TILE):
+                kk, mm = slot % DEPTH, slot // DEPTH          # A: consecutive threads walk K
+                r, k = row0 + mm, k0 + kk
+                tile_a[kk, mm] = a[a_base + r * a_row + k * a_col] if r < M and k < K else 0
+                kk, nn = slot // SIDE, slot % SIDE            # B: consecutive threads walk N
+                c, k = col0 + nn, k0 + kk
+                tile_b[kk, nn] = b[b_base + k * b_row + c * b_col] if c < N and k < K else 0
+            cuda.syncthreads()
+            for kk in range(DEPTH):
+                for i in range(WORK):
+                    ra[i] = tile_a[kk, ty + i * TILE]
+                    rb[i] = tile_b[kk, tx + i * TILE]
+                for i in range(WORK):
+                    for j in range(WORK):
+                        acc[i, j] += ra[i] * rb[j]
+            cuda.syncthreads()
+        for i in range(WORK):
+            r = row0 + ty + i * TILE
+            for j in range(WORK):
+                c = col0 + tx + j * TILE
+                if r < M and c < N:
+                    out[(batch * M + r) * N + c] = acc[i, j]
+
+    return kernel
+
+
+def _batched(x, batch, rows, cols):
+    """x as (offset, batch stride, row stride, col stride) over a flat batch of matrices."""
+    x = broadcast_to(x, batch + (rows, cols))
+    if len(batch) > 1 and not _uniform_batch(x, len(batch)):
+        x = contiguous(x)
+    batch_stride = x.strides[len(batch) - 1] if batch else 0
+    return x, batch_stride, x.strides[-2], x.strides[-1]
+
+
+def _uniform_batch(x, n):
+    """Whether the leading n dims step through memory by one stride (so they flatten)."""
+    strides = x.strides[:n]
+    shape = x.shape[:n]
+    return all(strides[d] == strides[d + 1] * shape[d + 1] or shape[d] == 1
+               for d in range(n - 1))
+
+
+def matmul(a, b, out=None):
+    """numpy's matmul: batched, broadcasting over leading dimensions."""
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError("matmul: both operands must have at least one dimension")
+    a2 = reshape(a, (1,) + a.shape) if a.ndim == 1 else a
+    b2 = reshape(b, b.shape + (1,)) if b.ndim == 1 else b
+    M, K = a2.shape[-2:]
+    K2, N = b2.shape[-2:]
+    if K != K2:
+        raise ValueError(f"matmul: inner dimensions differ: {a.shape} @ {b.shape}")
+    batch = broadcast_shape([a2.shape[:-2], b2.shape[:-2]])
+    count = math.prod(batch)
+    av, a_batch, a_row, a_col = _batched(a2, batch, M, K)
+    bv, b_batch, b_row, b_col = _batched(b2, batch, K, N)
+    dtype = np.result_type(a.dtype, b.dtype)
+    result = empty(batch + (M, N), dtype)
+    if result.size:
+        if K == 0:
+            from .memory import copy_into
+
+            copy_into(result, 0)
+        else:
+            blocks = (-(-N // SIDE), -(-M // SIDE), count)
+            _gemm(dtype)[blocks, (TILE, TILE)](av.buffer, av.offset, a_batch, a_row, a_col,
+                                               bv.buffer, bv.offset, b_batch, b_row, b_col,
+                                               result.buffer, M, N, K)
+    shape = batch + ((M,) if a.ndim > 1 else ()) + ((N,) if b.ndim > 1 else ())
+    result = reshape(result, shape)
+    if out is not None:
+        from .memory import copy_into
+
+        copy_into(out, result)
+        return out
+    return result

@@ -1,0 +1,98 @@
+"""Fused cross-entropy over (N, C) logits: one block of threads per row, forward and backward.
+
+Each row's max and sum of exponentials are block reductions in shared memory; the
+forward writes one loss and one weight per row, the backward the row's gradient,
+with no (N, C) array of log-probabilities in between.
+"""
+import functools
+import math
+
+import numba
+
+from .array import empty
+from .blockreduce import block_max, block_sum
+from .layout import contiguous
+from .runtime import MAX_BLOCKS, ROW_THREADS, cuda
+
+RT = ROW_THREADS
+
+
+@cuda.jit(device=True)
+def _row_stats(buf, x, row, C):
+    """(max, sum of exp(x - max)) of one row, shared by every thread of the block."""
+    base = row * C
+    m = -math.inf
+    for j in range(cuda.threadIdx.x, C, cuda.blockDim.x):
+        m = max(m, x[base + j])
+    m = block_max(buf, m)
+    s = 0.0
+    for j in range(cuda.threadIdx.x, C, cuda.blockDim.x):
+        s += math.exp(x[base + j] - m)
+    return m, block_sum(buf, s)
+
+
+@functools.cache
+def _kernels(dtype):
+    kind = numba.from_dtype(dtype)
+
+    @cuda.jit
+    def rows(x, target, weight, ignore_index, N, C, losses, weights):
+        buf = cuda.shared.array(RT, numba.float64)
+        for i in range(cuda.blockIdx.x, N, cuda.gridDim.x):
+            t = target[i]
+            if t == ignore_index:
+                if cuda.threadIdx.x == 0:
+                    losses[i] = 0
+                    weights[i] = 0
+                continue
+            m, s = _row_stats(buf, x, i, C)
+            if cuda.threadIdx.x == 0:
+                weights[i] = weight[t]
+                losses[i] = kind(weight[t] * (m + math.log(s) - x[i * C + t]))
+
+    @cuda.jit
+    def grad_rows(g, x, target, weight, ignore_index, N, C, out):
+        buf = cuda.shared.array(RT, numba.float64)
+        for i in range(cuda.blockIdx.x, N, cuda.gridDim.x):
+            t = target[i]
+            base = i * C
+            if t == ignore_index:
+                for j in range(cuda.threadIdx.x, C, cuda.blockDim.x):
+                    out[base + j] = 0
+                continue
+            m, s = _row_stats(buf, x, i, C)
+            scale = g[i] * weight[t] / s
+            for j in range(cuda.threadIdx.x, C, cuda.blockDim.x):
+                p = math.exp(x[base + j] - m) * scale
+                out[base + j] = p - g[i] * weight[t] if j == t else p
+
+    return rows, grad_rows
+
+
+def _fresh(x):
+    x = contiguous(x)
+    return x.buffer if x.offset == 0 else x.buffer[x.offset:]
+
+
+def _launch(n):
+    return (max(1, min(MAX_BLOCKS, n)), RT)
+
+
+def cross_entropy_rows(x, target, weight, ignore_index):
+    """(losses, weights) per row: weight[t] * (logsumexp(x_i) - x_i[t]), 0 where ignored."""
+    N, C = x.shape
+    losses, weights = empty((N,), x.dtype), empty((N,), x.dtype)
+    if N:
+        _kernels(x.dtype)[0][_launch(N)](_fresh(x), _fresh(target), _fresh(weight),
+                                         ignore_index, N, C, losses.buffer, weights.buffer)
+    return losses, weights
+
+
+def cross_entropy_backward_rows(g, x, target, weight, ignore_index):
+    """d(sum_i g_i loss_i)/dx = g_i weight[t_i] (softmax(x_i) - onehot(t_i))."""
+    N, C = x.shape
+    out = empty((N, C), x.dtype)
+    if N:
+        _kernels(x.dtype)[1][_launch(N)](_fresh(g), _fresh(x), _fresh(target), _fresh(weight),
+                                         ignore_index, N, C, out.buffer)
+    return out

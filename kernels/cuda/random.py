@@ -1,0 +1,148 @@
+"""Random numbers on the GPU from numba's xoroshiro128+ generators, one state per thread.
+
+A generator is a fixed set of states (one per thread of the launch), seeded so that the
+streams do not overlap; each thread draws the numbers for the elements it visits.
+"""
+import math
+import warnings
+
+import numpy as np
+from numba.core.errors import NumbaWarning
+from numba.cuda.random import (
+    create_xoroshiro128p_states, xoroshiro128p_normal_float32, xoroshiro128p_normal_float64,
+    xoroshiro128p_uniform_float32, xoroshiro128p_uniform_float64,
+)
+
+from . import elementwise as ew
+from .array import empty
+from .layout import contiguous
+from .runtime import SIMULATED, cuda, grid
+
+if SIMULATED:  # the simulator runs xoroshiro's wrapping uint64 arithmetic in numpy
+    warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning, __name__)
+
+_STATES = grid(1 << 30)  # the largest launch any kernel here uses
+
+
+def generator(seed):
+    blocks, threads = _STATES
+    with warnings.catch_warnings():  # the simulator seeds in object mode and says so
+        warnings.simplefilter("ignore", NumbaWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return create_xoroshiro128p_states(blocks * threads, seed=seed % (1 << 64))
+
+
+@cuda.jit
+def _uniform(states, out, low, span, double, n):
+    t = cuda.grid(1)
+    i = t
+    while i < n:
+        u = xoroshiro128p_uniform_float64(states, t) if double else \
+            xoroshiro128p_uniform_float32(states, t)
+        out[i] = u * span + low
+        i += cuda.gridsize(1)
+
+
+@cuda.jit
+def _normal(states, out, mean, std, double, n):
+    t = cuda.grid(1)
+    i = t
+    while i < n:
+        z = xoroshiro128p_normal_float64(states, t) if double else \
+            xoroshiro128p_normal_float32(states, t)
+        out[i] = z * std + mean
+        i += cuda.gridsize(1)
+
+
+@cuda.jit
+def _integers(states, out, low, span, n):
+    t = cuda.grid(1)
+    i = t
+    while i < n:
+        out[i] = low + min(span - 1, int(math.floor(xoroshiro128p_uniform_float64(states, t)
+                                                    * span)))
+        i += cuda.gridsize(1)
+
+
+def _draw(kernel, gen, shape, dtype, *args):
+    out = empty(shape, dtype)
+    if out.size:
+        kernel[_STATES](gen, out.buffer, *args, out.size)
+    return out
+
+
+def uniform(gen, shape, low, high, dtype):
+    double = np.dtype(dtype) == np.float64
+    return _draw(_uniform, gen, shape, dtype, float(low), float(high - low), double)
+
+
+def normal(gen, shape, mean, std, dtype):
+    double = np.dtype(dtype) == np.float64
+    return _draw(_normal, gen, shape, dtype, float(mean), float(std), double)
+
+
+def randint(gen, low, high, shape, dtype):
+    return _draw(_integers, gen, shape, dtype, int(low), int(high - low))
+
+
+def bernoulli(gen, shape, p, dtype):
+    """1 with probability p, else 0."""
+    return ew.identity(ew.lt(uniform(gen, shape, 0.0, 1.0, np.float32), p),
+                       out=empty(shape, dtype))
+
+
+@cuda.jit
+def _cumulative(weights, total, n):
+    """Running sums of the weights, in one thread (categories are few next to samples)."""
+    if cuda.grid(1) == 0:
+        acc = 0.0
+        for i in range(n):
+            acc += weights[i]
+            total[i] = acc
+
+
+@cuda.jit
+def _search(total, n, draws, out, count):
+    """Inverse CDF: the first category whose running sum exceeds u * sum."""
+    i = cuda.grid(1)
+    while i < count:
+        target = draws[i] * total[n - 1]
+        lo, hi = 0, n - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if total[mid] > target:
+                hi = mid
+            else:
+                lo = mid + 1
+        out[i] = lo
+        i += cuda.gridsize(1)
+
+
+@cuda.jit
+def _largest(keys, n, out, count):
+    """The indices of the `count` largest keys, largest first, in one thread."""
+    if cuda.grid(1) == 0:
+        for r in range(count):
+            best, at = -1.0, 0
+            for i in range(n):
+                if keys[i] > best:
+                    best, at = keys[i], i
+            out[r] = at
+            keys[at] = -2.0
+
+
+def multinomial(gen, weights, num_samples, replacement):
+    """int64 indices drawn with probability proportional to `weights` (1-d, non-negative)."""
+    n = weights.shape[0]
+    w = ew.identity(contiguous(weights), out=empty((n,), np.float64))
+    out = empty((num_samples,), np.int64)
+    if replacement:
+        total = empty((n,), np.float64)
+        _cumulative[1, 1](w.buffer, total.buffer, n)
+        draws = uniform(gen, (num_samples,), 0.0, 1.0, np.float64)
+        _search[grid(num_samples)](total.buffer, n, draws.buffer, out.buffer, num_samples)
+        return out
+    # Without replacement: the num_samples largest keys u ** (1 / w) (Efraimidis-Spirakis).
+    keys = ew.pow(uniform(gen, (n,), 0.0, 1.0, np.float64), ew.div(1.0, w))
+    _largest[1, 1](keys.buffer, n, out.buffer, num_samples)
+    return out

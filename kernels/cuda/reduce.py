@@ -1,0 +1,295 @@
+"""Reductions and row-wise kernels on the GPU, over the same (A, K, B) view as the CPU's.
+
+The reduced axes are brought to the middle of a contiguous 3-d view (a free reshape
+when they are adjacent, else one copy). One block of threads then owns each (a, b)
+row: its threads stride along K, and a shared-memory tree combines their partial
+results (`blockreduce`). Softmax and its backward are fused: one launch reads a row,
+reduces it and writes the result, with no intermediate array.
+"""
+import functools
+import math
+
+import numba
+import numpy as np
+
+from . import elementwise as ew
+from .array import empty
+from .blockreduce import block_max, block_sum
+from .layout import contiguous, permute, reshape
+from .memory import full
+from .runtime import MAX_BLOCKS, ROW_THREADS, cuda, grid
+
+RT = ROW_THREADS
+
+
+def as_akb(x, axes):
+    """A contiguous (A, K, B) view of x with the `axes` (sorted, non-empty) in the middle."""
+    shape = x.shape
+    lo, hi = axes[0], axes[-1] + 1
+    if hi - lo == len(axes):
+        x = contiguous(x)
+        return reshape(x, (math.prod(shape[:lo]), math.prod(shape[lo:hi]),
+                           math.prod(shape[hi:])))
+    kept = [d for d in range(x.ndim) if d not in axes]
+    moved = contiguous(permute(x, kept + list(axes)))
+    return reshape(moved, (math.prod(shape[d] for d in kept), math.prod(shape[d] for d in axes),
+                           1))
+
+
+def _kept_shape(shape, axes, keepdims):
+    if keepdims:
+        return tuple(1 if d in axes else n for d, n in enumerate(shape))
+    return tuple(n for d, n in enumerate(shape) if d not in axes)
+
+
+def _rows(view):
+    """Launch shape for one block per (a, b) row."""
+    return (max(1, min(MAX_BLOCKS, view.shape[0] * view.shape[2])), RT)
+
+
+@functools.cache
+def _sum_kernel(dtype):
+    kind = numba.from_dtype(dtype)
+
+    @cuda.jit
+    def kernel(x, xo, A, K, B, out):
+        buf = cuda.shared.array(RT, kind)
+        for row in range(cuda.blockIdx.x, A * B, cuda.gridDim.x):
+            base = xo + (row // B) * K * B + row % B
+            acc = kind(0)
+            for k in range(cuda.threadIdx.x, K, cuda.blockDim.x):
+                acc += x[base + k * B]
+            total = block_sum(buf, acc)
+            if cuda.threadIdx.x == 0:
+                out[row] = total
+
+    return kernel
+
+
+@functools.cache
+def _extreme_kernel(dtype):
+    """max (sign=1) or min (sign=-1) over K with its index: NaN wins, first index on ties."""
+    kind = numba.from_dtype(dtype)
+
+    @cuda.jit
+    def kernel(x, xo, A, K, B, sign, out, index):
+        values = cuda.shared.array(RT, kind)
+        where = cuda.shared.array(RT, numba.int64)
+        tid = cuda.threadIdx.x
+        for row in range(cuda.blockIdx.x, A * B, cuda.gridDim.x):
+            base = xo + (row // B) * K * B + row % B
+            at = -1
+            best = x[base]
+            for k in range(tid, K, cuda.blockDim.x):
+                v = x[base + k * B]
+                if at < 0 or (best == best and (v != v or (v > best if sign > 0 else v < best))):
+                    best = v
+                    at = k
+            values[tid] = best
+            where[tid] = at
+            cuda.syncthreads()
+            step = cuda.blockDim.x // 2
+            while step > 0:
+                if tid < step:
+                    v, k, b, j = values[tid + step], where[tid + step], values[tid], where[tid]
+                    if k >= 0 and (j < 0 or (b == b and (v != v or (v > b if sign > 0 else v < b)))
+                                   or ((v == b or (v != v and b != b)) and k < j)):
+                        values[tid] = v
+                        where[tid] = k
+                cuda.syncthreads()
+                step //= 2
+            if tid == 0:
+                out[row] = values[0]
+                index[row] = where[0]
+            cuda.syncthreads()
+
+    return kernel
+
+
+def sum(x, axes, keepdims=False, dtype=None):  # noqa: A001 - backend name
+    dtype = np.dtype(dtype or x.dtype)
+    if not axes:
+        return ew.identity(x, out=empty(x.shape, dtype))
+    if x.dtype != dtype:
+        x = ew.identity(x, out=empty(x.shape, dtype))
+    view = as_akb(x, axes)
+    A, K, B = view.shape
+    out = empty((A, B), dtype)
+    if out.size and K:
+        _sum_kernel(dtype)[_rows(view)](view.buffer, view.offset, A, K, B, out.buffer)
+    elif out.size:
+        ew.identity(dtype.type(0), out=out)
+    return reshape(out, _kept_shape(x.shape, axes, keepdims))
+
+
+def _extreme(x, axes, keepdims, sign):
+    view = as_akb(x, axes)
+    A, K, B = view.shape
+    if K == 0:
+        raise ValueError("cannot take the max or min of an empty dimension")
+    out = empty((A, B), x.dtype)
+    index = empty((A, B), np.int64)
+    if out.size:
+        _extreme_kernel(x.dtype)[_rows(view)](view.buffer, view.offset, A, K, B, sign,
+                                              out.buffer, index.buffer)
+    shape = _kept_shape(x.shape, axes, keepdims)
+    return reshape(out, shape), reshape(index, shape)
+
+
+def amax(x, axes, keepdims=False):
+    return _extreme(x, axes, keepdims, 1)[0]
+
+
+def amin(x, axes, keepdims=False):
+    return _extreme(x, axes, keepdims, -1)[0]
+
+
+def max_along(x, axis, keepdims=False):
+    """(values, int64 indices) of the maximum along one axis."""
+    return _extreme(x, (axis,), keepdims, 1)
+
+
+def min_along(x, axis, keepdims=False):
+    return _extreme(x, (axis,), keepdims, -1)
+
+
+def logsumexp(x, axes, keepdims=False):
+    if any(x.shape[d] == 0 for d in axes):
+        return full(_kept_shape(x.shape, axes, keepdims), -np.inf, x.dtype)
+    top = amax(x, axes, True)
+    infinite = ew.eq(ew.abs(top), np.inf)
+    shift = ew.where(infinite, 0.0, top)            # all -inf (or any +inf) stays as it is
+    total = sum(ew.exp(ew.sub(x, shift)), axes, True)
+    out = ew.where(infinite, top, ew.add(shift, ew.log(total)))
+    return reshape(out, _kept_shape(x.shape, axes, keepdims))
+
+
+@functools.cache
+def _softmax_kernel(dtype):
+    kind = numba.from_dtype(dtype)
+
+    @cuda.jit
+    def kernel(x, A, K, B, out, log):
+        buf = cuda.shared.array(RT, kind)
+        for row in range(cuda.blockIdx.x, A * B, cuda.gridDim.x):
+            base = (row // B) * K * B + row % B
+            m = -math.inf
+            for k in range(cuda.threadIdx.x, K, cuda.blockDim.x):
+                m = max(m, x[base + k * B])
+            m = block_max(buf, kind(m))
+            s = kind(0)
+            for k in range(cuda.threadIdx.x, K, cuda.blockDim.x):
+                s += math.exp(x[base + k * B] - m)
+            s = block_sum(buf, s)
+            shift = m + math.log(s)
+            for k in range(cuda.threadIdx.x, K, cuda.blockDim.x):
+                v = x[base + k * B]
+                out[base + k * B] = v - shift if log else math.exp(v - m) / s
+
+    return kernel
+
+
+@functools.cache
+def _softmax_backward_kernel(dtype):
+    """softmax: y * (g - sum(g * y)); log_softmax: g - exp(y) * sum(g)."""
+    kind = numba.from_dtype(dtype)
+
+    @cuda.jit
+    def kernel(g, y, A, K, B, out, log):
+        buf = cuda.shared.array(RT, kind)
+        for row in range(cuda.blockIdx.x, A * B, cuda.gridDim.x):
+            base = (row // B) * K * B + row % B
+            s = kind(0)
+            for k in range(cuda.threadIdx.x, K, cuda.blockDim.x):
+                at = base + k * B
+                s += g[at] if log else g[at] * y[at]
+            s = block_sum(buf, s)
+            for k in range(cuda.threadIdx.x, K, cuda.blockDim.x):
+                at = base + k * B
+                out[at] = g[at] - math.exp(y[at]) * s if log else y[at] * (g[at] - s)
+
+    return kernel
+
+
+def _fresh_akb(x, axis):
+    """x as a contiguous (A, K, B) array starting at offset 0 (kernels index from 0)."""
+    view = as_akb(x, (axis,))
+    return view if view.offset == 0 else ew.identity(view, out=empty(view.shape, x.dtype))
+
+
+def _softmax(x, axis, log):
+    view = _fresh_akb(x, axis)
+    out = empty(view.shape, x.dtype)
+    if out.size:
+        _softmax_kernel(x.dtype)[_rows(view)](view.buffer, *view.shape, out.buffer, log)
+    return reshape(out, x.shape)
+
+
+def softmax(x, axis):
+    return _softmax(x, axis, False)
+
+
+def log_softmax(x, axis):
+    return _softmax(x, axis, True)
+
+
+def _softmax_grad(g, y, axis, log):
+    gv, yv = _fresh_akb(g, axis), _fresh_akb(y, axis)
+    out = empty(gv.shape, g.dtype)
+    if out.size:
+        _softmax_backward_kernel(g.dtype)[_rows(gv)](gv.buffer, yv.buffer, *gv.shape,
+                                                     out.buffer, log)
+    return reshape(out, g.shape)
+
+
+def softmax_backward(g, y, axis):
+    return _softmax_grad(g, y, axis, False)
+
+
+def log_softmax_backward(g, y, axis):
+    return _softmax_grad(g, y, axis, True)
+
+
+@cuda.jit
+def _gather_akb(x, index, out, J, K, B, n):
+    i = cuda.grid(1)
+    while i < n:
+        a = i // (J * B)
+        b = i % B
+        out[i] = x[(a * K + index[i]) * B + b]
+        i += cuda.gridsize(1)
+
+
+@cuda.jit
+def _scatter_add_akb(out, index, src, J, K, B, n):
+    i = cuda.grid(1)
+    while i < n:
+        a = i // (J * B)
+        b = i % B
+        cuda.atomic.add(out, (a * K + index[i]) * B + b, src[i])
+        i += cuda.gridsize(1)
+
+
+def gather(x, axis, index):
+    """out[..., j, ...] = x[..., index[..., j, ...], ...] along `axis` (torch.gather)."""
+    idx = _fresh_akb(index, axis)
+    src = _fresh_akb(x, axis)
+    out = empty(index.shape, x.dtype)
+    if out.size:
+        _gather_akb[grid(out.size)](src.buffer, idx.buffer, out.buffer, idx.shape[1],
+                                    src.shape[1], src.shape[2], out.size)
+    return out
+
+
+def scatter_add(out, axis, index, src):
+    """out[..., index[..., j, ...], ...] += src[..., j, ...] along `axis`, in place."""
+    idx = _fresh_akb(index, axis)
+    values = _fresh_akb(src, axis)
+    target = _fresh_akb(out, axis)
+    if idx.size:
+        _scatter_add_akb[grid(idx.size)](target.buffer, idx.buffer, values.buffer,
+                                         idx.shape[1], target.shape[1], target.shape[2],
+                                         idx.size)
+    if target.buffer is not out.buffer:
+        ew.identity(reshape(target, out.shape), out=out)
+    return out
