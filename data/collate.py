@@ -90,3 +90,17 @@ def default_convert(data):
         except TypeError:
             return [default_convert(d) for d in data]
     return data
+
+
+def pin_memory(data):
+    """The batch with every CPU tensor copied into pinned memory (the DataLoader's
+    pin_memory=True), so that `.cuda()` on it is a direct DMA transfer."""
+    if isinstance(data, Tensor):
+        return data.pin_memory()
+    if isinstance(data, collections.abc.Mapping):
+        return type(data)({key: pin_memory(value) for key, value in data.items()})
+    if _is_namedtuple(data):
+        return type(data)(*(pin_memory(d) for d in data))
+    if isinstance(data, (list, tuple)):
+        return type(data)(pin_memory(d) for d in data)
+    return data

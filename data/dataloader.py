@@ -10,7 +10,7 @@ import weakref
 import engine
 
 from . import worker as _worker
-from .collate import default_collate, default_convert
+from .collate import default_collate, default_convert, pin_memory as _pin
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
@@ -82,6 +82,8 @@ class DataLoader:
         self.sampler, self.batch_sampler = sampler, batch_sampler
         self.num_workers, self.prefetch_factor = num_workers, prefetch_factor
         self.pin_memory, self.pin_memory_device = pin_memory, pin_memory_device
+        # Without a GPU there is nothing to pin for; PyTorch likewise skips it.
+        self._pin = pin_memory and engine.cuda.is_available()
         self.timeout, self.worker_init_fn = timeout, worker_init_fn
         self.multiprocessing_context, self.generator = multiprocessing_context, generator
         self.persistent_workers = persistent_workers
@@ -108,14 +110,16 @@ class DataLoader:
 
     def __iter__(self):
         if self.num_workers == 0:
-            return _SingleProcessIter(self)
-        if self.persistent_workers:
+            batches = _SingleProcessIter(self)
+        elif self.persistent_workers:
             if self._iterator is None:
                 self._iterator = _MultiProcessIter(self)
             else:
                 self._iterator.reset()
-            return self._iterator
-        return _MultiProcessIter(self)
+            batches = self._iterator
+        else:
+            batches = _MultiProcessIter(self)
+        return map(_pin, batches) if self._pin else batches
 
 
 class _SingleProcessIter:

@@ -55,7 +55,9 @@ def abs(x):  # noqa: A001 - the backend's name for |x|
 
 @scalar()
 def sign(x):
-    return (x > 0) - (x < 0) if x == x else x
+    if x != x:
+        return x
+    return 1 if x > 0 else (-1 if x < 0 else 0)
 
 
 @scalar()

@@ -1,8 +1,17 @@
-"""Shared test helpers: the torch oracle (skipped cleanly when absent) and conversions."""
-import numpy as np
-import pytest
+"""Shared test helpers: the torch oracle (skipped cleanly when absent) and conversions.
 
-import engine
+The CUDA tests run on numba's CUDA simulator unless NUMBA_ENABLE_CUDASIM is set
+otherwise (=0 on a machine with a GPU runs them on the GPU). numba reads the
+variable when it is first imported, so it is set here, before anything imports it.
+"""
+import os
+
+os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import engine  # noqa: E402
 
 try:
     import torch

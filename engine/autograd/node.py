@@ -77,9 +77,9 @@ class Node:
                 f"an inplace operation: {what} of {self.name()} is at version "
                 f"{counter.value}; expected version {version} instead.")
         if name == "out":
-            return Tensor._make(value, grad_fn=self if create_graph else None)
+            return Tensor._make(value, self.out_meta[2], grad_fn=self if create_graph else None)
         if kind == "aux":
-            return Tensor._make(value)
+            return Tensor._make(value, self.out_meta[2])
         return value
 
     def __repr__(self):
@@ -113,7 +113,7 @@ class AccumulateGrad:
                 leaf._grad = g
             else:
                 data = g._data if fresh else g._backend.copy(g._data)
-                leaf._grad = Tensor._make(data)
+                leaf._grad = Tensor._make(data, g._device)
         elif create_graph or leaf._grad.requires_grad:
             leaf._grad = leaf._grad + g
         else:

@@ -69,9 +69,14 @@ def _kernels(dtype):
     return rows, grad_rows
 
 
-def _fresh(x):
-    x = contiguous(x)
-    return x.buffer if x.offset == 0 else x.buffer[x.offset:]
+def _fresh(*arrays):
+    """Contiguous copies where needed, each with its buffer starting at element 0.
+
+    Returns the arrays too: a temporary copy must stay referenced until its kernel
+    has been launched, or the allocator would hand its memory to the next request.
+    """
+    arrays = [contiguous(x) for x in arrays]
+    return arrays, [x.buffer if x.offset == 0 else x.buffer[x.offset:] for x in arrays]
 
 
 def _launch(n):
@@ -83,8 +88,9 @@ def cross_entropy_rows(x, target, weight, ignore_index):
     N, C = x.shape
     losses, weights = empty((N,), x.dtype), empty((N,), x.dtype)
     if N:
-        _kernels(x.dtype)[0][_launch(N)](_fresh(x), _fresh(target), _fresh(weight),
-                                         ignore_index, N, C, losses.buffer, weights.buffer)
+        _keep, buffers = _fresh(x, target, weight)
+        _kernels(x.dtype)[0][_launch(N)](*buffers, ignore_index, N, C, losses.buffer,
+                                         weights.buffer)
     return losses, weights
 
 
@@ -93,6 +99,6 @@ def cross_entropy_backward_rows(g, x, target, weight, ignore_index):
     N, C = x.shape
     out = empty((N, C), x.dtype)
     if N:
-        _kernels(x.dtype)[1][_launch(N)](_fresh(g), _fresh(x), _fresh(target), _fresh(weight),
-                                         ignore_index, N, C, out.buffer)
+        _keep, buffers = _fresh(g, x, target, weight)
+        _kernels(x.dtype)[1][_launch(N)](*buffers, ignore_index, N, C, out.buffer)
     return out

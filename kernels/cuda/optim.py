@@ -95,12 +95,13 @@ def _run(kernel, param, grad, states, *scalars):
     from .memory import copy_into
 
     target = contiguous(param)
+    grad = contiguous(grad)  # referenced until the launch: see loss._fresh
     kind = param.dtype.type
     scalars = [kind(x) if isinstance(x, float) else x for x in scalars]
     flat = _flat(target, None)
     if target.size:
-        kernel[grid(target.size)](flat, _flat(contiguous(grad), None),
-                                  *[_flat(s, flat) for s in states], *scalars, target.size)
+        kernel[grid(target.size)](flat, _flat(grad, None), *[_flat(s, flat) for s in states],
+                                  *scalars, target.size)
     if target is not param:
         copy_into(param, target)
 

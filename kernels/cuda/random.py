@@ -1,15 +1,14 @@
 """Random numbers on the GPU from numba's xoroshiro128+ generators, one state per thread.
 
-A generator is a fixed set of states (one per thread of the launch), seeded so that the
-streams do not overlap; each thread draws the numbers for the elements it visits.
+A generator is a fixed set of states (one per thread of the launch); each thread draws
+the numbers for the elements it visits, so a launch needs no coordination.
 """
 import math
 import warnings
 
 import numpy as np
-from numba.core.errors import NumbaWarning
 from numba.cuda.random import (
-    create_xoroshiro128p_states, xoroshiro128p_normal_float32, xoroshiro128p_normal_float64,
+    xoroshiro128p_dtype, xoroshiro128p_normal_float32, xoroshiro128p_normal_float64,
     xoroshiro128p_uniform_float32, xoroshiro128p_uniform_float64,
 )
 
@@ -24,12 +23,27 @@ if SIMULATED:  # the simulator runs xoroshiro's wrapping uint64 arithmetic in nu
 _STATES = grid(1 << 30)  # the largest launch any kernel here uses
 
 
+def _splitmix64(x):
+    """SplitMix64, the seeding function xoroshiro's authors recommend, over uint64 arrays."""
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
 def generator(seed):
+    """One xoroshiro128+ state per thread, each seeded by SplitMix64 from (seed, thread).
+
+    (numba's own seeding jumps each state 2**64 steps ahead in a loop on the host, which
+    takes seconds under the simulator; SplitMix64 streams are the standard alternative.)
+    """
     blocks, threads = _STATES
-    with warnings.catch_warnings():  # the simulator seeds in object mode and says so
-        warnings.simplefilter("ignore", NumbaWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return create_xoroshiro128p_states(blocks * threads, seed=seed % (1 << 64))
+    stream = np.arange(blocks * threads, dtype=np.uint64) * np.uint64(2)
+    base = np.uint64(seed % (1 << 64))
+    states = np.empty(blocks * threads, dtype=xoroshiro128p_dtype)
+    states["s0"] = _splitmix64(base + stream)
+    states["s1"] = _splitmix64(base + stream + np.uint64(1))
+    return cuda.to_device(states)
 
 
 @cuda.jit

@@ -1,0 +1,269 @@
+"""The CUDA backend against the CPU one: every op in the table, forward and backward.
+
+Runs on numba's CUDA simulator in CI (see conftest.py) and on a real GPU where one is
+present. The CPU results are the reference: they are themselves checked against
+PyTorch in test_op_sweep.py. Shapes are tiny because the simulator runs each GPU
+thread as a Python thread.
+"""
+import numpy as np
+import pytest
+
+import engine
+from engine import nn, optim
+from op_specs import SPECS, make_array
+from conftest import assert_close
+
+pytestmark = pytest.mark.skipif(not engine.cuda.is_available(), reason="no CUDA device or "
+                                "simulator")
+
+CUDA = engine.device("cuda:0")
+
+
+def _leaves(spec, float_dtype, device, strided):
+    """The spec's inputs as leaves on `device`, and the tensors handed to the op.
+
+    With strided=True each float input is a non-contiguous view of its leaf: a
+    transposed copy transposed back (2-d and up) or every other element (1-d).
+    """
+    rng = np.random.default_rng(0)
+    leaves, inputs = [], []
+    for arg in spec.args:
+        array = make_array(arg, rng, float_dtype)
+        grad = arg.grad and array.dtype.kind == "f"
+        if strided and grad and array.ndim >= 2:
+            leaf = engine.tensor(np.ascontiguousarray(array.swapaxes(-1, -2)), device=device,
+                                 requires_grad=True)
+            view = leaf.transpose(-1, -2)
+        elif strided and grad and array.ndim == 1:
+            leaf = engine.tensor(np.repeat(array, 2), device=device, requires_grad=True)
+            view = leaf[::2]
+        else:
+            leaf = view = engine.tensor(array, device=device, requires_grad=grad)
+        leaves.append(leaf)
+        inputs.append(view)
+    return leaves, inputs
+
+
+def _run(spec, float_dtype, device, strided):
+    leaves, inputs = _leaves(spec, float_dtype, device, strided)
+    out = spec.fn(engine, *inputs)
+    n = max(out.numel(), 1)
+    weights = engine.linspace(0.5, 1.5, n, dtype=out.dtype, device=device)[:out.numel()]
+    (out * weights.reshape(out.shape)).sum().backward()
+    return out, [leaf.grad for leaf in leaves]
+
+
+VARIANTS = [(np.float32, False), (np.float32, True), (np.float64, False)]
+
+
+@pytest.mark.parametrize("float_dtype,strided", VARIANTS, ids=["f32", "f32-strided", "f64"])
+@pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
+def test_matches_cpu(spec, float_dtype, strided):
+    try:
+        expected, expected_grads = _run(spec, float_dtype, "cpu", strided)
+    except RuntimeError as e:  # view() of a non-contiguous input: both devices refuse
+        with pytest.raises(RuntimeError, match=str(e)[:30]):
+            _run(spec, float_dtype, CUDA, strided)
+        return
+    got, grads = _run(spec, float_dtype, CUDA, strided)
+    assert got.device == CUDA and got.dtype == expected.dtype
+    rtol, atol = (1e-4, 1e-5) if float_dtype == np.float32 else (1e-9, 1e-10)
+    assert_close(got.cpu(), expected, rtol, atol, what=f"{spec.name} forward")
+    for i, (g, e) in enumerate(zip(grads, expected_grads)):
+        assert (g is None) == (e is None), f"{spec.name}: gradient {i} missing on one device"
+        if e is not None:
+            assert g.device == CUDA
+            assert_close(g.cpu(), e, rtol, atol, what=f"{spec.name} grad of input {i}")
+
+
+# ---- training ------------------------------------------------------------------------
+
+def _mlp_losses(device, steps=3):
+    engine.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3)).to(device)
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    rng = np.random.default_rng(0)
+    x = engine.tensor(rng.standard_normal((5, 6)).astype(np.float32), device=device)
+    y = engine.tensor(rng.integers(0, 3, 5), device=device)
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses, model
+
+
+def test_mlp_with_adam_trains_the_same_on_both_devices():
+    cpu_losses, cpu_model = _mlp_losses("cpu")
+    gpu_losses, gpu_model = _mlp_losses("cuda")
+    np.testing.assert_allclose(gpu_losses, cpu_losses, rtol=1e-5)
+    for (name, p), q in zip(cpu_model.named_parameters(), gpu_model.parameters()):
+        assert q.device == CUDA, name
+        assert_close(q.cpu(), p, 1e-5, 1e-6, what=name)
+
+
+def test_optimizer_state_lives_on_the_parameters_device():
+    _, model = _mlp_losses("cuda", steps=1)
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for p in model.parameters():
+        p.grad = engine.ones_like(p)
+    opt.step()
+    assert all(s["momentum_buffer"].device == CUDA for s in opt.state.values())
+
+
+def test_module_to_moves_parameters_in_place_and_back():
+    model = nn.Linear(3, 2)
+    weight = model.weight
+    model.to("cuda")
+    assert model.weight is weight and weight.device == CUDA and weight.is_leaf
+    model.cpu()
+    assert weight.device == engine.device("cpu")
+
+
+# ---- devices, transfers and errors ---------------------------------------------------
+
+def test_gradient_flows_back_across_devices():
+    a = engine.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    b = a.cuda()
+    assert b.grad_fn.name() == "ToCopyBackward0"
+    (b * b).sum().backward()
+    assert a.grad.device == engine.device("cpu") and a.grad.tolist() == [[2, 4], [6, 8]]
+
+
+def test_ops_on_two_devices_name_both():
+    with pytest.raises(RuntimeError, match="cpu and cuda:0|cuda:0 and cpu"):
+        engine.ones(2) + engine.ones(2, device="cuda")
+    with pytest.raises(RuntimeError, match="cuda:0"):
+        engine.ones(2, 2) @ engine.ones(2, 2, device="cuda")
+
+
+def test_numpy_on_a_cuda_tensor_says_to_call_cpu():
+    with pytest.raises(TypeError, match=r"Tensor.cpu\(\)"):
+        engine.ones(2, device="cuda").numpy()
+
+
+def test_repr_shows_the_device_as_pytorch_does():
+    assert repr(engine.tensor([1.0, 2.0], device="cuda")) == \
+        "tensor([1., 2.], device='cuda:0')"
+
+
+def test_creation_functions_take_a_device():
+    for t in (engine.zeros(2, 3, device="cuda"), engine.ones(2, device="cuda"),
+              engine.full((2,), 7.0, device="cuda"), engine.arange(5, device="cuda"),
+              engine.linspace(0, 1, 5, device="cuda"), engine.eye(3, device="cuda"),
+              engine.rand(3, device="cuda"), engine.randn(3, device="cuda"),
+              engine.randint(0, 5, (3,), device="cuda"), engine.tensor([1, 2], device="cuda"),
+              engine.zeros_like(engine.ones(2, device="cuda"))):
+        assert t.device == CUDA
+    assert engine.eye(3, device="cuda").tolist() == np.eye(3).tolist()
+    assert engine.arange(5, device="cuda").tolist() == [0, 1, 2, 3, 4]
+    assert engine.linspace(0, 1, 5, device="cuda").tolist() == [0, 0.25, 0.5, 0.75, 1.0]
+
+
+def test_indexing_with_device_indices_masks_and_assignment():
+    x = engine.arange(12.0).reshape(3, 4)
+    g = x.cuda()
+    idx = engine.tensor([2, 0, 2])
+    assert g[idx.cuda()].tolist() == x[idx].tolist()
+    assert g[g > 5].tolist() == x[x > 5].tolist()
+    assert g[:, [3, -1]].tolist() == x[:, [3, -1]].tolist()
+    assert g[None, 1, ..., ::2].tolist() == x[None, 1, ..., ::2].tolist()
+    g[idx.cuda(), 1] = -1.0
+    x[idx, 1] = -1.0
+    assert g.tolist() == x.tolist()
+    with pytest.raises(IndexError, match="index 3 is out of bounds for dimension 0 with size "
+                                         "3"):
+        g[engine.tensor([3], device="cuda")]
+    with pytest.raises(IndexError, match="cuda:0 cannot index a tensor on cpu"):
+        x[idx.cuda()]
+
+
+def test_repeated_indices_accumulate_in_the_gradient():
+    x = engine.ones(4, device="cuda", requires_grad=True)
+    x[engine.tensor([1, 1, 3], device="cuda")].sum().backward()
+    assert x.grad.tolist() == [0, 2, 0, 1]
+
+
+@pytest.mark.parametrize("a_shape,b_shape", [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)),
+                                             ((2, 5, 3), (3, 4)), ((2, 1, 5, 3), (3, 3, 4)),
+                                             ((9, 7), (7, 10))])
+def test_matmul_shapes_match_numpy(a_shape, b_shape):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    got = engine.tensor(a, device="cuda") @ engine.tensor(b, device="cuda")
+    np.testing.assert_allclose(got.cpu().numpy(), a @ b, rtol=1e-12)
+
+
+# ---- random numbers --------------------------------------------------------------------
+
+def test_random_numbers_are_seeded_and_distributed():
+    engine.manual_seed(3)
+    first = engine.rand(400, device="cuda")
+    engine.cuda.manual_seed(3)
+    assert engine.rand(400, device="cuda").tolist() == first.tolist()
+    values = first.cpu().numpy()
+    assert 0 <= values.min() and values.max() < 1 and abs(values.mean() - 0.5) < 0.05
+    z = engine.randn(400, device="cuda", dtype=engine.float64).cpu().numpy()
+    assert abs(z.mean()) < 0.2 and abs(z.std() - 1) < 0.2
+    k = engine.randint(2, 5, (400,), device="cuda").cpu().numpy()
+    assert set(k.tolist()) == {2, 3, 4}
+
+
+def test_dropout_keeps_and_scales_on_the_gpu():
+    x = engine.ones(1000, device="cuda", requires_grad=True)
+    y = nn.functional.dropout(x, 0.25)
+    kept = y.cpu().detach().numpy()
+    assert set(np.unique(kept).tolist()) <= {0.0, float(np.float32(1 / 0.75))}
+    assert abs((kept > 0).mean() - 0.75) < 0.06
+    y.sum().backward()
+    assert x.grad.cpu().tolist() == kept.tolist()
+
+
+def test_multinomial_on_the_gpu():
+    w = engine.tensor([0.0, 1.0, 3.0, 0.0], device="cuda")
+    draws = engine.multinomial(w, 400, replacement=True).cpu().numpy()
+    assert set(draws.tolist()) <= {1, 2} and 0.65 < (draws == 2).mean() < 0.85
+    picked = engine.multinomial(w, 2).cpu().tolist()
+    assert sorted(picked) == [1, 2]
+
+
+# ---- memory ----------------------------------------------------------------------------
+
+def test_the_allocator_reuses_memory_across_training_steps():
+    import gc
+
+    engine.manual_seed(0)
+    model = nn.Linear(6, 3).to("cuda")
+    opt = optim.Adam(model.parameters())
+    x = engine.ones(4, 6, device="cuda")
+    reserved = []
+    for _ in range(4):
+        opt.zero_grad()
+        model(x).square().mean().backward()
+        opt.step()
+        gc.collect()
+        reserved.append(engine.cuda.memory_reserved())
+    assert reserved[1] == reserved[-1]  # after the first step, the cache serves every request
+    before = engine.cuda.memory_allocated()
+    y = engine.empty(1000, device="cuda")
+    assert engine.cuda.memory_allocated() >= before + 4000
+    del y
+    assert engine.cuda.memory_allocated() == before
+
+
+def test_pinned_batches_from_the_dataloader():
+    from data import DataLoader, TensorDataset
+
+    loader = DataLoader(TensorDataset(engine.arange(6.0)), batch_size=3, pin_memory=True)
+    batches = list(loader)
+    assert all(b[0].is_pinned() for b in batches)
+    assert [b[0].cuda().tolist() for b in batches] == [[0, 1, 2], [3, 4, 5]]
+    assert not engine.ones(2).is_pinned()
+
+
+def test_synchronize_and_device_queries():
+    engine.cuda.synchronize()
+    assert engine.cuda.device_count() >= 1
+    assert engine.cuda.is_available()
