@@ -18,10 +18,10 @@ def batch(size, seed=1):
             rng.integers(0, 10, size).astype(np.int64))
 
 
-def framework_mlp_step(m, arrays, x, y, lr=0.01):
+def framework_mlp_step(m, arrays, x, y, lr=0.01, device="cpu"):
     """An SGD training step for engine or torch (`m`), over parameters made from arrays."""
-    params = [m.tensor(a, requires_grad=True) for a in arrays]
-    xs, ys = m.tensor(x), m.tensor(y)
+    params = [m.tensor(a, requires_grad=True, device=device) for a in arrays]
+    xs, ys = m.tensor(x, device=device), m.tensor(y, device=device)
     F = m.nn.functional
 
     optimizer = m.optim.SGD(params, lr=lr)
@@ -110,10 +110,10 @@ def chain(m, length=10_000):
     return step
 
 
-def gemm(m, n=512):
+def gemm(m, n=512, device="cpu"):
     rng = np.random.default_rng(0)
-    a = m.tensor(rng.standard_normal((n, n)).astype(np.float32))
-    b = m.tensor(rng.standard_normal((n, n)).astype(np.float32))
+    a = m.tensor(rng.standard_normal((n, n)).astype(np.float32), device=device)
+    b = m.tensor(rng.standard_normal((n, n)).astype(np.float32), device=device)
     return lambda: m.matmul(a, b)
 
 

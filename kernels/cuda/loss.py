@@ -23,7 +23,8 @@ def _row_stats(buf, x, row, C):
     base = row * C
     m = -math.inf
     for j in range(cuda.threadIdx.x, C, cuda.blockDim.x):
-        m = max(m, x[base + j])
+        v = x[base + j]
+        m = v if v > m else m  # (numba's CUDA target rejects the builtin max here)
     m = block_max(buf, m)
     s = 0.0
     for j in range(cuda.threadIdx.x, C, cuda.blockDim.x):

@@ -38,7 +38,7 @@ def _adam(p, g, m, v, vmax, lr, beta1, beta2, eps, weight_decay, decoupled, amsg
         m[i] = m[i] + (1.0 - beta1) * (d - m[i])
         v[i] = v[i] * beta2 + (1.0 - beta2) * d * d
         if amsgrad:
-            vmax[i] = max(vmax[i], v[i])
+            vmax[i] = v[i] if v[i] > vmax[i] else vmax[i]
             denom = math.sqrt(vmax[i]) / root_bias2 + eps
         else:
             denom = math.sqrt(v[i]) / root_bias2 + eps

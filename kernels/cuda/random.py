@@ -73,8 +73,8 @@ def _integers(states, out, low, span, n):
     t = cuda.grid(1)
     i = t
     while i < n:
-        out[i] = low + min(span - 1, int(math.floor(xoroshiro128p_uniform_float64(states, t)
-                                                    * span)))
+        k = int(math.floor(xoroshiro128p_uniform_float64(states, t) * span))
+        out[i] = low + (k if k < span else span - 1)
         i += cuda.gridsize(1)
 
 

@@ -175,7 +175,8 @@ def _softmax_kernel(dtype):
             base = (row // B) * K * B + row % B
             m = -math.inf
             for k in range(cuda.threadIdx.x, K, cuda.blockDim.x):
-                m = max(m, x[base + k * B])
+                v = x[base + k * B]
+                m = v if v > m else m
             m = block_max(buf, kind(m))
             s = kind(0)
             for k in range(cuda.threadIdx.x, K, cuda.blockDim.x):

@@ -1,0 +1,140 @@
+"""Compile every GPU kernel that the CUDA tests launch to PTX for a real GPU (sm_90).
+
+The simulator runs kernels as Python, so it cannot see code that a real GPU compiler
+would reject (a type it cannot unify, an unsupported call). This script, in two
+processes, closes that gap without a GPU:
+
+  record   run under the simulator, noting every kernel launched and the numba types
+           of its arguments;
+  compile  import the backend for real (no GPU needed to compile), rebuild each
+           recorded kernel and compile it with NVVM for the recorded types.
+
+Usage: python tests/cuda_ptx.py record OUT.json -- PYTEST_ARGS...
+       python tests/cuda_ptx.py compile OUT.json   (needs CUDA_HOME with nvvm/)
+"""
+import importlib
+import json
+import os
+import sys
+
+
+def _type_of(value):
+    import numba
+    import numpy as np
+    from numba.cuda.simulator.cudadrv.devicearray import FakeCUDAArray
+
+    if isinstance(value, FakeCUDAArray):
+        array = value._ary
+        layout = "C" if array.flags.c_contiguous else "A"
+        return str(numba.types.Array(numba.from_dtype(array.dtype), array.ndim, layout))
+    if isinstance(value, np.ndarray):
+        return _type_of(FakeCUDAArray(value))
+    return str(numba.typeof(value))
+
+
+def _identity(kernel, args):
+    """How to rebuild the kernel in a real-CUDA process."""
+    from kernels.cuda import elementwise
+
+    fn = kernel.fn
+    for op in vars(elementwise).values():
+        if isinstance(op, elementwise.Elementwise):
+            for (kinds, ndim), k in op._kernels.items():
+                if k is kernel:
+                    return ["elementwise", op.__name__, kinds, ndim]
+    if "<locals>" in fn.__qualname__:  # a per-dtype factory, keyed by its first array's dtype
+        dtype = next(a.dtype for a in args if hasattr(a, "dtype"))
+        return ["factory", fn.__module__, fn.__qualname__.split(".")[0], str(dtype),
+                fn.__name__]
+    return ["static", fn.__module__, fn.__name__]
+
+
+def record(path, pytest_args):
+    os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
+    import pytest
+    from numba.cuda.simulator import kernel as simulated
+
+    launched = {}
+    call = simulated.FakeCUDAKernel.__call__
+
+    def noting(self, *args):
+        if not getattr(self, "_device", False) and not self._device:
+            launched[id(self), tuple(_type_of(a) for a in args)] = (self, args)
+        return call(self, *args)
+
+    simulated.FakeCUDAKernel.__call__ = noting
+    code = pytest.main(pytest_args)
+    seen = {json.dumps([_identity(k, args), list(types)])
+            for (_, types), (k, args) in launched.items()}
+    with open(path, "w") as f:
+        json.dump([json.loads(s) for s in sorted(seen)], f, indent=0)
+    return code
+
+
+def _rebuild(identity):
+    import numpy as np
+
+    kind = identity[0]
+    if kind == "elementwise":
+        from kernels.cuda import elementwise
+
+        _, name, kinds, ndim = identity
+        op = elementwise.identity if name == "_identity" else getattr(elementwise, name)
+        return op._kernel(kinds, ndim)
+    module = importlib.import_module(identity[1])
+    if kind == "factory":
+        made = getattr(module, identity[2])(np.dtype(identity[3]))
+        made = made if isinstance(made, tuple) else (made,)
+        return next(k for k in made if k.py_func.__name__ == identity[4])
+    return getattr(module, identity[2])
+
+
+def _parse(text):
+    """A numba type back from its str(): arrays, scalars, tuples and records."""
+    import numba
+    from numba.cuda.random import xoroshiro128p_type
+
+    names = dict(vars(numba.types))
+    names["array"] = lambda dtype, ndim, layout: numba.types.Array(dtype, ndim, layout)
+    if text.startswith("array(Record"):
+        return numba.types.Array(xoroshiro128p_type, 1, "C")
+    text = text.replace("array(", "array(").replace(", 1d, C)", ", 1, 'C')")
+    for n in range(1, 9):
+        text = text.replace(f", {n}d, C)", f", {n}, 'C')").replace(f", {n}d, A)", f", {n}, 'A')")
+    if text.startswith("UniTuple("):
+        inner, count = text[len("UniTuple("):-1].rsplit(" x ", 1)
+        return numba.types.UniTuple(_parse(inner), int(count))
+    return eval(text, names)
+
+
+def compile_all(path):
+    os.environ["NUMBA_ENABLE_CUDASIM"] = "0"
+    import types
+
+    import numba.cuda.dispatcher
+    from numba import cuda
+
+    # Device functions compile for the current GPU's compute capability; there is none.
+    hopper = types.SimpleNamespace(compute_capability=(9, 0))
+    numba.cuda.dispatcher.get_current_device = lambda: hopper
+
+    failures = []
+    entries = json.load(open(path))
+    for identity, arg_types in entries:
+        kernel = _rebuild(identity)
+        signature = tuple(_parse(t) for t in arg_types)
+        try:
+            cuda.compile_ptx(kernel.py_func, signature, cc=(9, 0))
+        except Exception as e:  # noqa: BLE001 - collected and reported below
+            failures.append(f"{identity} {arg_types}: {type(e).__name__}: "
+                            f"{str(e).strip().splitlines()[-1][:300]}")
+    print(f"compiled {len(entries) - len(failures)} of {len(entries)} kernel signatures")
+    for f in failures:
+        print("FAILED", f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "record":
+        sys.exit(record(sys.argv[2], sys.argv[4:]))
+    sys.exit(compile_all(sys.argv[2]))
