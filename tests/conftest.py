@@ -10,6 +10,13 @@ os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from numba import config  # noqa: E402
+
+if config.ENABLE_CUDASIM != int(os.environ["NUMBA_ENABLE_CUDASIM"]):
+    # Something (a plugin, a warning filter naming a numba class) imported numba first:
+    # the CUDA suite would silently skip instead of running on the simulator.
+    pytest.exit("numba was imported before tests/conftest.py could set "
+                "NUMBA_ENABLE_CUDASIM; set it in the environment instead", returncode=3)
 
 import engine  # noqa: E402
 

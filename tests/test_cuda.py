@@ -113,6 +113,40 @@ def test_optimizer_state_lives_on_the_parameters_device():
     assert all(s["momentum_buffer"].device == CUDA for s in opt.state.values())
 
 
+OPTIMIZERS = {
+    "sgd": lambda ps: optim.SGD(ps, lr=0.1),
+    "sgd-nesterov-decay": lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True,
+                                               weight_decay=0.1),
+    "sgd-dampened-maximize": lambda ps: optim.SGD(ps, lr=0.1, momentum=0.5, dampening=0.3,
+                                                  maximize=True),
+    "adamw": lambda ps: optim.AdamW(ps, lr=0.01, weight_decay=0.1),
+    "adam-amsgrad-decay-maximize": lambda ps: optim.Adam(ps, lr=0.01, weight_decay=0.1,
+                                                         amsgrad=True, maximize=True),
+    "adagrad": lambda ps: optim.Adagrad(ps, lr=0.1, lr_decay=0.01, weight_decay=0.1),
+    "rmsprop-centered-momentum": lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.5,
+                                                          centered=True, weight_decay=0.1),
+    "rmsprop": lambda ps: optim.RMSprop(ps, lr=0.01),
+}
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_every_optimizer_rule_updates_the_same_on_both_devices(name):
+    """Each update rule and branch (kernels/update_rules.py) run on both devices."""
+    rng = np.random.default_rng(1)
+    start = rng.standard_normal((3, 4)).astype(np.float32)
+    grads = rng.standard_normal((3, 3, 4)).astype(np.float32)
+    results = []
+    for device in ("cpu", "cuda"):
+        p = nn.Parameter(engine.tensor(start, device=device))
+        opt = OPTIMIZERS[name]([p])
+        for g in grads:
+            p.grad = engine.tensor(g, device=device)
+            opt.step()
+        results.append(p)
+    assert results[1].device == CUDA
+    assert_close(results[1].cpu(), results[0], 1e-5, 1e-6, what=name)
+
+
 def test_module_to_moves_parameters_in_place_and_back():
     model = nn.Linear(3, 2)
     weight = model.weight

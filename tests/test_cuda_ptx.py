@@ -37,12 +37,14 @@ def test_every_launched_kernel_compiles_to_ptx(tmp_path):
         pytest.skip("NVVM is not installed (pip install nvidia-nvvm)")
     record = tmp_path / "kernels.json"
     script = os.path.join(HERE, "cuda_ptx.py")
-    env = dict(os.environ, CUDA_HOME=home)
+    root = os.path.dirname(HERE)  # importable as the suite sees it, installed or not
+    path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, CUDA_HOME=home, PYTHONPATH=path)
     ran = subprocess.run([sys.executable, script, "record", str(record), "--", "-q",
                           "-p", "no:cacheprovider", os.path.join(HERE, "test_cuda.py")],
-                         env=env, capture_output=True, text=True, cwd=os.path.dirname(HERE))
+                         env=env, capture_output=True, text=True, cwd=root)
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
     compiled = subprocess.run([sys.executable, script, "compile", str(record)], env=env,
-                              capture_output=True, text=True, cwd=os.path.dirname(HERE))
+                              capture_output=True, text=True, cwd=root)
     assert compiled.returncode == 0, compiled.stdout[-5000:] + compiled.stderr[-3000:]
     assert "compiled" in compiled.stdout

@@ -1,0 +1,140 @@
+"""The optimizer update rules, written once for all backends.
+
+Each rule updates element i of a parameter and its state in place from the gradient;
+a backend runs it over every element (`kernels.cpu.optim` in a loop that LLVM
+vectorises, `kernels.cuda.optim` as a device function in a grid-stride loop), so the
+CPU and the GPU cannot disagree about an update. States and scalars arrive as tuples,
+so that one loop shape serves every rule; once the rule is inlined, LLVM unpacks
+them outside the loop.
+
+The `*_step` functions are the backend interface: they pick a rule, compute once the
+factors that do not change per element (bias corrections, Adagrad's decayed rate),
+cast the scalars to the parameter's dtype (a float32 model is updated in float32
+arithmetic, as PyTorch does) and call the backend's `run(rule, param, grad, states,
+scalars)`.
+"""
+import functools
+import math
+
+
+def sgd(i, p, g, states, scalars):
+    (buf,) = states
+    lr, momentum, dampening, weight_decay, nesterov, maximize, first_step = scalars
+    d = -g[i] if maximize else g[i]
+    if weight_decay != 0.0:
+        d = d + weight_decay * p[i]
+    if momentum != 0.0:
+        b = d if first_step else momentum * buf[i] + (1.0 - dampening) * d
+        buf[i] = b
+        d = d + momentum * b if nesterov else b
+    p[i] = p[i] - lr * d
+
+
+def adam(i, p, g, states, scalars):
+    m, v, vmax = states
+    (lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize, step_size,
+     root_bias2) = scalars
+    d = -g[i] if maximize else g[i]
+    if weight_decay != 0.0:
+        if decoupled:  # AdamW: shrink the weight itself
+            p[i] = p[i] * (1.0 - lr * weight_decay)
+        else:
+            d = d + weight_decay * p[i]
+    m[i] = m[i] + (1.0 - beta1) * (d - m[i])
+    v[i] = v[i] * beta2 + (1.0 - beta2) * d * d
+    if amsgrad:
+        vmax[i] = v[i] if v[i] > vmax[i] else vmax[i]
+        denom = math.sqrt(vmax[i]) / root_bias2 + eps
+    else:
+        denom = math.sqrt(v[i]) / root_bias2 + eps
+    p[i] = p[i] - step_size * m[i] / denom
+
+
+def adam_lean(i, p, g, states, scalars):
+    """Adam / AdamW without amsgrad, maximize or coupled decay: no branches, so the CPU
+    loop vectorises. shrink is 1 - lr * weight_decay for AdamW (1 for Adam)."""
+    m, v = states
+    shrink, keep1, take1, keep2, take2, eps, step_size, root_bias2 = scalars
+    d = g[i]
+    mi = keep1 * m[i] + take1 * d
+    vi = keep2 * v[i] + take2 * d * d
+    m[i] = mi
+    v[i] = vi
+    p[i] = shrink * p[i] - step_size * mi / (math.sqrt(vi) / root_bias2 + eps)
+
+
+def adagrad(i, p, g, states, scalars):
+    (total,) = states
+    clr, weight_decay, eps, maximize = scalars
+    d = -g[i] if maximize else g[i]
+    if weight_decay != 0.0:
+        d = d + weight_decay * p[i]
+    total[i] = total[i] + d * d
+    p[i] = p[i] - clr * d / (math.sqrt(total[i]) + eps)
+
+
+def rmsprop(i, p, g, states, scalars):
+    square_avg, grad_avg, buf = states
+    lr, alpha, eps, weight_decay, momentum, centered, maximize = scalars
+    d = -g[i] if maximize else g[i]
+    if weight_decay != 0.0:
+        d = d + weight_decay * p[i]
+    square_avg[i] = square_avg[i] * alpha + (1.0 - alpha) * d * d
+    if centered:
+        grad_avg[i] = grad_avg[i] + (1.0 - alpha) * (d - grad_avg[i])
+        avg = math.sqrt(square_avg[i] - grad_avg[i] * grad_avg[i]) + eps
+    else:
+        avg = math.sqrt(square_avg[i]) + eps
+    if momentum > 0.0:
+        buf[i] = buf[i] * momentum + d / avg
+        p[i] = p[i] - lr * buf[i]
+    else:
+        p[i] = p[i] - lr * d / avg
+
+
+RULES = (sgd, adam, adam_lean, adagrad, rmsprop)
+
+
+# ---- the backend interface, over a backend's run(rule, param, grad, states, scalars) ----
+
+def _apply(run, rule, param, grad, states, *scalars):
+    kind = param.dtype.type
+    run(rule, param, grad, states,
+        tuple(bool(x) if isinstance(x, bool) else kind(x) for x in scalars))
+
+
+def sgd_step(run, param, grad, momentum_buffer, lr, momentum, dampening, weight_decay,
+             nesterov, maximize, first_step):
+    _apply(run, sgd, param, grad, (momentum_buffer,), lr, momentum, dampening, weight_decay,
+           bool(nesterov), bool(maximize), bool(first_step))
+
+
+def adam_step(run, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
+              weight_decay, decoupled, amsgrad, maximize, step):
+    step_size = lr / (1.0 - beta1 ** step)
+    root_bias2 = math.sqrt(1.0 - beta2 ** step)
+    if not amsgrad and not maximize and (decoupled or weight_decay == 0.0):
+        _apply(run, adam_lean, param, grad, (exp_avg, exp_avg_sq), 1.0 - lr * weight_decay,
+               beta1, 1.0 - beta1, beta2, 1.0 - beta2, eps, step_size, root_bias2)
+        return
+    _apply(run, adam, param, grad, (exp_avg, exp_avg_sq, max_exp_avg_sq), lr, beta1, beta2,
+           eps, weight_decay, bool(decoupled), bool(amsgrad), bool(maximize), step_size,
+           root_bias2)
+
+
+def adagrad_step(run, param, grad, state_sum, lr, lr_decay, weight_decay, eps, maximize,
+                 step):
+    clr = lr / (1.0 + (step - 1.0) * lr_decay)
+    _apply(run, adagrad, param, grad, (state_sum,), clr, weight_decay, eps, bool(maximize))
+
+
+def rmsprop_step(run, param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
+                 weight_decay, momentum, centered, maximize):
+    _apply(run, rmsprop, param, grad, (square_avg, grad_avg, momentum_buffer), lr, alpha,
+           eps, weight_decay, momentum, bool(centered), bool(maximize))
+
+
+def steps(run):
+    """The four interface functions, bound to one backend's run."""
+    return tuple(functools.partial(step, run)
+                 for step in (sgd_step, adam_step, adagrad_step, rmsprop_step))
