@@ -10,6 +10,7 @@ import math
 import numpy as np
 from numba import njit
 
+from ..reduction import extremes, kept_shape
 from .quiet import call_quietly
 
 # Reassociation lets LLVM vectorise the sums; NaN and inf keep their IEEE meaning.
@@ -27,12 +28,6 @@ def as_akb(x, axes):
     kept = [d for d in range(x.ndim) if d not in axes]
     moved = np.ascontiguousarray(x.transpose(kept + list(axes)))
     return moved.reshape(math.prod(shape[d] for d in kept), math.prod(shape[d] for d in axes), 1)
-
-
-def _kept_shape(shape, axes, keepdims):
-    if keepdims:
-        return tuple(1 if d in axes else n for d, n in enumerate(shape))
-    return tuple(n for d, n in enumerate(shape) if d not in axes)
 
 
 @njit(cache=True, fastmath=_FAST)
@@ -148,7 +143,7 @@ def sum(x, axes, keepdims=False, dtype=None):  # noqa: A001 - backend name
     out = np.zeros((view.shape[0], view.shape[2]), dtype)
     if view.size:
         _sum_akb(view, out)
-    return out.reshape(_kept_shape(x.shape, axes, keepdims))
+    return out.reshape(kept_shape(x.shape, axes, keepdims))
 
 
 def _extreme(x, axes, keepdims, sign):
@@ -158,32 +153,18 @@ def _extreme(x, axes, keepdims, sign):
     out = np.empty((view.shape[0], view.shape[2]), x.dtype)
     index = np.empty(out.shape, np.int64)
     _extreme_akb(view, out, index, sign)
-    shape = _kept_shape(x.shape, axes, keepdims)
+    shape = kept_shape(x.shape, axes, keepdims)
     return out.reshape(shape), index.reshape(shape)
 
 
-def amax(x, axes, keepdims=False):
-    return _extreme(x, axes, keepdims, 1)[0]
-
-
-def amin(x, axes, keepdims=False):
-    return _extreme(x, axes, keepdims, -1)[0]
-
-
-def max_along(x, axis, keepdims=False):
-    """(values, int64 indices) of the maximum along one axis."""
-    return _extreme(x, (axis,), keepdims, 1)
-
-
-def min_along(x, axis, keepdims=False):
-    return _extreme(x, (axis,), keepdims, -1)
+amax, amin, max_along, min_along = extremes(_extreme)
 
 
 def logsumexp(x, axes, keepdims=False):
     view = as_akb(x, axes)
     out = np.empty((view.shape[0], view.shape[2]), x.dtype)
     call_quietly(_logsumexp_akb, view, out) if view.shape[1] else out.fill(-np.inf)
-    return out.reshape(_kept_shape(x.shape, axes, keepdims))
+    return out.reshape(kept_shape(x.shape, axes, keepdims))
 
 
 def _rowwise(x, axis):

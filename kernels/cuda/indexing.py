@@ -168,32 +168,32 @@ def _values(value, shape, dtype):
     return full(shape, value, dtype)
 
 
+def _write(dst, index, value, basic, scattered):
+    """Write value into dst[index]: by `basic(view, value)` on the view a basic index
+    selects, or by the `scattered` kernel over the offsets an advanced one selects."""
+    view, advanced = _basic_view(dst, _expand(index, dst.ndim))
+    if not advanced:
+        if view.size:
+            basic(view, value)
+        return
+    offsets, shape = _offsets(view, advanced)
+    if offsets.size:
+        values = _values(value, shape, dst.dtype)
+        scattered[grid(offsets.size)](dst.buffer, offsets.buffer,
+                                      values.buffer[values.offset:], offsets.size)
+
+
+def _assign(view, value):
+    ew.identity(value if isinstance(value, CudaArray) else view.dtype.type(value), out=view)
+
+
 def setitem(x, index, value):
     """x[index] = value (an array broadcast to the indexed shape, or a number)."""
     if not x.flags.writeable:
         raise ValueError("assignment destination is read-only")
-    view, advanced = _basic_view(x, _expand(index, x.ndim))
-    if not advanced:
-        if view.size:
-            ew.identity(value if isinstance(value, CudaArray) else x.dtype.type(value),
-                        out=view)
-        return
-    offsets, shape = _offsets(view, advanced)
-    if offsets.size:
-        values = _values(value, shape, x.dtype)
-        _put[grid(offsets.size)](x.buffer, offsets.buffer, values.buffer[values.offset:],
-                                 offsets.size)
+    _write(x, index, value, _assign, _put)
 
 
 def index_add(dst, index, src):
     """dst[index] += src, summing repeated indices (the backward of indexing)."""
-    view, advanced = _basic_view(dst, _expand(index, dst.ndim))
-    if not advanced:
-        if view.size:
-            ew.add_(view, src)
-        return
-    offsets, shape = _offsets(view, advanced)
-    if offsets.size:
-        values = _values(src, shape, dst.dtype)
-        _put_add[grid(offsets.size)](dst.buffer, offsets.buffer, values.buffer[values.offset:],
-                                     offsets.size)
+    _write(dst, index, src, ew.add_, _put_add)

@@ -47,24 +47,19 @@ def generator(seed):
 
 
 @cuda.jit
-def _uniform(states, out, low, span, double, n):
+def _scaled(states, out, shift, scale, double, gaussian, n):
+    """out = draw * scale + shift, each draw uniform on [0, 1) or standard normal, in
+    float64 (double) or float32."""
     t = cuda.grid(1)
     i = t
     while i < n:
-        u = xoroshiro128p_uniform_float64(states, t) if double else \
-            xoroshiro128p_uniform_float32(states, t)
-        out[i] = u * span + low
-        i += cuda.gridsize(1)
-
-
-@cuda.jit
-def _normal(states, out, mean, std, double, n):
-    t = cuda.grid(1)
-    i = t
-    while i < n:
-        z = xoroshiro128p_normal_float64(states, t) if double else \
-            xoroshiro128p_normal_float32(states, t)
-        out[i] = z * std + mean
+        if gaussian:
+            z = xoroshiro128p_normal_float64(states, t) if double else \
+                xoroshiro128p_normal_float32(states, t)
+        else:
+            z = xoroshiro128p_uniform_float64(states, t) if double else \
+                xoroshiro128p_uniform_float32(states, t)
+        out[i] = z * scale + shift
         i += cuda.gridsize(1)
 
 
@@ -87,12 +82,12 @@ def _draw(kernel, gen, shape, dtype, *args):
 
 def uniform(gen, shape, low, high, dtype):
     double = np.dtype(dtype) == np.float64
-    return _draw(_uniform, gen, shape, dtype, float(low), float(high - low), double)
+    return _draw(_scaled, gen, shape, dtype, float(low), float(high - low), double, False)
 
 
 def normal(gen, shape, mean, std, dtype):
     double = np.dtype(dtype) == np.float64
-    return _draw(_normal, gen, shape, dtype, float(mean), float(std), double)
+    return _draw(_scaled, gen, shape, dtype, float(mean), float(std), double, True)
 
 
 def randint(gen, low, high, shape, dtype):

@@ -12,6 +12,7 @@ import math
 import numba
 import numpy as np
 
+from ..reduction import extremes, kept_shape
 from . import elementwise as ew
 from .array import empty
 from .blockreduce import block_max, block_sum
@@ -34,12 +35,6 @@ def as_akb(x, axes):
     moved = contiguous(permute(x, kept + list(axes)))
     return reshape(moved, (math.prod(shape[d] for d in kept), math.prod(shape[d] for d in axes),
                            1))
-
-
-def _kept_shape(shape, axes, keepdims):
-    if keepdims:
-        return tuple(1 if d in axes else n for d, n in enumerate(shape))
-    return tuple(n for d, n in enumerate(shape) if d not in axes)
 
 
 def _rows(view):
@@ -119,7 +114,7 @@ def sum(x, axes, keepdims=False, dtype=None):  # noqa: A001 - backend name
         _sum_kernel(dtype)[_rows(view)](view.buffer, view.offset, A, K, B, out.buffer)
     elif out.size:
         ew.identity(dtype.type(0), out=out)
-    return reshape(out, _kept_shape(x.shape, axes, keepdims))
+    return reshape(out, kept_shape(x.shape, axes, keepdims))
 
 
 def _extreme(x, axes, keepdims, sign):
@@ -132,36 +127,22 @@ def _extreme(x, axes, keepdims, sign):
     if out.size:
         _extreme_kernel(x.dtype)[_rows(view)](view.buffer, view.offset, A, K, B, sign,
                                               out.buffer, index.buffer)
-    shape = _kept_shape(x.shape, axes, keepdims)
+    shape = kept_shape(x.shape, axes, keepdims)
     return reshape(out, shape), reshape(index, shape)
 
 
-def amax(x, axes, keepdims=False):
-    return _extreme(x, axes, keepdims, 1)[0]
-
-
-def amin(x, axes, keepdims=False):
-    return _extreme(x, axes, keepdims, -1)[0]
-
-
-def max_along(x, axis, keepdims=False):
-    """(values, int64 indices) of the maximum along one axis."""
-    return _extreme(x, (axis,), keepdims, 1)
-
-
-def min_along(x, axis, keepdims=False):
-    return _extreme(x, (axis,), keepdims, -1)
+amax, amin, max_along, min_along = extremes(_extreme)
 
 
 def logsumexp(x, axes, keepdims=False):
     if any(x.shape[d] == 0 for d in axes):
-        return full(_kept_shape(x.shape, axes, keepdims), -np.inf, x.dtype)
+        return full(kept_shape(x.shape, axes, keepdims), -np.inf, x.dtype)
     top = amax(x, axes, True)
     infinite = ew.eq(ew.abs(top), np.inf)
     shift = ew.where(infinite, 0.0, top)            # all -inf (or any +inf) stays as it is
     total = sum(ew.exp(ew.sub(x, shift)), axes, True)
     out = ew.where(infinite, top, ew.add(shift, ew.log(total)))
-    return reshape(out, _kept_shape(x.shape, axes, keepdims))
+    return reshape(out, kept_shape(x.shape, axes, keepdims))
 
 
 @functools.cache
