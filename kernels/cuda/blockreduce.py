@@ -7,36 +7,37 @@ theirs. Every thread gets the block's result back.
 from .runtime import cuda
 
 
-@cuda.jit(device=True)
-def block_sum(buf, value):
-    tid = cuda.threadIdx.x
-    buf[tid] = value
-    cuda.syncthreads()
-    step = cuda.blockDim.x // 2
-    while step > 0:
-        if tid < step:
-            buf[tid] += buf[tid + step]
+def _tree(combine):
+    """A block reduction by `combine(mine, theirs)`, a device function."""
+
+    @cuda.jit(device=True)
+    def reduce(buf, value):
+        tid = cuda.threadIdx.x
+        buf[tid] = value
         cuda.syncthreads()
-        step //= 2
-    total = buf[0]
-    cuda.syncthreads()
-    return total
+        step = cuda.blockDim.x // 2
+        while step > 0:
+            if tid < step:
+                buf[tid] = combine(buf[tid], buf[tid + step])
+            cuda.syncthreads()
+            step //= 2
+        result = buf[0]
+        cuda.syncthreads()  # before anyone writes buf again
+        return result
+
+    return reduce
 
 
 @cuda.jit(device=True)
-def block_max(buf, value):
-    """The largest value, NaN if any is NaN."""
-    tid = cuda.threadIdx.x
-    buf[tid] = value
-    cuda.syncthreads()
-    step = cuda.blockDim.x // 2
-    while step > 0:
-        if tid < step:
-            other = buf[tid + step]
-            if other > buf[tid] or other != other:
-                buf[tid] = other
-        cuda.syncthreads()
-        step //= 2
-    best = buf[0]
-    cuda.syncthreads()
-    return best
+def _add(mine, theirs):
+    return mine + theirs
+
+
+@cuda.jit(device=True)
+def _larger(mine, theirs):
+    """The larger value, NaN if either is NaN."""
+    return theirs if theirs > mine or theirs != theirs else mine
+
+
+block_sum = _tree(_add)
+block_max = _tree(_larger)  # the largest value, NaN if any is NaN
