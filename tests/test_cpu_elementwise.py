@@ -53,3 +53,10 @@ def test_zero_dimensional_operands_take_the_loop_and_stay_arrays():
     out = ew.floor_divide(a, b)
     assert type(out) is np.ndarray and out.shape == () and out.dtype == np.float32
     assert ew.floor_divide._loop is not None and out == 1.0
+
+
+def test_numbers_alone_still_take_the_ufunc():
+    """No array operand to take a dtype from: numpy's default, float64, as before."""
+    out = ew.where(np.array([True, False]), 1.0, 0.0)
+    assert out.dtype == np.float64 and out.tolist() == [1.0, 0.0]
+    assert ew.add(1.0, 2.0).dtype == np.float64

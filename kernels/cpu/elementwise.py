@@ -114,7 +114,7 @@ class Elementwise:
             if key is not None:
                 break
         shape = None
-        if out is None and (first.size >= _FLAT_MIN_SIZE or not first.ndim):
+        if out is None and key is not None and (first.size >= _FLAT_MIN_SIZE or not first.ndim):
             shape = self._flat_shape(args, key)
         if shape is not None:
             out = np.empty(shape, self._result or key)
