@@ -292,12 +292,14 @@ class Tensor:
                 dtype, device = arg.dtype, arg.device
             else:
                 device = arg
-        from .ops.conversion import to_device, to_dtype
-
         out = self
         if device is not None and canonical(device) != self._device:
+            from .ops.conversion import to_device
+
             out = to_device(out, canonical(device))
         if dtype is not None and dtype is not out._dtype:
+            from .ops.conversion import to_dtype
+
             out = to_dtype(out, dtype)
         if copy and out is self:
             out = self.clone()

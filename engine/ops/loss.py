@@ -1,5 +1,7 @@
 """Loss functions. The common ones are single ops with PyTorch's node names and
 numerically safe forwards (BCE-with-logits at -1000, log clamped at -100 in BCE)."""
+import functools
+
 from .. import dtypes
 from .activation import _softmax_backward, log_softmax, softmax, softplus
 from .indexing import scatter_into_zeros
@@ -260,12 +262,12 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 0 if input.dim() == 1 else 1
-    logp = log_softmax(input, class_dim)
     classes = input.shape[class_dim]
     if target.dtype.is_floating_point:
         if target.shape != input.shape:
             raise ValueError(f"cross_entropy: probability targets must have the input's shape "
                              f"{tuple(input.shape)}, got {tuple(target.shape)}")
+        logp = log_softmax(input, class_dim)
         if label_smoothing:
             target = target * (1 - label_smoothing) + label_smoothing / classes
         per_class = logp * target
@@ -279,6 +281,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         return _apply(losses, reduction)
     if input.dim() == 2 and not label_smoothing:
         return _fused_cross_entropy(input, target, weight, ignore_index, reduction)
+    logp = log_softmax(input, class_dim)
     nll = nll_loss(logp, target, weight, None, ignore_index, None, reduction)
     if not label_smoothing:
         return nll
@@ -286,12 +289,19 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         logp, target, weight, ignore_index, reduction, class_dim)
 
 
-def _class_weights(name, weight, input):
-    """One weight per class (dim 1 of input), in the input's dtype; ones when None."""
+@functools.lru_cache(maxsize=64)
+def _unit_weights(classes, dtype, device):
+    """Ones, one per class: made once per (classes, dtype, device), since every
+    unweighted loss call would otherwise build the same tensor (only ever read)."""
     from ..creation import ones
 
+    return ones(classes, dtype=dtype, device=device)
+
+
+def _class_weights(name, weight, input):
+    """One weight per class (dim 1 of input), in the input's dtype; ones when None."""
     classes = input.shape[1]
-    w = weight if weight is not None else ones(classes, dtype=input.dtype, device=input.device)
+    w = weight if weight is not None else _unit_weights(classes, input.dtype, input.device)
     if w.shape != (classes,):
         raise RuntimeError(f"{name}: weight should have {classes} elements (one per class), "
                            f"got shape {tuple(w.shape)}")
