@@ -10,6 +10,7 @@ from . import dtypes
 from .device import CPU, backend, canonical
 
 _BY_NUMPY = dtypes._BY_NUMPY
+_new_object = object.__new__
 
 
 class Size(tuple):
@@ -47,41 +48,37 @@ class Tensor:
                  "_grad_fn", "_version", "_base", "_hooks", "_accumulator", "_retains_grad",
                  "_grad_mark", "__weakref__")
 
-    def __new__(cls, *args, **kwargs):
-        return object.__new__(cls)
-
-    def __init__(self, data=(), *, dtype=None, device=None, requires_grad=False):
+    def __new__(cls, data=(), *, dtype=None, device=None, requires_grad=False):
+        """`Tensor(data)`: as in PyTorch, the default float dtype unless `dtype` says."""
         from .creation import tensor
 
         if isinstance(data, Tensor):
             data = data.detach()
-        made = tensor(data, dtype=dtype or dtypes.get_default_dtype(), device=device)
-        self._init(made._data, made._device, None, requires_grad)
-
-    def _init(self, data, device, base, requires_grad=False, grad_fn=None):
-        """Set every field: wraps `data` (a backend array) without copying it."""
-        self._data = data
-        dtype = _BY_NUMPY.get(data.dtype)
-        self._dtype = dtype if dtype is not None else dtypes.from_numpy(data.dtype)
-        self._device = device
-        self._backend = device.kernels or backend(device)
-        self._grad = None
-        self._grad_fn = grad_fn
-        self._requires_grad = grad_fn is not None
-        self._version = base._version if base is not None else VersionCounter()
-        self._base = base
-        self._hooks = []
-        self._accumulator = None
-        self._retains_grad = False
-        self._grad_mark = 0  # used by the backward walk; see autograd.graph._Grads
-        if requires_grad:
-            self.requires_grad_(True)
+        return tensor(data, dtype=dtype or dtypes.get_default_dtype(), device=device,
+                      requires_grad=requires_grad)
 
     @classmethod
     def _make(cls, data, device=CPU, base=None, grad_fn=None):
-        """Wrap a backend array without copying (the engine's internal constructor)."""
-        t = object.__new__(cls)
-        t._init(data, device, base, grad_fn=grad_fn)
+        """Wrap a backend array without copying: the engine's one internal constructor.
+
+        Every op result passes through here, so it sets each field directly, and the
+        fields that are rarely used start as shared immutable values.
+        """
+        t = _new_object(cls)
+        t._data = data
+        dtype = _BY_NUMPY.get(data.dtype)
+        t._dtype = dtype if dtype is not None else dtypes.from_numpy(data.dtype)
+        t._device = device
+        t._backend = device.kernels or backend(device)
+        t._grad = None
+        t._grad_fn = grad_fn
+        t._requires_grad = grad_fn is not None
+        t._version = base._version if base is not None else VersionCounter()
+        t._base = base
+        t._hooks = ()  # a list once a hook is registered
+        t._accumulator = None
+        t._retains_grad = False
+        t._grad_mark = 0  # used by the backward walk; see autograd.graph._Grads
         return t
 
     # ---- metadata ----------------------------------------------------------------------
@@ -219,6 +216,8 @@ class Tensor:
                                "gradient")
         if self._grad_fn is not None:
             return _RemovableHandle(self._grad_fn.register_prehook(hook), hook)
+        if not self._hooks:
+            self._hooks = []
         self._hooks.append(hook)
         return _RemovableHandle(self._hooks, hook)
 

@@ -9,8 +9,7 @@ class Parameter(Tensor):
         import engine
 
         data = engine.empty(0) if data is None else data
-        p = object.__new__(cls)
-        p._init(data._data, data._device, None)
+        p = cls._make(data._data, data._device)
         if requires_grad:
             p.requires_grad_(True)
         return p

@@ -327,3 +327,35 @@ def test_pytorch_autograd_tutorial_prints_the_same(capsys):
         return re.sub(r"-?\d+\.\d+", "N", re.sub(r"0x[0-9a-f]+", "ADDR", text))
 
     assert shape_of(ours) == shape_of(theirs)
+
+
+def test_backward_graph_is_the_networkx_graph_add_edges_from_would_build():
+    """build_graph fills networkx's adjacency dicts itself; it must agree with the API."""
+    import networkx as nx
+
+    from engine.autograd.graph import build_graph
+
+    a, b = leaf(0.5, 1.5), leaf(2.0, 3.0)
+    c = a * b
+    for _ in range(3):
+        c = (c + a).tanh() * b
+    out = c * c + (a * 2).sum()  # a node with the same input twice, and a constant input
+    root = out.sum().grad_fn
+    built = build_graph([root, root])
+
+    expected = nx.DiGraph()
+    expected.add_node(root)
+    stack, seen = [root], {root}
+    while stack:
+        node = stack.pop()
+        for edge in node.edges:
+            if edge is not None:
+                expected.add_edge(node, edge)
+                if edge not in seen:
+                    seen.add(edge)
+                    stack.append(edge)
+    assert nx.utils.graphs_equal(built, expected)
+    assert built.number_of_nodes() == len(seen)
+    assert nx.is_directed_acyclic_graph(built)
+    order = list(nx.topological_sort(built))
+    assert order[0] is root and {type(n).__name__ for n in order[-2:]} == {"AccumulateGrad"}

@@ -52,7 +52,7 @@ class _CustomOp:
         self.input_index = {}
         self.n_inputs = n_inputs
 
-    def saves_for(self, edges):
+    def saves_for(self, needed):
         return ()
 
     def backward(self, node, g, create_graph):

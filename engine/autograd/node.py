@@ -25,17 +25,32 @@ class Node:
 
     def __init__(self, op, inputs, attrs, out, aux):
         self.op = op
-        self.edges = [edge_of(t) for t in inputs]
-        self.input_meta = [(t._data.shape, t._dtype) for t in inputs]
+        # One pass over the inputs (this runs once per recorded op): where each one's
+        # gradient goes, its shape and dtype, and which of them need a gradient.
+        edges = []
+        input_meta = []
+        needed = 0
+        bit = 1
+        for t in inputs:
+            edge = t._grad_fn
+            if edge is None and t._requires_grad:
+                edge = accumulator(t)
+            if edge is not None:
+                needed |= bit
+            bit <<= 1
+            edges.append(edge)
+            input_meta.append((t._data.shape, t._dtype))
+        self.edges = edges
+        self.input_meta = input_meta
         self.out_meta = (out._data.shape, out._dtype, out._device)
         self.scope = current_path()  # the modules running when the op was called
         self.attrs = attrs
         self.pre_hooks = self.post_hooks = ()  # lists only once a hook is registered
         self.call_site = call_site() if is_anomaly_enabled() else None
         saved = {}
-        for name in op.saves_for(self.edges):
+        for name in op.saves_for(needed):
             if name == "out":
-                saved["out"] = (out._data, out._version, out._version.value, out.dtype)
+                saved["out"] = (out._data, out._version, out._version.value, out._dtype)
             elif name in op.input_index:
                 t = inputs[op.input_index[name]]
                 saved[name] = (t, t._version, t._version.value, None)

@@ -56,29 +56,30 @@ def _rpow(self, other):
     return pow(other, self)
 
 
-Tensor.__add__ = Tensor.__radd__ = lambda self, other: add(self, other)
-Tensor.__sub__ = lambda self, other: sub(self, other)
+# Operators are the op functions themselves (not wrappers), to keep a frame off every call.
+Tensor.__add__ = Tensor.__radd__ = add
+Tensor.__sub__ = sub
 Tensor.__rsub__ = _swap(sub)
-Tensor.__mul__ = Tensor.__rmul__ = lambda self, other: mul(self, other)
-Tensor.__truediv__ = lambda self, other: div(self, other)
+Tensor.__mul__ = Tensor.__rmul__ = mul
+Tensor.__truediv__ = div
 Tensor.__rtruediv__ = _swap(div)
-Tensor.__pow__ = lambda self, other: pow(self, other)
+Tensor.__pow__ = pow
 Tensor.__rpow__ = _rpow
-Tensor.__floordiv__ = lambda self, other: floor_divide(self, other)
+Tensor.__floordiv__ = floor_divide
 Tensor.__rfloordiv__ = _swap(floor_divide)
-Tensor.__mod__ = lambda self, other: remainder(self, other)
+Tensor.__mod__ = remainder
 Tensor.__rmod__ = _swap(remainder)
-Tensor.__matmul__ = lambda self, other: matmul(self, other)
+Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = _swap(matmul)
 Tensor.__neg__ = neg
 Tensor.__abs__ = abs
 Tensor.__pos__ = lambda self: self
-Tensor.__eq__ = lambda self, other: eq(self, other)
-Tensor.__ne__ = lambda self, other: ne(self, other)
-Tensor.__lt__ = lambda self, other: lt(self, other)
-Tensor.__le__ = lambda self, other: le(self, other)
-Tensor.__gt__ = lambda self, other: gt(self, other)
-Tensor.__ge__ = lambda self, other: ge(self, other)
+Tensor.__eq__ = eq
+Tensor.__ne__ = ne
+Tensor.__lt__ = lt
+Tensor.__le__ = le
+Tensor.__gt__ = gt
+Tensor.__ge__ = ge
 Tensor.__invert__ = logical_not
 Tensor.__and__ = lambda self, other: _bitwise(self, other, logical_and)
 Tensor.__or__ = lambda self, other: _bitwise(self, other, logical_or)

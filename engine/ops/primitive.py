@@ -16,11 +16,14 @@ differentiable themselves (create_graph=True). Their results are summed back to
 each input's shape in one place, `sum_to`, so formulas never undo broadcasting.
 """
 import inspect
+from operator import attrgetter
 
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node
 from ..tensor import Tensor
 
+_make = Tensor._make
+_data_of = attrgetter("_data")
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
@@ -48,21 +51,22 @@ class Primitive:
         else:
             self.vjps = [vjps.get(name) for name in self.inputs]
         self.vjp_args = [tuple(_names(f)[1:]) if f else () for f in self.vjps]
+        self.fetchers = [tuple(self._fetcher(n) for n in args) for args in self.vjp_args]
         wanted = {n for args in self.vjp_args for n in args}
         self.saves = tuple(n for n in wanted if not self._is_metadata(n))
         self._saves_by_pattern = {}
 
-    def saves_for(self, edges):
-        """The saved names that the formulas of inputs needing a gradient ask for."""
+    def saves_for(self, needed):
+        """The saved names that the formulas of the inputs flagged in `needed` ask for
+        (bit i set: input i needs a gradient)."""
         if self.variadic:
             return self.saves
-        pattern = tuple(e is not None for e in edges)
-        found = self._saves_by_pattern.get(pattern)
+        found = self._saves_by_pattern.get(needed)
         if found is None:
-            wanted = {n for needed, args in zip(pattern, self.vjp_args) if needed
+            wanted = {n for i, args in enumerate(self.vjp_args) if needed >> i & 1
                       for n in args}
-            found = self._saves_by_pattern[pattern] = tuple(n for n in self.saves
-                                                             if n in wanted)
+            found = self._saves_by_pattern[needed] = tuple(n for n in self.saves
+                                                            if n in wanted)
         return found
 
     def _is_metadata(self, name):
@@ -73,18 +77,20 @@ class Primitive:
         """Run the forward kernel; record a node when grad mode is on and an input needs it.
 
         Returns the result Tensor, or (result, extras) when the forward returned extras.
+        Every op passes through here, so it is written for speed: no comprehensions.
         """
         first = inputs[0]
-        for t in inputs[1:]:
-            if t._device is not first._device and t._device != first._device:
+        device = first._device
+        for t in inputs:
+            if t._device is not device and t._device != device:
                 raise RuntimeError(
                     f"Expected all tensors to be on the same device, but found at least two "
-                    f"devices, {first._device} and {t._device}! ({self.node_name[:-9]})")
-        result = self.forward(first._backend, *[t._data for t in inputs], **attrs)
+                    f"devices, {device} and {t._device}! ({self.node_name[:-9]})")
+        result = self.forward(first._backend, *map(_data_of, inputs), **attrs)
         aux = None
         if type(result) is tuple:
             result, aux = result
-        out = Tensor._make(result, device=attrs["device"] if self.moves else first._device)
+        out = _make(result, attrs["device"] if self.moves else device)
         for t in inputs:
             if t._requires_grad:
                 if is_grad_enabled() and out._dtype.is_floating_point:
@@ -96,34 +102,46 @@ class Primitive:
     def backward(self, node, g, create_graph):
         """The gradient for each input (None where none is needed)."""
         grads = []
-        for i, edge in enumerate(node.edges):
+        i = 0
+        for edge in node.edges:
             k = 0 if self.variadic else i
             vjp = self.vjps[k]
             if edge is None or vjp is None:
                 grads.append(None)
-                continue
-            args = [self._resolve(node, name, i, create_graph) for name in self.vjp_args[k]]
-            gi = vjp(g, *args)
-            shape, dtype = node.input_meta[i]
-            if gi._data.shape != shape:
-                gi = sum_to(gi, shape)
-            if gi.dtype is not dtype:
-                gi = gi.to(dtype)
-            grads.append(gi)
+            else:
+                fetchers = self.fetchers[k]
+                if not fetchers:
+                    gi = vjp(g)
+                elif len(fetchers) == 1:  # most formulas; a comprehension costs 1 us
+                    gi = vjp(g, fetchers[0](node, i, create_graph))
+                else:
+                    args = []
+                    for fetch in fetchers:
+                        args.append(fetch(node, i, create_graph))
+                    gi = vjp(g, *args)
+                shape, dtype = node.input_meta[i]
+                if gi._data.shape != shape:
+                    gi = sum_to(gi, shape)
+                if gi._dtype is not dtype:
+                    gi = gi.to(dtype)
+                grads.append(gi)
+            i += 1
         return grads
 
-    def _resolve(self, node, name, i, create_graph):
+    def _fetcher(self, name):
+        """How a formula's parameter `name` gets its value from a node (decided once,
+        here, so that backward does not parse names): fetch(node, i, create_graph)."""
         if name in self.attrs:
-            return node.attrs[name]
+            return lambda node, i, create_graph: node.attrs[name]
         if name == "i":
-            return i
+            return lambda node, i, create_graph: i
         if name == "shapes":
-            return [meta[0] for meta in node.input_meta]
-        if name.endswith("_shape") and name[:-6] in self.input_index:
-            return node.input_meta[self.input_index[name[:-6]]][0]
-        if name.endswith("_dtype") and name[:-6] in self.input_index:
-            return node.input_meta[self.input_index[name[:-6]]][1]
-        return node.unpack(name, create_graph)
+            return lambda node, i, create_graph: [meta[0] for meta in node.input_meta]
+        for suffix, field in (("_shape", 0), ("_dtype", 1)):
+            if name.endswith(suffix) and name[:-6] in self.input_index:
+                index = self.input_index[name[:-6]]
+                return lambda node, i, create_graph: node.input_meta[index][field]
+        return lambda node, i, create_graph: node.unpack(name, create_graph)
 
     def __repr__(self):
         return f"Primitive({self.node_name})"

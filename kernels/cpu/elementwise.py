@@ -14,7 +14,7 @@ from numba import njit, types
 from numba.extending import overload, register_jitable
 
 from .. import scalar
-from .quiet import call_quietly
+from .quiet import call_quietly, quiet, restore
 
 _NUMBA_NAMES = {np.dtype(np.bool_): "boolean"}
 
@@ -90,7 +90,9 @@ class Elementwise:
         self.__name__ = fn.__name__
         self.returns = fn.returns
         self.arg_types = fn.arg_types
-        self._typed = [i for i, t in enumerate(self.arg_types) if t is None]
+        # Where the dtype comes from: the generic arguments (all bool: the first one).
+        self._typed = [i for i, t in enumerate(self.arg_types) if t is None] or [0]
+        self._lead = self._typed[0]
         self._loop = None  # made on first use: making all of them costs 25 ms at import
         # The flat loop's result dtype: None for the operands' own, False where bool
         # operands (where's condition) take the ufunc path.
@@ -107,6 +109,17 @@ class Elementwise:
         return ufunc
 
     def __call__(self, *args, out=None):
+        # The common case first, and cheaply: a small array leads, its ufunc is built.
+        lead = args[self._lead]
+        if out is None and type(lead) is np.ndarray and lead.ndim and \
+                lead.size < _FLAT_MIN_SIZE:
+            ufunc = self._ufuncs.get(lead.dtype)
+            if ufunc is not None:
+                token = quiet()
+                try:
+                    return ufunc(*args)  # an array, since the lead is not 0-d
+                finally:
+                    restore(token)
         # The first array argument decides the dtype; Python numbers adapt to it.
         for i in self._typed:
             first = args[i]
