@@ -60,3 +60,23 @@ def test_numbers_alone_still_take_the_ufunc():
     out = ew.where(np.array([True, False]), 1.0, 0.0)
     assert out.dtype == np.float64 and out.tolist() == [1.0, 0.0]
     assert ew.add(1.0, 2.0).dtype == np.float64
+
+
+def test_small_arrays_take_the_ufunc_quietly_even_under_a_strict_errstate():
+    """The small-array fast path sets numpy's error state itself: log(0) and 0/0 give
+    -inf and nan without a warning, even where the caller asked numpy to raise."""
+    x = np.array([0.0, 1.0, -1.0], np.float32)
+    ew.log(x)  # builds the float32 ufunc, so the next calls take the fast path
+    with np.errstate(all="raise"):
+        out = ew.log(x)
+        quotient = ew.div(np.zeros(3, np.float32), np.zeros(3, np.float32))
+        with pytest.raises(FloatingPointError):  # the caller's own state is back
+            np.log(x)
+    assert out[0] == -np.inf and out[1] == 0 and np.isnan(out[2])
+    assert np.isnan(quotient).all() and quotient.dtype == np.float32
+
+
+def test_an_op_whose_operands_are_all_bool_takes_its_dtype_from_the_first():
+    """logical_not declares no generic operand; it once failed before reaching numba."""
+    np.testing.assert_array_equal(ew.logical_not(np.array([True, False])), [False, True])
+    assert ew.logical_not(np.array(True)).shape == ()
