@@ -14,9 +14,6 @@ class Parameter(Tensor):
             p.requires_grad_(True)
         return p
 
-    def __init__(self, data=None, requires_grad=True):
-        pass  # all set up in __new__, which the engine's Tensor.__init__ would undo
-
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
 
