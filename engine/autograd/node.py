@@ -32,9 +32,7 @@ class Node:
         needed = 0
         bit = 1
         for t in inputs:
-            edge = t._grad_fn
-            if edge is None and t._requires_grad:
-                edge = accumulator(t)
+            edge = edge_of(t)
             if edge is not None:
                 needed |= bit
             bit <<= 1
