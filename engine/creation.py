@@ -54,13 +54,15 @@ def _shape_of(data, path=()):
 
 
 def _infer_dtype(array, data):
+    """numpy data keeps its dtype (arrays and scalars such as np.float64(1) alike);
+    Python numbers and lists get int64 or the default float, as in PyTorch."""
     if array.dtype.kind == "b":
         return dtypes.bool_
+    from_numpy = isinstance(data, (np.ndarray, np.generic))
     if array.dtype.kind in "iu":
-        return dtypes.from_numpy(array.dtype) if isinstance(data, np.ndarray) else dtypes.int64
+        return dtypes.from_numpy(array.dtype) if from_numpy else dtypes.int64
     if array.dtype.kind == "f":
-        return dtypes.from_numpy(array.dtype) if isinstance(data, np.ndarray) \
-            else dtypes.get_default_dtype()
+        return dtypes.from_numpy(array.dtype) if from_numpy else dtypes.get_default_dtype()
     raise TypeError(f"can't convert data of type {array.dtype} to a tensor: the supported "
                     f"types are bool, integers and floats")
 

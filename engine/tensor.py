@@ -37,6 +37,19 @@ class VersionCounter:
         self.value = 0
 
 
+def version_counter(t):
+    """t's VersionCounter, made on first need.
+
+    Most tensors are never written in place, viewed, or saved for backward, so `_make`
+    leaves the field None rather than pay for a counter per op. A view always holds
+    its base's counter, so views made before and after the first need agree.
+    """
+    counter = t._version
+    if counter is None:
+        counter = t._version = VersionCounter()
+    return counter
+
+
 class Tensor:
     """A multi-dimensional array that can record the ops applied to it.
 
@@ -58,7 +71,7 @@ class Tensor:
                       requires_grad=requires_grad)
 
     @classmethod
-    def _make(cls, data, device=CPU, base=None, grad_fn=None):
+    def _make(cls, data, device=CPU, grad_fn=None):
         """Wrap a backend array without copying: the engine's one internal constructor.
 
         Every op result passes through here, so it sets each field directly, and the
@@ -73,8 +86,8 @@ class Tensor:
         t._grad = None
         t._grad_fn = grad_fn
         t._requires_grad = grad_fn is not None
-        t._version = base._version if base is not None else VersionCounter()
-        t._base = base
+        t._version = None  # see version_counter
+        t._base = None
         t._hooks = ()  # a list once a hook is registered
         t._accumulator = None
         t._retains_grad = False
@@ -234,7 +247,7 @@ class Tensor:
         version counter still reveals the write to any backward that saved the original.
         """
         out = Tensor._make(self._data, self._device)
-        out._version = self._version
+        out._version = version_counter(self)
         return out
 
     def detach_(self):

@@ -87,6 +87,38 @@ def test_saved_tensor_modified_in_place_is_detected():
         z.sum().backward()
 
 
+def _alias_writes():
+    """(loss, write) pairs: loss saved a tensor; write changes it through some alias."""
+    def view_made_before_saving(y):
+        early = y[0:1]
+        return (y * y).sum(), lambda: early.mul_(2)
+
+    def view_made_after_saving(y):
+        loss = (y * y).sum()
+        return loss, lambda: y[1:].mul_(2)
+
+    def detached_alias(y):
+        loss = (y * y).sum()
+        return loss, lambda: y.detach().mul_(2)
+
+    def saved_output(y):
+        t = y.tanh()  # tanh saves its result
+        return t.sum(), lambda: t.mul_(2)
+
+    return [view_made_before_saving, view_made_after_saving, detached_alias, saved_output]
+
+
+@pytest.mark.parametrize("case", _alias_writes(), ids=lambda f: f.__name__)
+def test_write_through_any_alias_of_a_saved_tensor_is_detected(case):
+    # Version counters are made on first need; every alias must still share one.
+    x = leaf(1.0, 2.0)
+    loss, write = case(x * 2)
+    with engine.no_grad():  # a write autograd does not see; only the counter tells
+        write()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
 def test_inplace_on_leaf_requiring_grad_is_refused_and_changes_nothing():
     x = leaf(1.0, 2.0)
     with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):

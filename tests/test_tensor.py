@@ -199,6 +199,15 @@ def test_numpy_on_tensor_requiring_grad():
     assert x.detach().numpy().tolist() == [1.0, 1.0]
 
 
+@needs_torch
+@pytest.mark.parametrize("value", [np.float64(1.5), np.float32(1.5), np.int32(3),
+                                   np.uint8(3), np.bool_(True), 1.5, 3, True,
+                                   np.array([1, 2], np.int16)],
+                         ids=repr)
+def test_tensor_infers_the_dtype_torch_does(value):
+    assert str(engine.tensor(value).dtype) == str(torch.tensor(value).dtype)
+
+
 def test_ragged_lists_name_the_position():
     with pytest.raises(ValueError, match=r"expected sequence of length 2 at dim 1 \(got 3\)"):
         engine.tensor([[1, 2], [3, 4, 5]])
@@ -219,6 +228,20 @@ def test_reshape_and_view_errors():
     with pytest.raises(RuntimeError, match="view size is not compatible"):
         engine.ones(2, 3).t().view(6)
     assert engine.ones(2, 3).t().reshape(6).shape == (6,)
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3), (0, 4), (3, 0)])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "bool"])
+@pytest.mark.parametrize("dim", [0, -1])
+def test_stack_matches_numpy_for_every_rank_dtype_and_dim(shape, dtype, dim):
+    # The kernel has its own path for a batch of samples along dim 0 (the DataLoader's).
+    rng = np.random.default_rng(0)
+    arrays = [np.asarray(rng.standard_normal(shape) * 3).astype(dtype) for _ in range(5)]
+    out = engine.stack([engine.tensor(a) for a in arrays], dim)
+    expected = np.stack(arrays, dim)
+    assert out.dtype == engine.tensor(arrays[0]).dtype
+    assert out.shape == expected.shape
+    np.testing.assert_array_equal(out.numpy(), expected)
 
 
 def test_dimension_errors():

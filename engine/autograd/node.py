@@ -6,7 +6,7 @@ is reached through its `AccumulateGrad` node, which adds into `.grad`.
 """
 import weakref
 
-from ..tensor import Tensor
+from ..tensor import Tensor, version_counter
 from .anomaly import call_site, is_anomaly_enabled
 from .scope import current_path
 
@@ -48,10 +48,12 @@ class Node:
         saved = {}
         for name in op.saves_for(needed):
             if name == "out":
-                saved["out"] = (out._data, out._version, out._version.value, out._dtype)
+                counter = version_counter(out)
+                saved["out"] = (out._data, counter, counter.value, out._dtype)
             elif name in op.input_index:
                 t = inputs[op.input_index[name]]
-                saved[name] = (t, t._version, t._version.value, None)
+                counter = version_counter(t)
+                saved[name] = (t, counter, counter.value, None)
             elif aux is not None and name in aux:
                 saved[name] = (aux[name], None, None, "aux")
         self.saved = saved

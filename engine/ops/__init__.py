@@ -1,6 +1,6 @@
 """The op table's public face: each function serves as `engine.<name>` and, where it
 takes a tensor first, as the method `Tensor.<name>`; operators map onto the same ones."""
-from ..tensor import Tensor
+from ..tensor import Tensor, version_counter
 from . import indexing, inplace, loss, shape  # noqa: F401
 from .activation import (  # noqa: F401
     dropout, elu, gelu, hardtanh, leaky_relu, log_softmax, relu, relu6, sigmoid, silu,
@@ -169,7 +169,7 @@ def _copy_(self, src, non_blocking=False):
         return inplace.commit(self, broadcast.clone())
     inplace.check_writable(self)
     self._backend.copy_into(self._data, broadcast._data)
-    self._version.value += 1
+    version_counter(self).value += 1
     return self
 
 
@@ -197,7 +197,7 @@ def _random_(draw):
         values = draw(self._backend, generator_for(self._device, generator), self.shape,
                       float(a), float(b), self._dtype.numpy)
         self._backend.copy_into(self._data, values)
-        self._version.value += 1
+        version_counter(self).value += 1
         return self
 
     return method

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import dtypes
-from ..tensor import Tensor
+from ..tensor import Tensor, version_counter
 from .primitive import Primitive as P
 from .shape import _as_view
 
@@ -118,7 +118,7 @@ def setitem(input, index, value):
                                value._data if isinstance(value, Tensor) else value)
     except (IndexError, ValueError) as e:
         raise type(e)(f"{e} (assigning into a tensor of shape {tuple(input.shape)})") from None
-    input._version.value += 1
+    version_counter(input).value += 1
 
 
 # ---- gather / scatter ----------------------------------------------------------------

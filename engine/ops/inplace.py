@@ -1,7 +1,7 @@
 """In-place ops. Each is its out-of-place op followed by `commit`, which writes the result
 into the tensor's memory, bumps its version and takes over the result's history."""
 from ..autograd.grad_mode import is_grad_enabled, no_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, version_counter
 from .operands import NUMBER, broadcast_shapes
 
 
@@ -39,7 +39,7 @@ def commit(target, result):
         raise RuntimeError(f"result type {result.dtype} can't be cast to the desired output "
                            f"type {target.dtype}")
     target._backend.copy_into(target._data, result._data)
-    target._version.value += 1
+    version_counter(target).value += 1
     if result._grad_fn is not None:
         target._grad_fn = result._grad_fn
         target._requires_grad = True
@@ -54,7 +54,7 @@ def update(target, fn, other=None, kernel=None, **kwargs):
     if kernel is not None and not kwargs and _fits(target, other):
         data = other._data if isinstance(other, Tensor) else other
         getattr(target._backend, kernel)(target._data, data)
-        target._version.value += 1
+        version_counter(target).value += 1
         return target
     with no_grad():
         return commit(target, fn(target, other, **kwargs))

@@ -5,6 +5,7 @@ input, as in PyTorch; their gradients just undo the reshaping.
 """
 import math
 
+from ..tensor import version_counter
 from .primitive import Primitive as P
 
 
@@ -48,7 +49,7 @@ def _as_view(out, base):
     """Mark `out` as a view of `base`: in-place writes to one are seen by the other."""
     if out._backend.memory_root(out._data) is not out._data:
         out._base = base._base if base._base is not None else base
-        out._version = base._version
+        out._version = version_counter(out._base)
     return out
 
 

@@ -3,6 +3,7 @@
 `optim` calls these rather than kernels (it may only import `engine`). Each updates a
 parameter and its state tensors in place, outside autograd, in one kernel pass.
 """
+from ..tensor import version_counter
 
 
 def _check(param, grad, states):
@@ -22,7 +23,7 @@ def _data(t):
 def _bump(param, states):
     for t in (param, *states):
         if t is not None:
-            t._version.value += 1
+            version_counter(t).value += 1
 
 
 def sgd_(param, grad, momentum_buffer, *, lr, momentum, dampening, weight_decay, nesterov,

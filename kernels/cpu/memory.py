@@ -97,4 +97,11 @@ def concatenate(arrays, axis):
 
 
 def stack(arrays, axis):
-    return np.stack(arrays, axis=axis)
+    """np.stack, with the DataLoader's case (a batch of same-shaped samples along a new
+    first axis) done as one concatenate: np.stack spends ~1 us per array making views."""
+    if axis != 0:
+        return np.stack(arrays, axis=axis)
+    first = arrays[0]
+    if first.ndim == 0:
+        return np.array(arrays)
+    return np.concatenate(arrays).reshape((len(arrays),) + first.shape)
