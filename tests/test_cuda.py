@@ -115,6 +115,7 @@ def test_optimizer_state_lives_on_the_parameters_device():
 
 OPTIMIZERS = {
     "sgd": lambda ps: optim.SGD(ps, lr=0.1),
+    "sgd-momentum": lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, dampening=0.2),
     "sgd-nesterov-decay": lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True,
                                                weight_decay=0.1),
     "sgd-dampened-maximize": lambda ps: optim.SGD(ps, lr=0.1, momentum=0.5, dampening=0.3,

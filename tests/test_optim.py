@@ -53,6 +53,7 @@ def _train(m, make_opt, steps=50, make_sched=None, groups=False):
 
 OPTIMIZERS = {
     "sgd": lambda m, p: m.optim.SGD(p, lr=0.1),
+    "sgd_momentum": lambda m, p: m.optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.1),
     "sgd_momentum_dampening": lambda m, p: m.optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.1,
                                                         weight_decay=0.01),
     "sgd_nesterov_maximize": lambda m, p: m.optim.SGD(p, lr=0.05, momentum=0.8, nesterov=True,

@@ -19,7 +19,7 @@ _compile = njit(cache=True, fastmath=_FAST, error_model="numpy")
 # The rules allocate nothing, so they are compiled without reference counting (_nrt):
 # with it, every call increfs and decrefs each array it is passed, atomically, once per
 # element, which made the branching rules 5-10x slower than a hand-written loop.
-_sgd, _adam, _adam_lean, _adagrad, _rmsprop = map(
+_sgd, _sgd_lean, _sgd_momentum_lean, _adam, _adam_lean, _adagrad, _rmsprop = map(
     njit(cache=True, fastmath=_FAST, error_model="numpy", _nrt=False), update_rules.RULES)
 
 
@@ -29,6 +29,18 @@ _sgd, _adam, _adam_lean, _adagrad, _rmsprop = map(
 def _each_sgd(p, g, states, scalars):
     for i in range(p.size):
         _sgd(i, p, g, states, scalars)
+
+
+@_compile
+def _each_sgd_lean(p, g, states, scalars):
+    for i in range(p.size):
+        _sgd_lean(i, p, g, states, scalars)
+
+
+@_compile
+def _each_sgd_momentum_lean(p, g, states, scalars):
+    for i in range(p.size):
+        _sgd_momentum_lean(i, p, g, states, scalars)
 
 
 @_compile
@@ -55,8 +67,9 @@ def _each_rmsprop(p, g, states, scalars):
         _rmsprop(i, p, g, states, scalars)
 
 
-_LOOPS = {"sgd": _each_sgd, "adam": _each_adam, "adam_lean": _each_adam_lean,
-          "adagrad": _each_adagrad, "rmsprop": _each_rmsprop}
+_LOOPS = {"sgd": _each_sgd, "sgd_lean": _each_sgd_lean,
+          "sgd_momentum_lean": _each_sgd_momentum_lean, "adam": _each_adam,
+          "adam_lean": _each_adam_lean, "adagrad": _each_adagrad, "rmsprop": _each_rmsprop}
 _NONE = np.zeros(0, np.float32)
 
 
