@@ -249,8 +249,13 @@ def test_dimension_errors():
         engine.ones(2, 3).sum(2)
     with pytest.raises(RuntimeError, match="Sizes of tensors must match except in dimension 0"):
         engine.cat([engine.ones(2, 3), engine.ones(2, 4)])
-    with pytest.raises(RuntimeError, match="stack expects each tensor to be equal size"):
-        engine.stack([engine.ones(2), engine.ones(3)])
+    with pytest.raises(RuntimeError, match="stack expects each tensor to be equal size, but "
+                                           r"got \[2\] at entry 0 and \[3\] at entry 2"):
+        engine.stack([engine.ones(2), engine.ones(2), engine.ones(3)])
+    for join in (engine.stack, engine.cat):
+        with pytest.raises(TypeError, match=r"expected Tensor as element 1 in argument 0, "
+                                            r"but got int"):
+            join([engine.ones(2), 3])
     with pytest.raises(RuntimeError, match=r"The expanded size of the tensor \(4\)"):
         engine.ones(3).expand(4)
 

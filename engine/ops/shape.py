@@ -4,9 +4,13 @@ View ops return tensors that share memory (and the version counter) with their
 input, as in PyTorch; their gradients just undo the reshaping.
 """
 import math
+from operator import attrgetter
 
-from ..tensor import version_counter
+from ..tensor import Tensor, version_counter
 from .primitive import Primitive as P
+
+_dtype_of = attrgetter("_dtype")
+_shape_of = attrgetter("_data.shape")
 
 
 def _inverse(perm):
@@ -220,8 +224,14 @@ def _same_dtype_and_device(name, tensors):
     if not tensors:
         raise RuntimeError(f"{name}(): expected a non-empty list of Tensors")
     first = tensors[0]
-    if all(getattr(t, "_dtype", None) is first._dtype for t in tensors):
-        return tensors  # nothing to promote (a collated batch, typically)
+    try:  # a collated batch, typically: one dtype, nothing to promote (checked in C)
+        kinds = list(map(_dtype_of, tensors))
+    except AttributeError:
+        i, x = next((i, x) for i, x in enumerate(tensors) if not isinstance(x, Tensor))
+        raise TypeError(f"{name}(): expected Tensor as element {i} in argument 0, but got "
+                        f"{type(x).__name__}") from None
+    if kinds.count(first._dtype) == len(kinds):
+        return tensors
     return promote(name, *tensors)
 
 
@@ -247,11 +257,12 @@ def stack(tensors, dim=0):
     """Join same-shaped tensors along a new dimension."""
     tensors = _same_dtype_and_device("stack", list(tensors))
     first = tensors[0]
-    for i, t in enumerate(tensors):
-        if t._data.shape != first._data.shape:
-            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
-                               f"{list(first.shape)} at entry 0 and {list(t.shape)} at "
-                               f"entry {i}")
+    shapes = list(map(_shape_of, tensors))
+    if shapes.count(shapes[0]) != len(shapes):  # compared in C: a batch has 64 or more
+        i = next(i for i, shape in enumerate(shapes) if shape != shapes[0])
+        raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                           f"{list(first.shape)} at entry 0 and {list(tensors[i].shape)} at "
+                           f"entry {i}")
     n = first.dim() + 1
     if not -n <= dim < n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}],"
