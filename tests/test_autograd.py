@@ -391,3 +391,25 @@ def test_backward_graph_is_the_networkx_graph_add_edges_from_would_build():
     assert nx.is_directed_acyclic_graph(built)
     order = list(nx.topological_sort(built))
     assert order[0] is root and {type(n).__name__ for n in order[-2:]} == {"AccumulateGrad"}
+
+
+def test_backward_frees_the_graph_without_the_cyclic_collector():
+    """Once backward is done and the outputs are dropped, refcounting alone frees every
+    node: nothing the walk made (networkx's cached views included) holds them in a cycle."""
+    import gc
+    import weakref
+
+    a, b = leaf(0.5, 1.5), leaf(2.0, 3.0)
+    gc.collect()
+    gc.disable()
+    try:
+        c = a * b
+        for _ in range(3):
+            c = (c + a).tanh() * b
+        nodes = [weakref.ref(c.grad_fn), weakref.ref(c.grad_fn.edges[0])]
+        c.sum().backward()
+        del c
+        assert [ref() for ref in nodes] == [None, None]
+    finally:
+        gc.enable()
+    assert a.grad is not None and b.grad is not None
