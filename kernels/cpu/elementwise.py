@@ -14,6 +14,7 @@ from numba import njit, types
 from numba.extending import overload, register_jitable
 
 from .. import scalar
+from . import revision
 from .quiet import call_quietly, quiet, restore
 
 _NUMBA_NAMES = {np.dtype(np.bool_): "boolean"}
@@ -55,27 +56,32 @@ _jit_loop = njit(cache=True, error_model="numpy")  # numpy's error model, as @ve
 def _flat_loop(fn):
     """One cached @njit loop over flat operands for the scalar function fn.
 
-    A closure can be cached because numba keys its cache on the pickled closure, here
-    the scalar function, which pickles by name; a loop taking the function as an
-    argument would be compiled again in every process.
+    A closure can be cached because numba keys its cache on the pickled closure: the
+    scalar function, which pickles by name, and the digest of the file it comes from
+    (see `revision`). A loop taking the function as an argument would be compiled again
+    in every process.
     """
     body = register_jitable(fn)
+    source = revision.of(scalar)
     arity = fn.__code__.co_argcount
     if arity == 1:
         @_jit_loop
         def loop(out, a):
+            source  # a cell, so in the cache key
             out, a = out.reshape(out.size), _ravel(a)
             for i in range(out.size):
                 out[i] = body(_at(a, i))
     elif arity == 2:
         @_jit_loop
         def loop(out, a, b):
+            source  # a cell, so in the cache key
             out, a, b = out.reshape(out.size), _ravel(a), _ravel(b)
             for i in range(out.size):
                 out[i] = body(_at(a, i), _at(b, i))
     else:
         @_jit_loop
         def loop(out, a, b, c):
+            source  # a cell, so in the cache key
             out, a, b, c = out.reshape(out.size), _ravel(a), _ravel(b), _ravel(c)
             for i in range(out.size):
                 out[i] = body(_at(a, i), _at(b, i), _at(c, i))

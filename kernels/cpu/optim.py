@@ -9,6 +9,7 @@ import numpy as np
 from numba import njit
 
 from .. import update_rules
+from . import revision
 
 # Reassociation and contraction let LLVM vectorise the loops; NaN and inf keep their
 # IEEE meaning (no nnan/ninf), so a NaN gradient still shows up in the parameters.
@@ -23,53 +24,60 @@ _sgd, _sgd_lean, _sgd_momentum_lean, _adam, _adam_lean, _adagrad, _rmsprop = map
     njit(cache=True, fastmath=_FAST, error_model="numpy", _nrt=False), update_rules.RULES)
 
 
-# One loop per rule: a loop taking the rule as an argument would compile again in every
-# process, since numba cannot cache a function typed by another function.
-@_compile
-def _each_sgd(p, g, states, scalars):
-    for i in range(p.size):
-        _sgd(i, p, g, states, scalars)
+def _loops(source):
+    """One loop per rule, by name. A loop taking the rule as an argument would compile
+    again in every process, since numba cannot cache a function typed by another
+    function. Each loop closes over `source`, the digest of update_rules.py, so an edit
+    to a rule recompiles the loops that inline it (see `revision`)."""
+
+    @_compile
+    def each_sgd(p, g, states, scalars):
+        source  # a cell, so in the cache key
+        for i in range(p.size):
+            _sgd(i, p, g, states, scalars)
+
+    @_compile
+    def each_sgd_lean(p, g, states, scalars):
+        source  # a cell, so in the cache key
+        for i in range(p.size):
+            _sgd_lean(i, p, g, states, scalars)
+
+    @_compile
+    def each_sgd_momentum_lean(p, g, states, scalars):
+        source  # a cell, so in the cache key
+        for i in range(p.size):
+            _sgd_momentum_lean(i, p, g, states, scalars)
+
+    @_compile
+    def each_adam(p, g, states, scalars):
+        source  # a cell, so in the cache key
+        for i in range(p.size):
+            _adam(i, p, g, states, scalars)
+
+    @_compile
+    def each_adam_lean(p, g, states, scalars):
+        source  # a cell, so in the cache key
+        for i in range(p.size):
+            _adam_lean(i, p, g, states, scalars)
+
+    @_compile
+    def each_adagrad(p, g, states, scalars):
+        source  # a cell, so in the cache key
+        for i in range(p.size):
+            _adagrad(i, p, g, states, scalars)
+
+    @_compile
+    def each_rmsprop(p, g, states, scalars):
+        source  # a cell, so in the cache key
+        for i in range(p.size):
+            _rmsprop(i, p, g, states, scalars)
+
+    return {"sgd": each_sgd, "sgd_lean": each_sgd_lean,
+            "sgd_momentum_lean": each_sgd_momentum_lean, "adam": each_adam,
+            "adam_lean": each_adam_lean, "adagrad": each_adagrad, "rmsprop": each_rmsprop}
 
 
-@_compile
-def _each_sgd_lean(p, g, states, scalars):
-    for i in range(p.size):
-        _sgd_lean(i, p, g, states, scalars)
-
-
-@_compile
-def _each_sgd_momentum_lean(p, g, states, scalars):
-    for i in range(p.size):
-        _sgd_momentum_lean(i, p, g, states, scalars)
-
-
-@_compile
-def _each_adam(p, g, states, scalars):
-    for i in range(p.size):
-        _adam(i, p, g, states, scalars)
-
-
-@_compile
-def _each_adam_lean(p, g, states, scalars):
-    for i in range(p.size):
-        _adam_lean(i, p, g, states, scalars)
-
-
-@_compile
-def _each_adagrad(p, g, states, scalars):
-    for i in range(p.size):
-        _adagrad(i, p, g, states, scalars)
-
-
-@_compile
-def _each_rmsprop(p, g, states, scalars):
-    for i in range(p.size):
-        _rmsprop(i, p, g, states, scalars)
-
-
-_LOOPS = {"sgd": _each_sgd, "sgd_lean": _each_sgd_lean,
-          "sgd_momentum_lean": _each_sgd_momentum_lean, "adam": _each_adam,
-          "adam_lean": _each_adam_lean, "adagrad": _each_adagrad, "rmsprop": _each_rmsprop}
+_LOOPS = _loops(revision.of(update_rules))
 _NONE = np.zeros(0, np.float32)
 
 
