@@ -8,8 +8,6 @@ import hashlib
 import os
 import sys
 import time
-import urllib.error
-import urllib.request
 
 CHUNK = 1 << 16
 
@@ -59,6 +57,8 @@ class _Progress:
 
 def _fetch(url, part, timeout):
     """Append url's remaining bytes to `part`; returns the expected total size or None."""
+    import urllib.request  # here, not at the top: `import engine` need not load HTTP (~25 ms)
+
     have = os.path.getsize(part) if os.path.exists(part) else 0
     request = urllib.request.Request(url, headers={"User-Agent": "numbagrad"})
     if have:
@@ -96,7 +96,7 @@ def download_url(urls, folder, filename, md5=None, size=None, attempts=3, timeou
         for _ in range(attempts):
             try:
                 total = _fetch(url, part, timeout)
-            except (urllib.error.URLError, OSError) as e:
+            except OSError as e:  # urllib's URLError included
                 failures.append(f"{url}: {e}")
                 continue
             have = os.path.getsize(part)
