@@ -55,7 +55,16 @@ def _shape_of(data, path=()):
 
 def _infer_dtype(array, data):
     """numpy data keeps its dtype (arrays and scalars such as np.float64(1) alike);
-    Python numbers and lists get int64 or the default float, as in PyTorch."""
+    Python numbers get int64 or the default float, as in PyTorch; lists promote the
+    dtypes of their leaves (see `_leaf_dtypes`)."""
+    if isinstance(data, (list, tuple)):
+        found = set()
+        _leaf_dtypes(data, found)
+        if found:
+            result = found.pop()
+            for d in found:
+                result = dtypes.promote_types(result, d)
+            return result
     if array.dtype.kind == "b":
         return dtypes.bool_
     from_numpy = isinstance(data, (np.ndarray, np.generic))
@@ -65,6 +74,33 @@ def _infer_dtype(array, data):
         return dtypes.from_numpy(array.dtype) if from_numpy else dtypes.get_default_dtype()
     raise TypeError(f"can't convert data of type {array.dtype} to a tensor: the supported "
                     f"types are bool, integers and floats")
+
+
+_PYTHON_NUMBERS = {bool, int, float}
+
+
+def _leaf_dtypes(seq, found):
+    """Add to `found` the dtype of each leaf of nested lists, as PyTorch counts them: a
+    Python float is the default float, an int int64, a bool bool, and numpy scalars,
+    arrays and tensors keep their own ([np.float64(1.5), 2.0] is float64). Leaves are
+    grouped by type first, so a long list of numbers costs one pass in C."""
+    kinds = set(map(type, seq))
+    for kind in kinds:
+        if kind is float:
+            found.add(dtypes.get_default_dtype())
+        elif kind is int:
+            found.add(dtypes.int64)
+        elif kind is bool:
+            found.add(dtypes.bool_)
+        elif issubclass(kind, np.generic):
+            found.add(dtypes.from_numpy(np.dtype(kind)))
+    if kinds <= _PYTHON_NUMBERS or all(issubclass(k, np.generic) for k in kinds):
+        return
+    for x in seq:
+        if isinstance(x, (list, tuple)):
+            _leaf_dtypes(x, found)
+        elif isinstance(x, (np.ndarray, Tensor)):
+            found.add(x.dtype if isinstance(x, Tensor) else dtypes.from_numpy(x.dtype))
 
 
 def _to_array(data):
@@ -80,9 +116,11 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
     if isinstance(data, Tensor):
         data = data.detach()
     raw = _to_array(data)
-    if not isinstance(raw, np.ndarray):
-        _shape_of(raw)  # a precise error for ragged or non-numeric input
-    array = np.array(raw)
+    try:
+        array = np.array(raw)
+    except ValueError:
+        _shape_of(raw)  # an error naming where the lists are ragged
+        raise
     if array.dtype == object or array.dtype.kind in "USc":
         _shape_of(raw)
         raise TypeError(f"can't convert data of type {array.dtype} to a tensor")

@@ -208,6 +208,32 @@ def test_tensor_infers_the_dtype_torch_does(value):
     assert str(engine.tensor(value).dtype) == str(torch.tensor(value).dtype)
 
 
+@needs_torch
+@pytest.mark.parametrize("value", [
+    [np.float64(1.5)], [np.float64(1.5), 2.0], [1.0, np.float64(1.5)], [np.float32(1.5), 2],
+    [np.int32(3)], [np.int32(3), 1], [np.int32(3), 1.0], [np.float32(1), np.float64(2)],
+    [[np.float64(1.5), 2.0], [3.0, 4.0]], [[1.0], [np.int32(1)]], [np.int64(1), np.float32(2)],
+    [True, np.float32(1)], [np.bool_(True), False], [np.uint8(2), np.int8(1)], [np.int16(2)],
+    [np.array([1, 2], np.int32)], [True, 1], [1, 2.0], (1, 2), [], [[]]], ids=repr)
+@pytest.mark.parametrize("default", ["float32", "float64"])
+@pytest.mark.filterwarnings("ignore:Creating a tensor from a list of numpy.ndarrays")
+def test_lists_promote_their_leaves_dtypes_as_torch_does(value, default):
+    """Each leaf counts with its own dtype (a Python float as the default float)."""
+    engine.set_default_dtype(getattr(engine, default))
+    torch.set_default_dtype(getattr(torch, default))
+    try:
+        assert str(engine.tensor(value).dtype) == str(torch.tensor(value).dtype)
+    finally:
+        engine.set_default_dtype(engine.float32)
+        torch.set_default_dtype(torch.float32)
+
+
+def test_lists_of_tensors_keep_their_dtype():
+    parts = [engine.tensor(1, dtype=engine.int32), engine.tensor(2, dtype=engine.int32)]
+    assert engine.tensor(parts).dtype == engine.int32
+    assert engine.tensor(parts + [2.5]).dtype == engine.float32
+
+
 def test_ragged_lists_name_the_position():
     with pytest.raises(ValueError, match=r"expected sequence of length 2 at dim 1 \(got 3\)"):
         engine.tensor([[1, 2], [3, 4, 5]])
