@@ -12,7 +12,7 @@ _MEAN = lambda K, x, *, dims, keepdim, count: K.div(K.sum(x, dims, keepdim), cou
 
 def expand_reduced(g, shape, dims, keepdim):
     """Broadcast a reduction's gradient back over the reduced dimensions."""
-    if not keepdim:
+    if not keepdim and g._data.ndim:  # a 0-d gradient (a full reduction) broadcasts as is
         g = g.reshape([1 if d in dims else n for d, n in enumerate(shape)])
     return g.expand(shape)
 

@@ -59,6 +59,8 @@ def _as_view(out, base):
 
 def infer_shape(shape, numel):
     """Resolve one -1 in `shape`, or raise naming the shape and the element count."""
+    if -1 not in shape and math.prod(shape) == numel and min(shape, default=0) >= 0:
+        return tuple(shape)  # the common case, checked in C
     shape = list(shape)
     unknown = [i for i, n in enumerate(shape) if n == -1]
     known = math.prod(n for n in shape if n != -1)
@@ -83,8 +85,8 @@ def _shape_args(shape):
 
 
 def reshape(input, *shape):
-    shape = infer_shape(_shape_args(shape), input.numel())
-    if shape == input.shape:
+    shape = infer_shape(_shape_args(shape), input._data.size)
+    if shape == input._data.shape:
         return _as_view(_view(input, shape=shape), input)
     out = _view(input, shape=shape) if input.is_contiguous() else _reshape_copy(input,
                                                                                  shape=shape)
@@ -166,10 +168,11 @@ def expand(input, *sizes):
         raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be "
                            f"greater or equal to the number of dimensions in the tensor "
                            f"({input.dim()})")
-    lead = len(sizes) - input.dim()
+    have_shape = input._data.shape
+    lead = len(sizes) - len(have_shape)
     shape = []
     for i, n in enumerate(sizes):
-        have = input.shape[i - lead] if i >= lead else 1
+        have = have_shape[i - lead] if i >= lead else 1
         if n == -1:
             if i < lead:
                 raise RuntimeError("expand: -1 is not allowed in a leading, non-existing "
@@ -178,7 +181,7 @@ def expand(input, *sizes):
         if have != 1 and have != n:
             raise RuntimeError(f"The expanded size of the tensor ({n}) must match the existing "
                                f"size ({have}) at non-singleton dimension {i}.  Target sizes: "
-                               f"{list(sizes)}.  Tensor sizes: {list(input.shape)}")
+                               f"{list(sizes)}.  Tensor sizes: {list(have_shape)}")
         shape.append(n)
     return _as_view(_expand(input, shape=tuple(shape)), input)
 

@@ -68,7 +68,26 @@ def permute(x, dims):
 
 
 def broadcast_to(x, shape):
-    return np.broadcast_to(x, shape)
+    """A read-only view of x with stride 0 along the broadcast dimensions.
+
+    For a contiguous x the view is built straight over x's memory: np.broadcast_to
+    sets up an nditer to find the same strides, ~7 us, more than the elementwise
+    kernel that usually consumes the view. Anything else, errors included, is numpy's.
+    """
+    lead = len(shape) - x.ndim
+    if lead < 0 or not x.flags.c_contiguous:
+        return np.broadcast_to(x, shape)
+    strides = [0] * lead
+    for n, have, step in zip(shape[lead:], x.shape, x.strides):
+        if have == n:
+            strides.append(step)
+        elif have == 1:
+            strides.append(0)
+        else:
+            return np.broadcast_to(x, shape)  # raises, naming both shapes
+    view = np.ndarray(shape, x.dtype, x, 0, strides)
+    view.flags.writeable = False
+    return view
 
 
 def getitem(x, index):
