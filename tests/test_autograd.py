@@ -413,3 +413,22 @@ def test_backward_frees_the_graph_without_the_cyclic_collector():
     finally:
         gc.enable()
     assert a.grad is not None and b.grad is not None
+
+
+def test_a_backward_started_inside_a_hook_walks_its_own_graph():
+    """Walks reuse emptied networkx graphs; one nested in another must not share it."""
+    inner_x = leaf(3.0)
+    seen = []
+
+    def hook(g):
+        with engine.enable_grad():  # backward runs its hooks with recording off
+            (dy,) = engine.autograd.grad((inner_x * inner_x * 2).sum(), [inner_x])
+        seen.append(dy.item())
+        return g * 10
+
+    x = leaf(1.0, 2.0)
+    y = x * x
+    y.register_hook(hook)
+    (y * 3).sum().backward()
+    assert seen == [12.0]
+    assert_close(x.grad, [60.0, 120.0])

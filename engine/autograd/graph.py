@@ -1,4 +1,6 @@
 """The backward graph as networkx data, and the walk that applies the chain rule."""
+from itertools import chain
+
 import networkx as nx
 
 from ..tensor import Tensor
@@ -7,8 +9,9 @@ from .grad_mode import set_grad_enabled
 from .node import AccumulateGrad
 
 
-def build_graph(roots):
-    """DiGraph of every node reachable from `roots`, edges pointing from output to input.
+def build_graph(roots, graph=None):
+    """DiGraph of every node reachable from `roots`, edges pointing from output to input
+    (filled into `graph`, an empty DiGraph, when one is given).
 
     Iterative, so a 10,000-op chain does not meet Python's recursion limit. The walk
     fills the graph's adjacency dicts itself, in the layout networkx documents for
@@ -17,7 +20,8 @@ def build_graph(roots):
     and cost ~2 us each, more than the rest of a small backward. A test checks that
     the result equals the graph `add_edges_from` builds.
     """
-    graph = nx.DiGraph()
+    if graph is None:
+        graph = nx.DiGraph()
     succ, pred, attrs = graph._adj, graph._pred, graph._node
     stack = []
     for root in roots:
@@ -86,19 +90,18 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ob
     each captured node is returned in a dict and no leaf's `.grad` is touched.
     `observe(node, grad_in, grads_out)` sees every step (viz.explain uses it).
     """
-    graph = build_graph(list(dict.fromkeys(roots)))
+    graph = build_graph(list(dict.fromkeys(roots)), _spare_graph())
     grads = _Grads(create_graph)
     for node, g in zip(roots, root_grads):
         grads.push(node, g, shared=True)
     captured = {}
     check_nan = is_anomaly_enabled()
-    # networkx's sort caches an in-degree view on the graph that points back at it; that
-    # cycle would keep every node of this walk alive until the cyclic collector ran (a
-    # tenth of a small backward's time, and the nodes' memory meanwhile). Emptying the
-    # graph leaves the collector a few empty dicts and lets the nodes go by refcount.
+    # The graph is emptied at the end, so that it keeps no node alive: the nodes go by
+    # refcount, and the graph goes back to the spares for the next walk.
     try:
         with set_grad_enabled(create_graph):
-            for node in nx.topological_sort(graph):
+            # networkx's topological_sort, less its generator layer over the generations
+            for node in chain.from_iterable(nx.topological_generations(graph)):
                 g = grads.pop(node)
                 if g is None:
                     continue
@@ -129,4 +132,20 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ob
                         grads.push(edge, gi)
     finally:
         graph.clear()
+        _spare_graphs.append(graph)
     return captured
+
+
+# Emptied graphs kept for the next walk: a new DiGraph, with the in-degree view that
+# networkx's sort caches on it, costs ~8 us, more than the rest of a two-node backward.
+# (That view points back at its graph: a graph dropped after each walk was a cycle that
+# held all its nodes until the cyclic collector ran, a tenth of a small backward's time.)
+_spare_graphs = []
+
+
+def _spare_graph():
+    """An empty DiGraph; a walk started from inside another walk (a hook) gets its own."""
+    try:
+        return _spare_graphs.pop()
+    except IndexError:
+        return nx.DiGraph()
