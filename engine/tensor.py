@@ -1,8 +1,9 @@
 """`Tensor`: an array on a device, plus what autograd needs to know about it.
 
 The data is a backend array (a numpy array on the CPU). Ops are attached from
-`engine.ops` (one function serves as `engine.exp(t)` and `t.exp()`); this file
-holds only what is about the tensor itself: metadata, autograd state, conversion.
+`engine.ops` (one function serves as `engine.exp(t)` and `t.exp()`), and `backward`
+from `engine.autograd.functional`; this file holds only what is about the tensor
+itself: metadata, autograd state, conversion.
 """
 import numpy as np
 
@@ -233,12 +234,6 @@ class Tensor:
             self._hooks = []
         self._hooks.append(hook)
         return _RemovableHandle(self._hooks, hook)
-
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Accumulate d(self)/d(leaf) into the `.grad` of every leaf that requires grad."""
-        from .autograd.functional import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs)
 
     def detach(self):
         """The same data, cut from the graph (shares memory and version counter).

@@ -85,3 +85,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    f"behavior.")
         result.append(g)
     return tuple(result)
+
+
+def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate d(self)/d(leaf) into the `.grad` of every leaf that requires grad."""
+    backward(self, gradient, retain_graph, create_graph, inputs)
+
+
+# Attached here, as engine.ops attaches the ops: tensor.py cannot import autograd, and an
+# import inside the method cost 2 us per call.
+Tensor.backward = _tensor_backward

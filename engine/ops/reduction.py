@@ -4,6 +4,7 @@ import collections
 import math
 
 from .. import dtypes
+from ..tensor import Tensor
 from .primitive import Primitive as P
 
 _SUM = lambda K, x, *, dims, keepdim, dtype: K.sum(x, dims, keepdim, dtype)  # noqa: E731
@@ -145,15 +146,11 @@ def _extreme(name, input, dim, keepdim, full, along):
     if input.dim() == 0:
         return return_types(input.clone(), input.new_zeros((), dtype=dtypes.int64))
     values, aux = along(input, dim=d, keepdim=keepdim)
-    from ..tensor import Tensor
-
     return return_types(values, Tensor._make(aux["indices"], input.device))
 
 
 def max(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     """The largest element, or (values, indices) along `dim`; max(a, b) is maximum."""
-    from ..tensor import Tensor
-
     if isinstance(dim, Tensor):
         from .pointwise import maximum
 
@@ -162,8 +159,6 @@ def max(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
 
 
 def min(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
-    from ..tensor import Tensor
-
     if isinstance(dim, Tensor):
         from .pointwise import minimum
 

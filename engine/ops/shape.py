@@ -7,6 +7,7 @@ import math
 from operator import attrgetter
 
 from ..tensor import Tensor, version_counter
+from .operands import promote
 from .primitive import Primitive as P
 
 _dtype_of = attrgetter("_dtype")
@@ -222,8 +223,6 @@ def contiguous(input, memory_format=None):
 
 
 def _same_dtype_and_device(name, tensors):
-    from .operands import promote
-
     if not tensors:
         raise RuntimeError(f"{name}(): expected a non-empty list of Tensors")
     first = tensors[0]
