@@ -3,6 +3,8 @@ import numpy as np
 
 from .. import dtypes
 from ..tensor import Tensor, version_counter
+from .inplace import check_writable, commit, needs_history
+from .operands import scalar
 from .primitive import Primitive as P
 from .shape import _as_view
 
@@ -95,8 +97,6 @@ def getitem(input, index):
 
 def setitem(input, index, value):
     """input[index] = value, in place; recorded as CopySlices when gradients flow."""
-    from .inplace import commit, needs_history
-
     index, _ = _normalize(index, input._device)
     if isinstance(value, Tensor):
         if value._device != input._device:
@@ -105,13 +105,9 @@ def setitem(input, index, value):
         value = value if value._dtype is input._dtype else value.to(input._dtype)
     if needs_history(input, value):
         if not isinstance(value, Tensor):
-            from .operands import scalar
-
             value = scalar(value, input._dtype, input._device)
         commit(input, _index_put(input, value, index=index))
         return
-    from .inplace import check_writable
-
     check_writable(input)
     try:
         input._backend.setitem(input._data, index,
