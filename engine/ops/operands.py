@@ -84,6 +84,16 @@ def broadcast_shapes(*shapes, op="broadcast"):
 
 
 def check_broadcast(op, tensors):
-    shapes = [t._data.shape for t in tensors if t._data.ndim]
-    if any(s != shapes[0] for s in shapes[1:]):
-        broadcast_shapes(*shapes, op=op)
+    """Raise (via broadcast_shapes) if the tensors' shapes cannot broadcast together.
+
+    A plain loop: every binary op with operands of different shapes passes here, most
+    often with a 0-d operand, which broadcasts to anything."""
+    first = None
+    for t in tensors:
+        shape = t._data.shape
+        if shape:
+            if first is None:
+                first = shape
+            elif shape != first:
+                broadcast_shapes(*[t._data.shape for t in tensors if t._data.ndim], op=op)
+                return
