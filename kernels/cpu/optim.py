@@ -7,6 +7,7 @@ rules are `kernels.update_rules`, shared with the GPU.
 """
 import numpy as np
 from numba import njit
+from numba.extending import register_jitable
 
 from .. import update_rules
 from . import revision
@@ -16,68 +17,34 @@ from . import revision
 # numpy's error model: Python's checks every division for zero, to raise, and that
 # branch alone kept the Adam and RMSprop loops scalar (3-4x slower).
 _FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
-_compile = njit(cache=True, fastmath=_FAST, error_model="numpy")
-# The rules allocate nothing, so they are compiled without reference counting (_nrt):
-# with it, every call increfs and decrefs each array it is passed, atomically, once per
-# element, which made the branching rules 5-10x slower than a hand-written loop.
-_sgd, _sgd_lean, _sgd_momentum_lean, _adam, _adam_lean, _adagrad, _rmsprop = map(
-    njit(cache=True, fastmath=_FAST, error_model="numpy", _nrt=False), update_rules.RULES)
+# The rules and their loops allocate nothing, so they are compiled without reference
+# counting (_nrt): with it, every call increfs and decrefs each array it is passed,
+# atomically, once per element, which made the branching rules 5-10x slower than a
+# hand-written loop.
+_compile = njit(cache=True, fastmath=_FAST, error_model="numpy", _nrt=False)
 
 
-def _loops(source):
-    """One loop per rule, by name. A loop taking the rule as an argument would compile
-    again in every process, since numba cannot cache a function typed by another
-    function. Each loop closes over `source`, the digest of update_rules.py, so an edit
-    to a rule recompiles the loops that inline it (see `revision`)."""
+def _loop(rule):
+    """The rule inlined into a loop over every element.
 
-    @_compile
-    def each_sgd(p, g, states, scalars):
-        source  # a cell, so in the cache key
-        for i in range(p.size):
-            _sgd(i, p, g, states, scalars)
+    numba caches a closure under the pickled values of its cells: here the rule, a plain
+    function that pickles by name, and `source`, the digest of update_rules.py (see
+    `revision`), so an edited rule recompiles. A loop taking the rule as an argument,
+    or closing over a compiled dispatcher, would compile again in every process.
+    """
+    body = register_jitable(rule)
+    source = revision.of(update_rules)
 
     @_compile
-    def each_sgd_lean(p, g, states, scalars):
+    def each(p, g, states, scalars):
         source  # a cell, so in the cache key
         for i in range(p.size):
-            _sgd_lean(i, p, g, states, scalars)
+            body(i, p, g, states, scalars)
 
-    @_compile
-    def each_sgd_momentum_lean(p, g, states, scalars):
-        source  # a cell, so in the cache key
-        for i in range(p.size):
-            _sgd_momentum_lean(i, p, g, states, scalars)
-
-    @_compile
-    def each_adam(p, g, states, scalars):
-        source  # a cell, so in the cache key
-        for i in range(p.size):
-            _adam(i, p, g, states, scalars)
-
-    @_compile
-    def each_adam_lean(p, g, states, scalars):
-        source  # a cell, so in the cache key
-        for i in range(p.size):
-            _adam_lean(i, p, g, states, scalars)
-
-    @_compile
-    def each_adagrad(p, g, states, scalars):
-        source  # a cell, so in the cache key
-        for i in range(p.size):
-            _adagrad(i, p, g, states, scalars)
-
-    @_compile
-    def each_rmsprop(p, g, states, scalars):
-        source  # a cell, so in the cache key
-        for i in range(p.size):
-            _rmsprop(i, p, g, states, scalars)
-
-    return {"sgd": each_sgd, "sgd_lean": each_sgd_lean,
-            "sgd_momentum_lean": each_sgd_momentum_lean, "adam": each_adam,
-            "adam_lean": each_adam_lean, "adagrad": each_adagrad, "rmsprop": each_rmsprop}
+    return each
 
 
-_LOOPS = _loops(revision.of(update_rules))
+_LOOPS = {rule.__name__: _loop(rule) for rule in update_rules.RULES}
 _NONE = np.zeros(0, np.float32)
 
 
