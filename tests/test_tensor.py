@@ -376,3 +376,24 @@ def test_bias_rows_are_added_in_place():
     cube = engine.ones(2, 3, 4)
     cube.add_(engine.ones(3, 4))
     assert cube.sum().item() == 48.0
+
+
+def test_fused_updates_refuse_a_gradient_or_state_of_another_shape_and_change_nothing():
+    """optim calls these per parameter; the checks read raw fields, so test them."""
+    from engine.ops.update import adam_, sgd_
+
+    p = engine.tensor([1.0, 2.0, 3.0])
+    hyper = dict(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False,
+                 maximize=False, first_step=False)
+    with pytest.raises(RuntimeError, match=r"parameter has shape \(3,\) but its gradient or "
+                                           r"state has shape \(4,\)"):
+        sgd_(p, engine.ones(4), None, **hyper)
+    with pytest.raises(RuntimeError, match=r"has shape \(3,\) but .* has shape \(2, 3\)"):
+        sgd_(p, engine.ones(3), engine.zeros(2, 3), **hyper)
+    with pytest.raises(RuntimeError, match=r"has shape \(3,\) but .* has shape \(\)"):
+        adam_(p, engine.ones(3), engine.zeros(3), engine.tensor(0.0), None, lr=0.1,
+              beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, decoupled=False,
+              amsgrad=False, maximize=False, step=1)
+    assert p.tolist() == [1.0, 2.0, 3.0]
+    sgd_(p, engine.ones(3), engine.zeros(3), **hyper)
+    np.testing.assert_allclose(p.numpy(), [0.9, 1.9, 2.9], rtol=1e-6)

@@ -7,11 +7,16 @@ from ..tensor import version_counter
 
 
 def _check(param, grad, states):
+    """Same device and shape as the parameter, checked on the raw fields: this runs for
+    every parameter of every step."""
+    device, shape = param._device, param._data.shape
     for t in (grad, *states):
-        if t is not None and t.device != param.device:
+        if t is None:
+            continue
+        if t._device is not device and t._device != device:
             raise RuntimeError(f"optimizer: the parameter is on {param.device} but its "
                                f"gradient or state is on {t.device}")
-        if t is not None and t.shape != param.shape:
+        if t._data.shape != shape:
             raise RuntimeError(f"optimizer: the parameter has shape {tuple(param.shape)} but "
                                f"its gradient or state has shape {tuple(t.shape)}")
 

@@ -63,7 +63,7 @@ def _run(rule, param, grad, states, scalars):
     copy."""
     target = param if param.flags.c_contiguous else np.ascontiguousarray(param)
     _LOOPS[rule.__name__](target.reshape(-1), np.ascontiguousarray(grad).reshape(-1),
-                          tuple(_flat(s) for s in states), scalars)
+                          tuple(map(_flat, states)), scalars)
     if target is not param:
         param[...] = target
 
