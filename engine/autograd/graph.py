@@ -94,45 +94,50 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ob
     grads = _Grads(create_graph)
     for node, g in zip(roots, root_grads):
         grads.push(node, g, shared=True)
-    captured = {}
-    check_nan = is_anomaly_enabled()
     # The graph is emptied at the end, so that it keeps no node alive: the nodes go by
     # refcount, and the graph goes back to the spares for the next walk.
     try:
         with set_grad_enabled(create_graph):
-            # networkx's topological_sort, less its generator layer over the generations
-            for node in chain.from_iterable(nx.topological_generations(graph)):
-                g = grads.pop(node)
-                if g is None:
-                    continue
-                for hook in node.pre_hooks:
-                    replaced = hook(g)
-                    if replaced is not None:
-                        g = replaced
-                    g._grad_mark = SHARED  # a hook may have kept it
-                if capture is not None and node in capture:
-                    captured[node] = g
-                if isinstance(node, AccumulateGrad):
-                    if capture is None:
-                        node.accumulate(g, create_graph, grads.claim(g))
-                    if observe is not None:
-                        observe(node, g, ())
-                    continue
-                input_grads = node.op.backward(node, g, create_graph)
-                if check_nan:
-                    check_gradients(node, input_grads)
-                if observe is not None:
-                    observe(node, g, input_grads)
-                for hook in node.post_hooks:
-                    hook(input_grads, (g,))
-                if not retain_graph:
-                    node.release()
-                for edge, gi in zip(node.edges, input_grads):
-                    if edge is not None and gi is not None:
-                        grads.push(edge, gi)
+            return _walk(graph, grads, retain_graph, create_graph, capture, observe)
     finally:
         graph.clear()
         _spare_graphs.append(graph)
+
+
+def _walk(graph, grads, retain_graph, create_graph, capture, observe):
+    """The chain rule, node by node in topological order; returns the captured grads."""
+    captured = {}
+    check_nan = is_anomaly_enabled()
+    # networkx's topological_sort, less its generator layer over the generations
+    for node in chain.from_iterable(nx.topological_generations(graph)):
+        g = grads.pop(node)
+        if g is None:
+            continue
+        for hook in node.pre_hooks:
+            replaced = hook(g)
+            if replaced is not None:
+                g = replaced
+            g._grad_mark = SHARED  # a hook may have kept it
+        if capture is not None and node in capture:
+            captured[node] = g
+        if isinstance(node, AccumulateGrad):
+            if capture is None:
+                node.accumulate(g, create_graph, grads.claim(g))
+            if observe is not None:
+                observe(node, g, ())
+            continue
+        input_grads = node.op.backward(node, g, create_graph)
+        if check_nan:
+            check_gradients(node, input_grads)
+        if observe is not None:
+            observe(node, g, input_grads)
+        for hook in node.post_hooks:
+            hook(input_grads, (g,))
+        if not retain_graph:
+            node.release()
+        for edge, gi in zip(node.edges, input_grads):
+            if edge is not None and gi is not None:
+                grads.push(edge, gi)
     return captured
 
 
