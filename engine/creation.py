@@ -152,46 +152,54 @@ def scalar_tensor(value, dtype=None, device=None, requires_grad=False):
                 requires_grad=requires_grad)
 
 
-def _filled(size, value, dtype, device, requires_grad):
+def _filled(shape, value, dtype, device, requires_grad):
+    """A new tensor of `shape` (already checked by `_size`) holding `value`."""
     d = canonical(device)
-    t = Tensor._make(backend(d).full(_size(size), value, dtype.numpy), d)
+    t = Tensor._make((d.kernels or backend(d)).full(shape, value, dtype.numpy), d)
     if requires_grad:
         t.requires_grad_(True)
     return t
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
-    return _filled(size, 0, dtype or dtypes.get_default_dtype(), device, requires_grad)
+    return _filled(_size(size), 0, dtype or dtypes.get_default_dtype(), device, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None):
-    return _filled(size, 1, dtype or dtypes.get_default_dtype(), device, requires_grad)
+    return _filled(_size(size), 1, dtype or dtypes.get_default_dtype(), device, requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, out=None):
-    return _filled(size, 0, dtype or dtypes.get_default_dtype(), device, requires_grad)
+    return _filled(_size(size), 0, dtype or dtypes.get_default_dtype(), device, requires_grad)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
     if dtype is None:
         dtype = dtypes.scalar_dtype(fill_value)
-    return _filled((size,) if isinstance(size, int) else tuple(size), fill_value, dtype,
+    return _filled(_size((size,) if isinstance(size, int) else tuple(size)), fill_value, dtype,
                    device, requires_grad)
 
 
-def _like(fn):
-    def like(input, *args, dtype=None, device=None, requires_grad=False, **kwargs):
-        return fn(input.shape, *args, dtype=dtype or input.dtype,
-                  device=device or input.device, requires_grad=requires_grad)
+def _like(name, value):
+    """`name(input)`: `value` in input's shape, dtype and device unless given. The shape
+    is an existing tensor's, so it skips `_size`'s checks: backward makes its root
+    gradient with ones_like, once per call."""
+    def like(input, *, dtype=None, device=None, requires_grad=False, **kwargs):
+        return _filled(input._data.shape, value, dtype or input._dtype,
+                       device or input._device, requires_grad)
 
-    like.__name__ = fn.__name__ + "_like"
+    like.__name__ = name
     return like
 
 
-zeros_like = _like(zeros)
-ones_like = _like(ones)
-empty_like = _like(empty)
-full_like = _like(full)
+zeros_like = _like("zeros_like", 0)
+ones_like = _like("ones_like", 1)
+empty_like = _like("empty_like", 0)
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, **kwargs):
+    return _filled(input._data.shape, fill_value, dtype or input._dtype,
+                   device or input._device, requires_grad)
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):

@@ -1,4 +1,5 @@
 """`backward` and `autograd.grad`: check what the user asked for, then walk the graph."""
+from ..creation import ones_like, zeros_like
 from ..tensor import Tensor
 from .graph import run_backward
 from .node import edge_of
@@ -19,10 +20,7 @@ def _root_gradients(outputs, grad_outputs):
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs "
                                    f"(the output has shape {tuple(out.shape)}); pass a "
                                    f"gradient of that shape")
-            # d(out)/d(out), straight from the backend: ones_like's argument handling
-            # cost more than the rest of a small backward's setup
-            g = Tensor._make(out._backend.full(out._data.shape, 1, out._dtype.numpy),
-                             out._device)
+            g = ones_like(out)
         elif g.shape != out.shape:
             raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
                                f"{tuple(g.shape)} and output[{i}] has a shape of "
@@ -57,8 +55,6 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          allow_unused=None, materialize_grads=False):
     """The gradients of `outputs` with respect to `inputs`, returned rather than stored."""
-    from ..creation import zeros_like
-
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
     for i, t in enumerate(inputs):
