@@ -86,12 +86,8 @@ def _leaf_dtypes(seq, found):
     grouped by type first, so a long list of numbers costs one pass in C."""
     kinds = set(map(type, seq))
     for kind in kinds:
-        if kind is float:
-            found.add(dtypes.get_default_dtype())
-        elif kind is int:
-            found.add(dtypes.int64)
-        elif kind is bool:
-            found.add(dtypes.bool_)
+        if kind in _PYTHON_NUMBERS:
+            found.add(dtypes.scalar_dtype(kind()))  # the dtype this kind of number gets
         elif issubclass(kind, np.generic):
             found.add(dtypes.from_numpy(np.dtype(kind)))
     if kinds <= _PYTHON_NUMBERS or all(issubclass(k, np.generic) for k in kinds):
