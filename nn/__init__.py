@@ -1,5 +1,5 @@
 """`nn`: PyTorch's neural-network API (modules, layers, losses, init) over engine ops."""
-from . import functional, init  # noqa: F401
+from . import functional, init, utils  # noqa: F401
 from .activation import (  # noqa: F401
     ELU, GELU, LeakyReLU, LogSoftmax, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softplus, Tanh,
 )

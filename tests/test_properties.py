@@ -90,6 +90,11 @@ REDUCTIONS = {
     "amax": (lambda m, x, d, k: m.amax(x, d, keepdim=k), 1),
     "logsumexp": (lambda m, x, d, k: m.logsumexp(x, d, keepdim=k), 1),
     "var": (lambda m, x, d, k: x.var(d, keepdim=k, correction=0), 1),
+    # FINITE draws exact zeros, so all-zero slices (gradient 0, not 0/0) come up
+    "norm": (lambda m, x, d, k: x.norm(dim=d, keepdim=k), 0),
+    "norm_p1": (lambda m, x, d, k: x.norm(p=1, dim=d, keepdim=k), 0),
+    "norm_p3": (lambda m, x, d, k: x.norm(p=3, dim=d, keepdim=k), 0),
+    "norm_inf": (lambda m, x, d, k: x.norm(p=float("inf"), dim=d, keepdim=k), 1),
     "max_dim": (lambda m, x, d, k: x.max(d[0], keepdim=k).values, 1),
     "softmax": (lambda m, x, d, k: m.softmax(x, d[0]), 1),
     "log_softmax": (lambda m, x, d, k: m.log_softmax(x, d[0]), 1),

@@ -11,34 +11,33 @@ from .indexing import (  # noqa: F401
 )
 from .linalg import addmm, bmm, dot, matmul, mm, mv, outer  # noqa: F401
 from .pointwise import (  # noqa: F401
-    abs, add, ceil, clamp, clamp_max, clamp_min, clip, cos, div, divide, eq, exp, floor,
-    floor_divide, ge, round,
-    greater, remainder,
-    greater_equal, gt, isfinite, isinf, isnan, le, less, less_equal, log, log1p, log2, log10,
-    logical_and, logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg,
-    negative, not_equal, pow, reciprocal, rsqrt, sign, sin, sqrt, square, sub, subtract,
-    true_divide, where, xlogy,
+    abs, add, allclose, ceil, clamp, clamp_max, clamp_min, clip, cos, div, divide, eq, exp,
+    floor, floor_divide, ge, greater, greater_equal, gt, isclose, isfinite, isinf, isnan,
+    le, less, less_equal, log, log10, log1p, log2, logical_and, logical_not, logical_or,
+    logical_xor, lt, maximum, minimum, mul, ne, neg, negative, not_equal, pow, reciprocal,
+    remainder, round, rsqrt, sign, sin, sqrt, square, sub, subtract, true_divide, where,
+    xlogy,
 )
 from .reduction import (  # noqa: F401
-    all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, std, sum, var,
+    all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, norm, std, sum, var,
 )
 from .shape import (  # noqa: F401
     broadcast_to, cat, chunk, clone, concat, concatenate, contiguous, expand, expand_as,
-    flatten, narrow, permute, reshape, select, split, squeeze, stack, swapaxes, swapdims, t,
-    transpose, unbind, unflatten, unsqueeze, view,
+    flatten, narrow, permute, repeat, reshape, select, split, squeeze, stack, swapaxes,
+    swapdims, t, transpose, unbind, unflatten, unsqueeze, view,
 )
 
 multiply = mul
 
 _METHODS = """
-abs add clamp clamp_max clamp_min clip cos div divide eq exp ge greater greater_equal gt
-isfinite isinf isnan le less less_equal log log1p log2 log10 logical_and logical_not
+abs add allclose clamp clamp_max clamp_min clip cos div divide eq exp ge greater greater_equal
+gt isclose isfinite isinf isnan le less less_equal log log1p log2 log10 logical_and logical_not
 logical_or logical_xor lt maximum minimum mul multiply ne neg negative not_equal pow
 reciprocal rsqrt sign sin sqrt square sub subtract true_divide xlogy floor_divide remainder
 floor ceil round
-all amax amin any argmax argmin logsumexp max mean min std sum var
-broadcast_to chunk clone contiguous expand expand_as flatten narrow permute reshape select
-split squeeze swapaxes swapdims t transpose unbind unflatten unsqueeze view
+all amax amin any argmax argmin logsumexp max mean min norm std sum var
+broadcast_to chunk clone contiguous expand expand_as flatten narrow permute repeat reshape
+select split squeeze swapaxes swapdims t transpose unbind unflatten unsqueeze view
 gather index_select masked_fill scatter_add take_along_dim
 matmul mm mv dot bmm addmm outer
 relu sigmoid tanh softmax log_softmax

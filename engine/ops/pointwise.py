@@ -203,6 +203,30 @@ def isfinite(input):
     return (input == input) & (abs(input) != math.inf)
 
 
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|input - other| <= atol + rtol * |other| elementwise, for operands of one dtype.
+    Equal values are close (infinities included); NaN is close to NaN only with
+    equal_nan. Nothing is recorded: the answer is a bool mask."""
+    if input.dtype is not other.dtype:
+        raise RuntimeError(f"isclose: {input.dtype} did not match {other.dtype}")
+    if rtol < 0 or atol < 0:
+        raise RuntimeError(f"isclose: rtol and atol must be non-negative, got rtol={rtol} "
+                           f"and atol={atol}")
+    a, b = input.detach(), other.detach()
+    close = eq(a, b)
+    if a.dtype is dtypes.bool_:
+        return close
+    finite = logical_and(isfinite(a), isfinite(b))
+    within = logical_and(finite, le(abs(a - b), atol + rtol * abs(b)))
+    close = logical_or(close, within)
+    return logical_or(close, logical_and(isnan(a), isnan(b))) if equal_nan else close
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether every element is close (see isclose): a Python bool."""
+    return bool(isclose(input, other, rtol, atol, equal_nan).all())
+
+
 def logical_not(input):
     return _logical_not(input if input._dtype is dtypes.bool_ else input.to(dtypes.bool_))
 

@@ -5,6 +5,7 @@ import math
 
 from .. import dtypes
 from ..tensor import Tensor
+from .pointwise import where
 from .primitive import Primitive as P
 
 _SUM = lambda K, x, *, dims, keepdim, dtype: K.sum(x, dims, keepdim, dtype)  # noqa: E731
@@ -94,6 +95,27 @@ _std = P("StdBackward0",
          x=lambda g, x, out, dims, keepdim, count, correction:
              expand_reduced(g / out, x.shape, dims, keepdim) * _centred(x, dims)
              / (count - correction))
+
+
+def _norm_forward(K, x, *, dims, keepdim, p):
+    if p == 0:  # the count of non-zero elements
+        return K.sum(K.ne(x, 0), dims, keepdim, x.dtype)
+    if p == 2:  # the common case, without pow's rounding
+        return K.sqrt(K.sum(K.mul(x, x), dims, keepdim))
+    return K.pow(K.sum(K.pow(K.abs(x), p), dims, keepdim), 1.0 / p)
+
+
+def _norm_share(g, x, out, dims, keepdim, p):
+    """sign(x) |x|^(p-1) / norm^(p-1), which is x / norm for p = 2; where the norm is 0
+    the gradient is 0, the subgradient PyTorch picks (not 0/0)."""
+    if p == 0:
+        return x * 0
+    norm = expand_reduced(out, x.shape, dims, keepdim)
+    share = x / norm if p == 2 else x.sign() * x.abs() ** (p - 1) / norm ** (p - 1)
+    return expand_reduced(g, x.shape, dims, keepdim) * where(norm == 0, 0.0, share)
+
+
+_norm = P("LinalgVectorNormBackward0", _norm_forward, x=_norm_share)
 
 
 # ---- the public functions ------------------------------------------------------------
@@ -218,3 +240,23 @@ def all(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
 def any(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     return sum(input.to(dtypes.bool_).long(), dim, keepdim) > 0
 
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """The vector p-norm over `dim` (all elements by default): (sum |x|^p)^(1/p), the
+    largest or smallest |x| for p = inf or -inf, the count of non-zeros for p = 0.
+    "fro" is the 2-norm, as it is for PyTorch over one or two dims."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"norm(): input dtype should be floating point, got "
+                           f"{input.dtype}")
+    if p == "fro":
+        p = 2
+    if isinstance(p, str) or not isinstance(p, (int, float)):
+        raise RuntimeError(f"norm(): p={p!r} is not supported; use a number, inf or \"fro\"")
+    dims = normalize_dims(input, dim)
+    if math.isinf(p):
+        extreme = amax if p > 0 else amin
+        return extreme(input.abs(), dims, keepdim)
+    return _norm(input, dims=dims, keepdim=keepdim, p=p)

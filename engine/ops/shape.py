@@ -191,6 +191,27 @@ def expand_as(input, other):
     return expand(input, other.shape)
 
 
+def repeat(input, *sizes):
+    """Tile the tensor sizes[d] times along each dim (extra leading sizes add dims).
+
+    A reshape that gives each dim a size-1 partner, an expand of the partners to the
+    repeat counts, and a reshape that merges each pair: so the gradient, summed back
+    over the expanded partners, needs no formula of its own.
+    """
+    sizes = _shape_args(sizes)
+    if len(sizes) < input.dim():
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than "
+                           "number of dimensions of tensor")
+    shape = (1,) * (len(sizes) - input.dim()) + tuple(input.shape)
+    result = [r * n for r, n in zip(sizes, shape)]
+    if any(r < 0 for r in sizes):
+        bad = next(n for n in result if n < 0)
+        raise RuntimeError(f"Trying to create tensor with negative dimension {bad}: {result}")
+    paired = [m for n in shape for m in (1, n)]
+    expanded = [m for r, n in zip(sizes, shape) for m in (r, n)]
+    return input.reshape(paired).expand(expanded).reshape(result)
+
+
 def broadcast_to(input, shape):
     return expand(input, shape)
 
