@@ -1,6 +1,7 @@
 """The op table's public face: each function serves as `engine.<name>` and, where it
 takes a tensor first, as the method `Tensor.<name>`; operators map onto the same ones."""
 from ..tensor import Tensor, version_counter
+from .out import with_out
 from . import indexing, inplace, loss, shape  # noqa: F401
 from .activation import (  # noqa: F401
     dropout, elu, gelu, hardtanh, leaky_relu, log_softmax, relu, relu6, sigmoid, silu,
@@ -210,3 +211,18 @@ Tensor.copy_ = _copy_
 Tensor.fill_ = _fill_
 Tensor.zero_ = _zero_
 Tensor.masked_fill_ = _masked_fill_
+
+
+# The functional spellings take out= (engine.mul(a, b, out=c)); the operators and methods
+# attached above keep the bare ops, so they pay nothing for it.
+_WITH_OUT = """
+abs add ceil clamp clamp_max clamp_min clip cos div divide eq exp floor floor_divide ge
+greater greater_equal gt le less less_equal log log1p log2 log10 logical_and logical_not
+logical_or logical_xor lt maximum minimum mul multiply ne neg negative not_equal pow
+reciprocal remainder round rsqrt sign sin sqrt square sub subtract true_divide where xlogy
+all amax amin any argmax argmin logsumexp max mean min norm std sum var
+matmul mm mv dot bmm addmm outer cat concat concatenate stack sigmoid tanh
+""".split()
+
+for _name in _WITH_OUT:
+    globals()[_name] = with_out(globals()[_name])
