@@ -25,7 +25,7 @@ ELEMENTWISE = (
 REDUCTION = (
     "sum", "amax", "amin", "max_along", "min_along", "logsumexp",
     "softmax", "log_softmax", "softmax_backward", "log_softmax_backward",
-    "gather", "scatter_add", "cross_entropy_rows", "cross_entropy_backward_rows",
+    "gather", "scatter_add", "cross_entropy_rows", "cross_entropy_backward_rows", "argsort",
 )
 LINALG = ("matmul",)
 OPTIM = ("sgd_step", "adam_step", "adagrad_step", "rmsprop_step")

@@ -22,6 +22,7 @@ from .pointwise import (  # noqa: F401
 from .reduction import (  # noqa: F401
     all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, norm, std, sum, var,
 )
+from .sorting import argsort, sort, topk  # noqa: F401
 from .shape import (  # noqa: F401
     broadcast_to, cat, chunk, clone, concat, concatenate, contiguous, expand, expand_as,
     flatten, narrow, permute, repeat, reshape, select, split, squeeze, stack, swapaxes,
@@ -39,7 +40,7 @@ floor ceil round
 all amax amin any argmax argmin logsumexp max mean min norm std sum var
 broadcast_to chunk clone contiguous expand expand_as flatten narrow permute repeat reshape
 select split squeeze swapaxes swapdims t transpose unbind unflatten unsqueeze view
-gather index_select masked_fill scatter_add take_along_dim
+gather index_select masked_fill scatter_add take_along_dim argsort sort topk
 matmul mm mv dot bmm addmm outer
 relu sigmoid tanh softmax log_softmax
 """.split()
@@ -220,7 +221,7 @@ abs add ceil clamp clamp_max clamp_min clip cos div divide eq exp floor floor_di
 greater greater_equal gt le less less_equal log log1p log2 log10 logical_and logical_not
 logical_or logical_xor lt maximum minimum mul multiply ne neg negative not_equal pow
 reciprocal remainder round rsqrt sign sin sqrt square sub subtract true_divide where xlogy
-all amax amin any argmax argmin logsumexp max mean min norm std sum var
+all amax amin any argmax argmin logsumexp max mean min norm std sum var sort topk
 matmul mm mv dot bmm addmm outer cat concat concatenate stack sigmoid tanh
 """.split()
 

@@ -17,8 +17,8 @@ from .memory import (  # noqa: F401
 )
 from .random import bernoulli, generator, multinomial, normal, randint, uniform  # noqa: F401
 from .reduce import (  # noqa: F401
-    amax, amin, gather, log_softmax, log_softmax_backward, logsumexp, max_along, min_along,
-    scatter_add, softmax, softmax_backward, sum,
+    amax, amin, argsort, gather, log_softmax, log_softmax_backward, logsumexp, max_along,
+    min_along, scatter_add, softmax, softmax_backward, sum,
 )
 
 name = "cpu"

@@ -204,6 +204,20 @@ def _index_akb(index, axis):
                          math.prod(index.shape[axis + 1:]))
 
 
+def argsort(x, axis, descending=False):
+    """The int64 indices that sort x along `axis`, as PyTorch orders them: stable (equal
+    values keep their order) and NaN as the largest value.
+
+    numpy's stable sort is ascending with NaN last; sorting the reversed array and
+    reversing the answer gives the descending order with NaN first and ties still in
+    their original order.
+    """
+    if not descending:
+        return np.argsort(x, axis=axis, kind="stable").astype(np.int64, copy=False)
+    backwards = np.argsort(np.flip(x, axis), axis=axis, kind="stable")
+    return np.ascontiguousarray(np.flip(x.shape[axis] - 1 - backwards, axis), np.int64)
+
+
 def gather(x, axis, index):
     """out[..., j, ...] = x[..., index[..., j, ...], ...] along `axis` (torch.gather)."""
     idx = _index_akb(index, axis)

@@ -232,6 +232,46 @@ def log_softmax_backward(g, y, axis):
     return _softmax_grad(g, y, axis, True)
 
 
+@cuda.jit(device=True)
+def _sorts_before(u, j, v, k, descending):
+    """Whether value u at position j goes before value v at position k: NaN is the largest
+    value, and equal values keep their positions' order (a stable sort)."""
+    u_nan, v_nan = u != u, v != v
+    if u_nan or v_nan:
+        return j < k if u_nan and v_nan else u_nan == descending
+    if u == v:
+        return j < k
+    return u > v if descending else u < v
+
+
+@cuda.jit
+def _argsort_akb(x, out, K, B, n, descending):
+    """One thread per element: its place in the sorted row is the number of the row's
+    elements that go before it, so it writes its own index there. O(K) per thread, no
+    synchronisation, and every place is written exactly once."""
+    i = cuda.grid(1)
+    while i < n:
+        k = (i // B) % K
+        row = i - k * B  # the row's first element
+        v = x[i]
+        place = 0
+        for j in range(K):
+            if _sorts_before(x[row + j * B], j, v, k, descending):
+                place += 1
+        out[row + place * B] = k
+        i += cuda.gridsize(1)
+
+
+def argsort(x, axis, descending=False):
+    """The int64 indices that sort x along `axis`: stable, NaN as the largest value."""
+    view = _fresh_akb(x, axis)
+    out = empty(view.shape, np.int64)
+    if out.size:
+        _argsort_akb[grid(out.size)](view.buffer, out.buffer, view.shape[1], view.shape[2],
+                                     out.size, descending)
+    return reshape(out, x.shape)
+
+
 @cuda.jit
 def _gather_akb(x, index, out, J, K, B, n):
     i = cuda.grid(1)
