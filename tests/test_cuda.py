@@ -223,7 +223,9 @@ def test_repeated_indices_accumulate_in_the_gradient():
 
 @pytest.mark.parametrize("a_shape,b_shape", [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)),
                                              ((2, 5, 3), (3, 4)), ((2, 1, 5, 3), (3, 3, 4)),
-                                             ((9, 7), (7, 10))])
+                                             ((9, 7), (7, 10)),
+                                             # size-1 batch dims last: their strides say nothing
+                                             ((1, 3, 4), (2, 1, 4, 5)), ((2, 1, 3, 4), (4, 2))])
 def test_matmul_shapes_match_numpy(a_shape, b_shape):
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)

@@ -70,18 +70,25 @@ def _gemm(dtype):
 def _batched(x, batch, rows, cols):
     """x as (offset, batch stride, row stride, col stride) over a flat batch of matrices."""
     x = broadcast_to(x, batch + (rows, cols))
-    if len(batch) > 1 and not _uniform_batch(x, len(batch)):
+    step = _batch_step(x, len(batch))
+    if step is None:
         x = contiguous(x)
-    batch_stride = x.strides[len(batch) - 1] if batch else 0
-    return x, batch_stride, x.strides[-2], x.strides[-1]
+        step = _batch_step(x, len(batch))
+    return x, step, x.strides[-2], x.strides[-1]
 
 
-def _uniform_batch(x, n):
-    """Whether the leading n dims step through memory by one stride (so they flatten)."""
-    strides = x.strides[:n]
-    shape = x.shape[:n]
-    return all(strides[d] == strides[d + 1] * shape[d + 1] or shape[d] == 1
-               for d in range(n - 1))
+def _batch_step(x, n):
+    """The one stride that walks the leading n dims as a single flat dim, or None.
+
+    Size-1 dims take no steps, so their strides (0 after broadcasting) say nothing and
+    are skipped; a broadcast dim of stride 0 flattens too, so shared operands are not
+    copied.
+    """
+    dims = [(size, stride) for size, stride in zip(x.shape[:n], x.strides[:n]) if size != 1]
+    for (_, outer), (size, inner) in zip(dims, dims[1:]):
+        if outer != inner * size:
+            return None
+    return dims[-1][1] if dims else 0
 
 
 def matmul(a, b, out=None):
