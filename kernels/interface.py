@@ -28,9 +28,10 @@ REDUCTION = (
     "gather", "scatter_add", "cross_entropy_rows", "cross_entropy_backward_rows", "argsort",
 )
 LINALG = ("matmul",)
+WINDOWS = ("unfold", "fold")
 OPTIM = ("sgd_step", "adam_step", "adagrad_step", "rmsprop_step")
 
-REQUIRED = MEMORY + RANDOM + ELEMENTWISE + REDUCTION + LINALG + OPTIM
+REQUIRED = MEMORY + RANDOM + ELEMENTWISE + REDUCTION + LINALG + WINDOWS + OPTIM
 
 
 def missing(backend):

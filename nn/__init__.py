@@ -4,6 +4,7 @@ from .activation import (  # noqa: F401
     ELU, GELU, LeakyReLU, LogSoftmax, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softplus, Tanh,
 )
 from .containers import ModuleDict, ModuleList, Sequential  # noqa: F401
+from .conv import AvgPool2d, Conv2d, MaxPool2d  # noqa: F401
 from .layers import (  # noqa: F401
     BatchNorm1d, Bilinear, Dropout, Embedding, Flatten, Identity, LayerNorm, Linear,
     Unflatten,

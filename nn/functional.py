@@ -1,5 +1,6 @@
 """`nn.functional`: PyTorch's functional API over engine ops (no kernels called here)."""
 import engine
+from engine.ops.conv import avg_pool2d, conv2d, fold, max_pool2d, unfold  # noqa: F401
 from engine.ops.linalg import linear  # noqa: F401
 from engine.ops.activation import (  # noqa: F401
     dropout, elu, gelu, hardtanh, leaky_relu, log_softmax, relu, relu6, sigmoid, silu,
@@ -33,8 +34,7 @@ def logsigmoid(input):
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12):
-    norm = (input.abs() ** p).sum(dim, keepdim=True) ** (1 / p)
-    return input / norm.clamp(min=eps)
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
 
 
 def one_hot(tensor, num_classes=-1):

@@ -8,6 +8,7 @@ from .elementwise import (  # noqa: F401
 )
 from .inplace import add_, div_, mul_, sub_  # noqa: F401
 from .linalg import matmul  # noqa: F401
+from .window import fold, unfold  # noqa: F401
 from .loss import cross_entropy_backward_rows, cross_entropy_rows  # noqa: F401
 from .optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401
 from .memory import (  # noqa: F401

@@ -16,6 +16,7 @@ from .elementwise import (  # noqa: F401
 from .indexing import getitem, index_add, setitem  # noqa: F401
 from .layout import broadcast_to, copy, permute, reshape  # noqa: F401
 from .linalg import matmul  # noqa: F401
+from .window import fold, unfold  # noqa: F401
 from .loss import cross_entropy_backward_rows, cross_entropy_rows  # noqa: F401
 from .memory import (  # noqa: F401
     arange, astype, concatenate, copy_into, eye, from_numpy, full, linspace, memory_root,

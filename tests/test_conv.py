@@ -1,0 +1,197 @@
+"""Convolution and pooling against PyTorch: hypothesis over the window geometry (kernel,
+stride, padding, dilation, groups, odd sizes), the layers' reprs and initialisation,
+every refusal, and a small CNN's training step gradient for gradient."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import engine
+import nn
+import optim
+from conftest import assert_close, needs_torch, torch
+
+F = nn.functional
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+pair = st.tuples(st.integers(1, 3), st.integers(1, 3))
+
+
+def _places(size, k, d, p, s):
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+@st.composite
+def _geometry(draw, pooling=False):
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 4))
+    size = draw(st.tuples(st.integers(1, 7), st.integers(1, 7)))
+    kernel, stride = draw(pair), draw(pair)
+    dilation = (1, 1) if pooling else draw(st.tuples(st.integers(1, 2), st.integers(1, 2)))
+    padding = draw(st.tuples(st.integers(0, 2), st.integers(0, 2)))
+    if pooling:
+        assume(all(2 * p <= k for p, k in zip(padding, kernel)))
+    assume(all(_places(*side) >= 1 for side in zip(size, kernel, dilation, padding, stride)))
+    return n, c, size, kernel, stride, padding, dilation
+
+
+def _compare(fn, arrays):
+    ours = [engine.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out_e, out_t = fn(engine, F, *ours), fn(torch, torch.nn.functional, *theirs)
+    assert_close(out_e, out_t, 1e-9, 1e-10, what="forward")
+    weights = np.random.default_rng(1).standard_normal(tuple(out_t.shape))
+    (out_e * engine.tensor(weights)).sum().backward()
+    (out_t * torch.tensor(weights)).sum().backward()
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        assert_close(a.grad, b.grad, 1e-9, 1e-10, what=f"gradient of input {i}")
+
+
+@needs_torch
+@SETTINGS
+@given(geometry=_geometry(), groups=st.sampled_from([1, 2]), out_per_group=st.integers(1, 3),
+       bias=st.booleans(), data=st.data())
+def test_conv2d_any_geometry(geometry, groups, out_per_group, bias, data):
+    n, c, size, kernel, stride, padding, dilation = geometry
+    assume(c % groups == 0)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 16)))
+    arrays = [rng.standard_normal((n, c) + size),
+              rng.standard_normal((groups * out_per_group, c // groups) + kernel)]
+    if bias:
+        arrays.append(rng.standard_normal(groups * out_per_group))
+    _compare(lambda m, f, x, w, *b: f.conv2d(x, w, b[0] if b else None, stride, padding,
+                                             dilation, groups), arrays)
+
+
+@needs_torch
+@SETTINGS
+@given(geometry=_geometry(pooling=True), seed=st.integers(0, 2 ** 16))
+def test_pooling_any_geometry(geometry, seed):
+    n, c, size, kernel, stride, padding, _ = geometry
+    x = np.random.default_rng(seed).permutation(n * c * size[0] * size[1]).reshape(
+        (n, c) + size).astype(np.float64)  # distinct values: one maximum per window
+    _compare(lambda m, f, t: f.max_pool2d(t, kernel, stride, padding), [x])
+    for include in (True, False):
+        _compare(lambda m, f, t: f.avg_pool2d(t, kernel, stride, padding,
+                                              count_include_pad=include), [x])
+
+
+@needs_torch
+def test_unbatched_images_and_layers_match_torch():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 6, 5))
+    w = rng.standard_normal((2, 3, 3, 3))
+    _compare(lambda m, f, t, k: f.conv2d(t, k, padding=1), [x, w])
+    _compare(lambda m, f, t: f.max_pool2d(t, 2), [x])
+    _compare(lambda m, f, t: f.avg_pool2d(t, 3, 1, 1, divisor_override=4), [x])
+    _compare(lambda m, f, t: f.fold(f.unfold(t, 2, padding=1), (6, 5), 2, padding=1), [x])
+
+
+LAYERS = [
+    ("Conv2d", (1, 6, 5), {}),
+    ("Conv2d", (4, 6, (3, 2)), dict(stride=2, padding=(1, 0), dilation=2, groups=2,
+                                     bias=False)),
+    ("Conv2d", (3, 8, 3), dict(padding="same")),
+    ("MaxPool2d", (2,), {}),
+    ("MaxPool2d", ((3, 2), 1, 1), dict(dilation=2)),
+    ("AvgPool2d", (2,), {}),
+    ("AvgPool2d", (3, 2, 1), dict(count_include_pad=False)),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("name,args,kwargs", LAYERS)
+def test_layer_reprs_and_parameter_shapes_match_torch(name, args, kwargs):
+    ours, theirs = getattr(nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
+    assert repr(ours) == repr(theirs)
+    assert [(k, tuple(p.shape)) for k, p in ours.named_parameters()] == \
+        [(k, tuple(p.shape)) for k, p in theirs.named_parameters()]
+
+
+def test_conv2d_is_initialised_uniform_in_one_over_root_fan_in():
+    engine.manual_seed(0)
+    layer = nn.Conv2d(16, 64, 5)
+    bound = 1 / math.sqrt(16 * 25)
+    for p in (layer.weight, layer.bias):
+        values = p.detach().numpy()
+        assert np.abs(values).max() <= bound
+    weights = layer.weight.detach().numpy()
+    assert weights.std() == pytest.approx(bound / math.sqrt(3), rel=0.02)
+
+
+REFUSALS = [
+    (lambda: F.conv2d(engine.ones(1, 2, 4, 4, dtype=engine.int64), engine.ones(1, 2, 2, 2)),
+     "conv2d: expected a floating point input, got torch.int64"),
+    (lambda: F.conv2d(engine.ones(1, 2, 4, 4), engine.ones(1, 2, 2)),
+     r"expected a 4-d weight .* got shape \(1, 2, 2\)"),
+    (lambda: F.conv2d(engine.ones(1, 3, 4, 4), engine.ones(1, 2, 2, 2)),
+     r"input of shape \(1, 3, 4, 4\) \(3 channels\) does not match weight of shape "
+     r"\(1, 2, 2, 2\) with groups=1"),
+    (lambda: F.conv2d(engine.ones(1, 2, 4, 4), engine.ones(1, 2, 5, 5)),
+     r"a window of kernel_size \(5, 5\) and dilation \(1, 1\) does not fit an input of "
+     r"size \(4, 4\) padded by \(0, 0\)"),
+    (lambda: F.conv2d(engine.ones(2, 4), engine.ones(1, 2, 1, 1)),
+     r"expected a 3-d \(C, H, W\) or 4-d \(N, C, H, W\) input, got shape \(2, 4\)"),
+    (lambda: F.conv2d(engine.ones(1, 2, 4, 4), engine.ones(1, 2, 1, 1), stride=0),
+     "must be positive"),
+    (lambda: F.max_pool2d(engine.ones(1, 1, 4, 4), 2, padding=2),
+     r"padding \(2, 2\) should be at most half of the effective kernel size"),
+    (lambda: F.max_pool2d(engine.ones(1, 1, 4, 4), 2, ceil_mode=True),
+     "ceil_mode=True is not supported"),
+    (lambda: F.max_pool2d(engine.ones(1, 1, 4, 4), 2, return_indices=True),
+     "return_indices=True is not supported"),
+    (lambda: F.fold(engine.ones(1, 5, 4), (3, 3), 2),
+     r"fold: expected input of shape \(N, C \* 4, 4\) for output_size \(3, 3\)"),
+]
+
+
+@pytest.mark.parametrize("call,message", REFUSALS)
+def test_bad_input_is_refused_by_name(call, message):
+    with pytest.raises(RuntimeError, match=message):
+        call()
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: nn.Conv2d(3, 4, 3, groups=2), "must be divisible by groups"),
+    (lambda: nn.Conv2d(3, 4, 3, padding_mode="reflect"), "padding_mode='reflect'"),
+    (lambda: F.conv2d(engine.ones(1, 1, 4, 4), engine.ones(1, 1, 3, 3), padding="same",
+                      stride=2), "not supported for strided"),
+    (lambda: F.conv2d(engine.ones(1, 1, 4, 4), engine.ones(1, 1, 2, 2), padding="same"),
+     "needs uneven padding"),
+    (lambda: F.conv2d(engine.ones(1, 1, 4, 4), engine.ones(1, 1, 2, 2), padding="full"),
+     "padding must be 'valid', 'same' or a number"),
+    (lambda: F.conv2d(engine.ones(1, 1, 4, 4), engine.ones(1, 1, 2, 2), stride=(1, 2, 3)),
+     "stride must be an int or a pair of ints"),
+])
+def test_bad_arguments_are_refused(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+@needs_torch
+def test_a_small_cnn_trains_gradient_for_gradient_like_torch():
+    def cnn(m):  # the shape of PyTorch's CIFAR-10 tutorial network, smaller
+        return m.Sequential(m.Conv2d(3, 4, 3), m.ReLU(), m.MaxPool2d(2, 2),
+                            m.Conv2d(4, 6, 3, padding=1), m.ReLU(), m.AvgPool2d(2),
+                            m.Flatten(), m.Linear(6 * 3 * 3, 10))
+
+    theirs, ours = cnn(torch.nn), cnn(nn)
+    ours.load_state_dict({k: engine.tensor(v.detach().numpy())
+                          for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 3, 14, 14)).astype(np.float32)
+    y = rng.integers(0, 10, 5)
+    opt_e = optim.SGD(ours.parameters(), lr=0.1, momentum=0.9)
+    opt_t = torch.optim.SGD(theirs.parameters(), lr=0.1, momentum=0.9)
+    for _ in range(3):
+        opt_e.zero_grad()
+        opt_t.zero_grad()
+        loss_e = F.cross_entropy(ours(engine.tensor(x)), engine.tensor(y))
+        loss_t = torch.nn.functional.cross_entropy(theirs(torch.tensor(x)), torch.tensor(y))
+        loss_e.backward()
+        loss_t.backward()
+        assert loss_e.item() == pytest.approx(loss_t.item(), rel=1e-5)
+        for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
+            assert_close(p.grad, q.grad, 1e-4, 1e-5, what=f"{name} gradient")
+        opt_e.step()
+        opt_t.step()
