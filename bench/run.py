@@ -20,6 +20,7 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
 TITLES = {
     "mlp64": "MLP 784-512-512-10 SGD step, batch 64",
     "mlp512": "MLP 784-512-512-10 SGD step, batch 512",
+    "cnn": "CNN 2x(conv 3x3, pool) SGD step, batch 64",
     "tiny": "tiny graph: 30 ops forward + backward",
     "add": "c = a + b; c.backward()",
     "chain": "10,000-op chain forward + backward",
@@ -30,7 +31,7 @@ TITLES = {
     "loader0": "DataLoader epoch, 8192 x 784, 0 workers",
     "loader2": "DataLoader epoch, 8192 x 784, 2 workers",
 }
-ONE_THREAD_ONLY = {"tiny", "add", "chain", "loader0", "loader2", "elementwise",
+ONE_THREAD_ONLY = {"cnn", "tiny", "add", "chain", "loader0", "loader2", "elementwise",
                    "elementwise_", "adam"}
 
 
@@ -42,6 +43,11 @@ def _contenders(key, engine, torch, w):
         return {"numbagrad": w.framework_mlp_step(engine, params, x, y),
                 "torch": w.framework_mlp_step(torch, params, x, y),
                 "numpy": w.numpy_mlp_step(params, x, y)}
+    if key == "cnn":
+        params = w.cnn_params()
+        x, y = w.images(64)
+        return {"numbagrad": w.framework_cnn_step(engine, params, x, y),
+                "torch": w.framework_cnn_step(torch, params, x, y)}
     if key == "tiny":
         return both(w.tiny_graph)
     if key == "add":

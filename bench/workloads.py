@@ -39,6 +39,42 @@ def framework_mlp_step(m, arrays, x, y, lr=0.01, device="cpu"):
     return step
 
 
+def cnn_params(seed=0):
+    """Two 3x3 convolutions (1 -> 32 -> 64 channels) and a 1600 -> 10 linear layer."""
+    rng = np.random.default_rng(seed)
+    params = []
+    for shape in [(32, 1, 3, 3), (64, 32, 3, 3), (10, 64 * 5 * 5)]:
+        bound = 1 / np.sqrt(np.prod(shape[1:]))
+        params.append(rng.uniform(-bound, bound, shape).astype(np.float32))
+        params.append(rng.uniform(-bound, bound, shape[0]).astype(np.float32))
+    return params
+
+
+def images(size, seed=1):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((size, 1, 28, 28)).astype(np.float32),
+            rng.integers(0, 10, size).astype(np.int64))
+
+
+def framework_cnn_step(m, arrays, x, y, lr=0.01):
+    """An SGD step of a small MNIST CNN: (conv 3x3, relu, max pool 2) twice, then linear."""
+    p = [m.tensor(a, requires_grad=True) for a in arrays]
+    xs, ys = m.tensor(x), m.tensor(y)
+    F = m.nn.functional
+    optimizer = m.optim.SGD(p, lr=lr)
+
+    def step():
+        optimizer.zero_grad()
+        h = F.max_pool2d(F.relu(F.conv2d(xs, p[0], p[1])), 2)
+        h = F.max_pool2d(F.relu(F.conv2d(h, p[2], p[3])), 2)
+        loss = F.cross_entropy(F.linear(h.flatten(1), p[4], p[5]), ys)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
 def numpy_mlp_step(arrays, x, y, lr=0.01):
     """The same step by hand in NumPy: forward, backward and update, no autograd."""
     params = [a.copy() for a in arrays]
