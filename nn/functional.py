@@ -2,6 +2,7 @@
 import engine
 from engine.ops.conv import avg_pool2d, conv2d, fold, max_pool2d, unfold  # noqa: F401
 from engine.ops.linalg import linear  # noqa: F401
+from engine.ops.padding import pad  # noqa: F401
 from engine.ops.activation import (  # noqa: F401
     dropout, elu, gelu, hardtanh, leaky_relu, log_softmax, relu, relu6, sigmoid, silu,
     softmax, softplus, tanh,

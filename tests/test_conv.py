@@ -2,6 +2,8 @@
 stride, padding, dilation, groups, odd sizes), the layers' reprs and initialisation,
 every refusal, and a small CNN's training step gradient for gradient."""
 import math
+import os
+import warnings
 
 import numpy as np
 import pytest
@@ -14,7 +16,9 @@ import optim
 from conftest import assert_close, needs_torch, torch
 
 F = nn.functional
-SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# HYPOTHESIS_EXAMPLES=300 searches deeper than the suite's default.
+SETTINGS = settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", 30)), deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
 pair = st.tuples(st.integers(1, 3), st.integers(1, 3))
 
 
@@ -92,6 +96,9 @@ LAYERS = [
     ("Conv2d", (4, 6, (3, 2)), dict(stride=2, padding=(1, 0), dilation=2, groups=2,
                                      bias=False)),
     ("Conv2d", (3, 8, 3), dict(padding="same")),
+    ("Conv2d", (2, 4, (2, 3)), dict(padding="same", padding_mode="circular")),
+    ("Conv2d", (2, 4, 3), dict(padding=(2, 1), padding_mode="reflect")),
+    ("Conv2d", (2, 4, 3), dict(padding=1, stride=2, padding_mode="replicate")),
     ("MaxPool2d", (2,), {}),
     ("MaxPool2d", ((3, 2), 1, 1), dict(dilation=2)),
     ("AvgPool2d", (2,), {}),
@@ -101,11 +108,18 @@ LAYERS = [
 
 @needs_torch
 @pytest.mark.parametrize("name,args,kwargs", LAYERS)
-def test_layer_reprs_and_parameter_shapes_match_torch(name, args, kwargs):
+def test_layers_match_torch_in_repr_parameters_and_output(name, args, kwargs):
     ours, theirs = getattr(nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
     assert repr(ours) == repr(theirs)
     assert [(k, tuple(p.shape)) for k, p in ours.named_parameters()] == \
         [(k, tuple(p.shape)) for k, p in theirs.named_parameters()]
+    ours.load_state_dict({k: engine.tensor(v.detach().numpy())
+                          for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((2, args[0] if name == "Conv2d" else 3, 6, 7))
+    with warnings.catch_warnings():  # torch notes that uneven 'same' padding copies the input
+        warnings.simplefilter("ignore")
+        expected = theirs(torch.tensor(x, dtype=torch.float32))
+    assert_close(ours(engine.tensor(x, dtype=engine.float32)), expected, 1e-5, 1e-5)
 
 
 def test_conv2d_is_initialised_uniform_in_one_over_root_fan_in():
@@ -153,11 +167,9 @@ def test_bad_input_is_refused_by_name(call, message):
 
 @pytest.mark.parametrize("make,message", [
     (lambda: nn.Conv2d(3, 4, 3, groups=2), "must be divisible by groups"),
-    (lambda: nn.Conv2d(3, 4, 3, padding_mode="reflect"), "padding_mode='reflect'"),
+    (lambda: nn.Conv2d(3, 4, 3, padding_mode="mirror"), "got 'mirror'"),
     (lambda: F.conv2d(engine.ones(1, 1, 4, 4), engine.ones(1, 1, 3, 3), padding="same",
                       stride=2), "not supported for strided"),
-    (lambda: F.conv2d(engine.ones(1, 1, 4, 4), engine.ones(1, 1, 2, 2), padding="same"),
-     "needs uneven padding"),
     (lambda: F.conv2d(engine.ones(1, 1, 4, 4), engine.ones(1, 1, 2, 2), padding="full"),
      "padding must be 'valid', 'same' or a number"),
     (lambda: F.conv2d(engine.ones(1, 1, 4, 4), engine.ones(1, 1, 2, 2), stride=(1, 2, 3)),
@@ -195,3 +207,50 @@ def test_a_small_cnn_trains_gradient_for_gradient_like_torch():
             assert_close(p.grad, q.grad, 1e-4, 1e-5, what=f"{name} gradient")
         opt_e.step()
         opt_t.step()
+
+
+PAD_MODES = ["constant", "reflect", "replicate", "circular"]
+
+
+@needs_torch
+@SETTINGS
+@given(mode=st.sampled_from(PAD_MODES), shape=st.lists(st.integers(1, 4), min_size=2,
+                                                         max_size=4),
+       amounts=st.lists(st.integers(-2, 3), min_size=2, max_size=6), data=st.data())
+def test_pad_matches_torch_in_every_mode(mode, shape, amounts, data):
+    amounts = amounts[:2 * min(len(amounts) // 2, len(shape) - 1 if mode != "constant"
+                               else len(shape))]
+    assume(amounts)
+    for i, n in enumerate(reversed(shape[-(len(amounts) // 2):])):  # PyTorch's answers for
+        assume(n + amounts[2 * i] + amounts[2 * i + 1] >= 1)  # empty results vary by mode
+    if mode == "circular":  # PyTorch wraps around what is left after cropping, but checks
+        # the amounts against the uncropped size: beyond what is left it reads stale memory
+        for i, n in enumerate(reversed(shape[-(len(amounts) // 2):])):
+            left = n + min(amounts[2 * i], 0) + min(amounts[2 * i + 1], 0)
+            assume(left >= 1 and max(amounts[2 * i], amounts[2 * i + 1]) <= left)
+    x = np.random.default_rng(data.draw(st.integers(0, 99))).standard_normal(shape)
+    try:
+        expected = torch.nn.functional.pad(torch.tensor(x), amounts, mode=mode)
+    except (RuntimeError, ValueError, NotImplementedError) as e:
+        assume("single memory location" not in str(e))  # torch's circular crop-and-pad bug
+        with pytest.raises((RuntimeError, ValueError, NotImplementedError)):
+            F.pad(engine.tensor(x), amounts, mode=mode)
+        return
+    _compare(lambda m, f, t: f.pad(t, amounts, mode=mode), [x])
+    assert tuple(F.pad(engine.tensor(x), amounts, mode=mode).shape) == tuple(expected.shape)
+
+
+@pytest.mark.parametrize("call,error,message", [
+    (lambda: F.pad(engine.ones(2, 3), (1,)), ValueError, "padding length must be even"),
+    (lambda: F.pad(engine.ones(3), (1, 1, 1, 1)), ValueError, r"pad 2 dims, but the input "
+                                                               r"of shape \(3,\) has 1"),
+    (lambda: F.pad(engine.ones(1, 3), (3, 0), mode="reflect"), ValueError,
+     r"reflect padding of \(3, 0\) must be at most 2 for dim 1 of size 3"),
+    (lambda: F.pad(engine.ones(1, 3), (1, 0), mode="mirror"), NotImplementedError,
+     "mode 'mirror' is not one of"),
+    (lambda: F.pad(engine.ones(1, 3), (1, 0), mode="reflect", value=2), ValueError,
+     "only used by mode 'constant'"),
+])
+def test_pad_refusals(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

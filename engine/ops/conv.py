@@ -8,6 +8,7 @@ derivative formulas of their own, to any order.
 from kernels.windows import positions
 
 from ..creation import ones
+from .padding import pad
 from .primitive import Primitive as P
 
 
@@ -112,7 +113,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                            f"{x.dtype}, {weight.dtype}"
                            f"{'' if bias is None else ', ' + str(bias.dtype)}")
     if isinstance(padding, str):
-        padding = _named_padding(padding, (kh, kw), _pair("dilation", dilation), stride)
+        x, padding = _named_padding(x, padding, (kh, kw), _pair("dilation", dilation), stride)
     kernel, dilation, padding, stride, (oh, ow) = _geometry(
         "conv2d", x.shape[2:], (kh, kw), dilation, padding, stride)
     cols = _unfold(x, kernel=kernel, dilation=dilation, padding=padding, stride=stride,
@@ -127,9 +128,11 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return out.squeeze(0) if added else out
 
 
-def _named_padding(padding, kernel, dilation, stride):
+def _named_padding(x, padding, kernel, dilation, stride):
+    """(x, padding) for 'valid' or 'same': 'same' pads d * (k - 1) in all along each side,
+    half before and the odd one after, as PyTorch does, padding x itself when uneven."""
     if padding == "valid":
-        return 0
+        return x, 0
     if padding != "same":
         raise ValueError(f"conv2d: padding must be 'valid', 'same' or a number, got "
                          f"{padding!r}")
@@ -137,10 +140,9 @@ def _named_padding(padding, kernel, dilation, stride):
         raise ValueError("conv2d: padding='same' is not supported for strided convolutions")
     totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
     if any(t % 2 for t in totals):
-        raise ValueError(f"conv2d: padding='same' with kernel_size {kernel} and dilation "
-                         f"{dilation} needs uneven padding, which is not supported here; "
-                         f"pad explicitly")
-    return tuple(t // 2 for t in totals)
+        (th, tw) = totals
+        return pad(x, [tw // 2, tw - tw // 2, th // 2, th - th // 2]), 0
+    return x, tuple(t // 2 for t in totals)
 
 
 def _windows(op, input, kernel_size, stride, padding, dilation, ceil_mode, pad_value):
