@@ -15,6 +15,7 @@ _MODES = ("constant", "reflect", "replicate", "circular")
 
 
 def pad(input, pad, mode="constant", value=None):
+    """`input` padded by `pad`'s (before, after) amounts, last dim first (see above)."""
     pad = [int(p) for p in pad]
     if len(pad) % 2:
         raise ValueError(f"pad: the padding length must be even (before, after pairs), got "
@@ -49,7 +50,7 @@ def pad(input, pad, mode="constant", value=None):
             continue
         if mode == "constant":
             out = _constant(out, dim, before, after, 0 if value is None else value)
-        else:  # reflect and replicate mirror about the uncropped edges
+        else:  # reflect and replicate index the uncropped dim, circular what is left
             out = index_select(out, dim, _sources(mode, out, dim, before, after))
     return out
 
