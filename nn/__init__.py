@@ -6,7 +6,7 @@ from .activation import (  # noqa: F401
 from .containers import ModuleDict, ModuleList, Sequential  # noqa: F401
 from .conv import AvgPool2d, Conv2d, MaxPool2d  # noqa: F401
 from .layers import (  # noqa: F401
-    BatchNorm1d, Bilinear, Dropout, Embedding, Flatten, Identity, LayerNorm, Linear,
+    BatchNorm1d, BatchNorm2d, Bilinear, Dropout, Embedding, Flatten, Identity, LayerNorm, Linear,
     Unflatten,
 )
 from .loss import (  # noqa: F401

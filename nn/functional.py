@@ -65,9 +65,10 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
-    """Batch normalisation over dims (0,) or (0, 2); updates the running stats in training."""
-    dims = (0,) if input.dim() == 2 else (0, 2)
-    shape = (1, -1) if input.dim() == 2 else (1, -1, 1)
+    """Normalise each channel (dim 1) over the batch and every dim after the channels;
+    updates the running statistics in training."""
+    dims = (0,) + tuple(range(2, input.dim()))
+    shape = (1, -1) + (1,) * (input.dim() - 2)
     if training:
         mean = input.mean(dims)
         var = input.var(dims, correction=0)

@@ -1,5 +1,5 @@
 """Layers with parameters or shapes: Identity, Linear, Bilinear, Flatten, Unflatten,
-Embedding, Dropout, LayerNorm, BatchNorm1d."""
+Embedding, Dropout, LayerNorm, BatchNorm1d, BatchNorm2d."""
 import math
 
 import engine
@@ -183,8 +183,10 @@ class LayerNorm(Module):
                 f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
 
-class BatchNorm1d(Module):
-    """Normalises each feature over the batch; keeps running statistics for eval mode."""
+class _BatchNorm(Module):
+    """Normalises each channel over the batch; keeps running statistics for eval mode."""
+
+    dims = ()  # the input dims a subclass accepts
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None, *, bias=True):
@@ -212,8 +214,9 @@ class BatchNorm1d(Module):
             self.register_buffer("num_batches_tracked", None)
 
     def forward(self, input):
-        if input.dim() not in (2, 3):
-            raise ValueError(f"expected 2D or 3D input (got {input.dim()}D input)")
+        if input.dim() not in self.dims:
+            expected = " or ".join(f"{d}D" for d in self.dims)
+            raise ValueError(f"expected {expected} input (got {input.dim()}D input)")
         momentum = 0.0 if self.momentum is None else self.momentum
         use_batch_stats = self.training or self.running_mean is None
         if self.training and self.track_running_stats:
@@ -228,3 +231,15 @@ class BatchNorm1d(Module):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, bias={self.bias is not None}, "
                 f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Over (N, C) features or (N, C, L) sequences."""
+
+    dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Over (N, C, H, W) images: one mean and variance per channel."""
+
+    dims = (4,)

@@ -203,6 +203,8 @@ def test_load_state_dict_reports_everything_and_changes_nothing():
     lambda m: m.nn.LayerNorm((4,), elementwise_affine=False),
     lambda m: m.nn.BatchNorm1d(4),
     lambda m: m.nn.BatchNorm1d(4, momentum=None, affine=False),
+    lambda m: m.nn.BatchNorm2d(4),
+    lambda m: m.nn.BatchNorm2d(4, momentum=None, track_running_stats=False),
     lambda m: m.nn.Embedding(5, 4, padding_idx=1),
 ])
 def test_layers_forward_backward_and_state(make):
@@ -215,6 +217,8 @@ def test_layers_forward_backward_and_state(make):
     elif isinstance(ours, engine.nn.Bilinear):
         inputs = [rng.standard_normal((5, 4)).astype(np.float32),
                   rng.standard_normal((5, 2)).astype(np.float32)]
+    elif isinstance(ours, engine.nn.BatchNorm2d):
+        inputs = [rng.standard_normal((5, 4, 3, 2)).astype(np.float32)]
     else:
         inputs = [rng.standard_normal((5, 4)).astype(np.float32)]
     for _ in range(2):  # twice, so BatchNorm's running statistics move
@@ -235,6 +239,15 @@ def test_layers_forward_backward_and_state(make):
     theirs.eval()
     assert_close(ours(*[engine.tensor(a) for a in inputs]),
                  theirs(*[torch.tensor(a) for a in inputs]), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("layer,shape,message", [
+    (lambda: engine.nn.BatchNorm1d(4), (2, 4, 3, 3), r"expected 2D or 3D input \(got 4D input\)"),
+    (lambda: engine.nn.BatchNorm2d(4), (2, 4, 3), r"expected 4D input \(got 3D input\)"),
+])
+def test_batch_norm_names_the_input_dims_it_takes(layer, shape, message):
+    with pytest.raises(ValueError, match=message):
+        layer()(engine.ones(*shape))
 
 
 def test_dropout_module_respects_mode_and_seed():
