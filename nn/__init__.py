@@ -4,7 +4,9 @@ from .activation import (  # noqa: F401
     ELU, GELU, LeakyReLU, LogSoftmax, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softplus, Tanh,
 )
 from .containers import ModuleDict, ModuleList, Sequential  # noqa: F401
-from .conv import AvgPool2d, Conv2d, MaxPool2d  # noqa: F401
+from .conv import (  # noqa: F401
+    AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, Conv1d, Conv2d, MaxPool1d, MaxPool2d,
+)
 from .layers import (  # noqa: F401
     BatchNorm1d, BatchNorm2d, Bilinear, Dropout, Embedding, Flatten, Identity, LayerNorm, Linear,
     Unflatten,

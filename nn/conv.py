@@ -1,4 +1,4 @@
-"""Convolution and pooling layers: Conv2d, MaxPool2d, AvgPool2d (over engine.ops.conv)."""
+"""Convolution and pooling layers, 1-d and 2-d, over engine.ops.conv."""
 import math
 
 import engine
@@ -9,28 +9,32 @@ from .module import Module
 from .parameter import Parameter
 
 
-def _pair(value):
-    return (value, value) if isinstance(value, int) else tuple(value)
+def _tuple(value, n):
+    return (value,) * n if isinstance(value, int) else tuple(value)
 
 
-class Conv2d(Module):
-    """Cross-correlation of (N, C, H, W) images with out_channels learned filters,
+class _ConvNd(Module):
+    """Cross-correlation with out_channels learned filters over `n`-d signals,
     initialised as PyTorch does (uniform in +-1/sqrt(fan_in))."""
+
+    n = 0  # spatial dims, set by the subclasses
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  dilation=1, groups=1, bias=True, padding_mode="zeros", device=None,
                  dtype=None):
         super().__init__()
+        name = type(self).__name__
         if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv2d: in_channels ({in_channels}) and out_channels "
+            raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels "
                              f"({out_channels}) must be divisible by groups ({groups})")
         if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
-            raise ValueError(f"Conv2d: padding_mode must be 'zeros', 'reflect', 'replicate' "
+            raise ValueError(f"{name}: padding_mode must be 'zeros', 'reflect', 'replicate' "
                              f"or 'circular', got {padding_mode!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
-        self.padding = padding if isinstance(padding, str) else _pair(padding)
-        self.dilation, self.groups, self.padding_mode = _pair(dilation), groups, padding_mode
+        self.kernel_size, self.stride = _tuple(kernel_size, self.n), _tuple(stride, self.n)
+        self.padding = padding if isinstance(padding, str) else _tuple(padding, self.n)
+        self.dilation, self.groups = _tuple(dilation, self.n), groups
+        self.padding_mode = padding_mode
         self.weight = Parameter(engine.empty(out_channels, in_channels // groups,
                                              *self.kernel_size, dtype=dtype, device=device))
         if bias:
@@ -47,29 +51,28 @@ class Conv2d(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
+        conv = F.conv1d if self.n == 1 else F.conv2d
         if self.padding_mode == "zeros":
-            return F.conv2d(input, self.weight, self.bias, self.stride, self.padding,
-                            self.dilation, self.groups)
+            return conv(input, self.weight, self.bias, self.stride, self.padding,
+                        self.dilation, self.groups)
         padded = F.pad(input, self._padding_amounts(), mode=self.padding_mode)
-        return F.conv2d(padded, self.weight, self.bias, self.stride, 0, self.dilation,
-                        self.groups)
+        return conv(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
     def _padding_amounts(self):
-        """F.pad's (left, right, top, bottom) for this layer's padding."""
+        """F.pad's (before, after) pairs, last dim first, for this layer's padding."""
         if self.padding == "valid":
-            return [0, 0, 0, 0]
+            return [0, 0] * self.n
         if self.padding == "same":
-            (th, tw) = (d * (k - 1) for k, d in zip(self.kernel_size, self.dilation))
-            return [tw // 2, tw - tw // 2, th // 2, th - th // 2]
-        (ph, pw) = self.padding
-        return [pw, pw, ph, ph]
+            totals = [d * (k - 1) for k, d in zip(self.kernel_size, self.dilation)]
+            return [a for t in reversed(totals) for a in (t // 2, t - t // 2)]
+        return [a for p in reversed(self.padding) for a in (p, p)]
 
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
-        if self.padding != (0, 0):
+        if self.padding != (0,) * self.n:
             s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
+        if self.dilation != (1,) * self.n:
             s += f", dilation={self.dilation}"
         if self.groups != 1:
             s += f", groups={self.groups}"
@@ -78,6 +81,18 @@ class Conv2d(Module):
         if self.padding_mode != "zeros":
             s += f", padding_mode={self.padding_mode}"
         return s
+
+
+class Conv1d(_ConvNd):
+    """Over (N, C, L) sequences, with weight (out_channels, in_channels / groups, k)."""
+
+    n = 1
+
+
+class Conv2d(_ConvNd):
+    """Over (N, C, H, W) images, with weight (out_channels, in_channels / groups, kh, kw)."""
+
+    n = 2
 
 
 class MaxPool2d(Module):
@@ -116,3 +131,44 @@ class AvgPool2d(Module):
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool1d(MaxPool2d):
+    """The largest value of each kernel_size window along (N, C, L) sequences."""
+
+    def forward(self, input):
+        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
+
+
+class AvgPool1d(Module):
+    """The mean of each kernel_size window along (N, C, L) sequences."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True):
+        super().__init__()
+        self.kernel_size = _tuple(kernel_size, 1)
+        self.stride = _tuple(stride if stride is not None else kernel_size, 1)
+        self.padding = _tuple(padding, 1)
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+
+    def forward(self, input):
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Averages each image down to output_size, whatever its size (None keeps a side)."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input):
+        return F.adaptive_avg_pool2d(input, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"

@@ -1,6 +1,9 @@
 """`nn.functional`: PyTorch's functional API over engine ops (no kernels called here)."""
 import engine
-from engine.ops.conv import avg_pool2d, conv2d, fold, max_pool2d, unfold  # noqa: F401
+from engine.ops.conv import (  # noqa: F401
+    adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d, fold, max_pool1d, max_pool2d,
+    unfold,
+)
 from engine.ops.linalg import linear  # noqa: F401
 from engine.ops.padding import pad  # noqa: F401
 from engine.ops.activation import (  # noqa: F401

@@ -103,6 +103,12 @@ LAYERS = [
     ("MaxPool2d", ((3, 2), 1, 1), dict(dilation=2)),
     ("AvgPool2d", (2,), {}),
     ("AvgPool2d", (3, 2, 1), dict(count_include_pad=False)),
+    ("AdaptiveAvgPool2d", ((4, None),), {}),
+    ("AdaptiveAvgPool2d", (1,), {}),
+    ("Conv1d", (4, 6, 3), dict(stride=2, padding=1, padding_mode="circular")),
+    ("Conv1d", (2, 4, 2), dict(padding="same", dilation=3, bias=False)),
+    ("MaxPool1d", (3, 2, 1), {}),
+    ("AvgPool1d", (3,), dict(padding=1, count_include_pad=False)),
 ]
 
 
@@ -115,7 +121,9 @@ def test_layers_match_torch_in_repr_parameters_and_output(name, args, kwargs):
         [(k, tuple(p.shape)) for k, p in theirs.named_parameters()]
     ours.load_state_dict({k: engine.tensor(v.detach().numpy())
                           for k, v in theirs.state_dict().items()})
-    x = np.random.default_rng(0).standard_normal((2, args[0] if name == "Conv2d" else 3, 6, 7))
+    channels = args[0] if name.startswith("Conv") else 3
+    x = np.random.default_rng(0).standard_normal((2, channels) + ((9,) if name.endswith("1d")
+                                                                  else (6, 7)))
     with warnings.catch_warnings():  # torch notes that uneven 'same' padding copies the input
         warnings.simplefilter("ignore")
         expected = theirs(torch.tensor(x, dtype=torch.float32))
@@ -156,6 +164,12 @@ REFUSALS = [
      "return_indices=True is not supported"),
     (lambda: F.fold(engine.ones(1, 5, 4), (3, 3), 2),
      r"fold: expected input of shape \(N, C \* 4, 4\) for output_size \(3, 3\)"),
+    (lambda: F.conv1d(engine.ones(1, 2, 3, 4), engine.ones(1, 2, 2)),
+     r"conv1d: expected a 2-d \(C, L\) or 3-d \(N, C, L\) input, got shape \(1, 2, 3, 4\)"),
+    (lambda: F.conv1d(engine.ones(1, 2, 4), engine.ones(1, 2, 2, 2)),
+     r"conv1d: expected a 3-d weight"),
+    (lambda: F.adaptive_avg_pool2d(engine.ones(1, 2, 3, 4), (0, 2)),
+     r"cannot pool an input of shape \(1, 2, 3, 4\) to output_size \(0, 2\)"),
 ]
 
 
@@ -174,6 +188,8 @@ def test_bad_input_is_refused_by_name(call, message):
      "padding must be 'valid', 'same' or a number"),
     (lambda: F.conv2d(engine.ones(1, 1, 4, 4), engine.ones(1, 1, 2, 2), stride=(1, 2, 3)),
      "stride must be an int or a pair of ints"),
+    (lambda: F.max_pool1d(engine.ones(1, 1, 4), (2, 2)),
+     "kernel_size must be an int or a 1-tuple of ints"),
 ])
 def test_bad_arguments_are_refused(make, message):
     with pytest.raises(ValueError, match=message):

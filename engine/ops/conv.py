@@ -7,7 +7,7 @@ derivative formulas of their own, to any order.
 """
 from kernels.windows import positions
 
-from ..creation import ones
+from ..creation import ones, tensor
 from .padding import pad
 from .primitive import Primitive as P
 
@@ -191,3 +191,80 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
         out = total / counts.sum(2)
     return out if input.dim() == 4 else out.squeeze(0)
 
+
+
+# ---- 1-d: the 2-d ops over images one row high ----------------------------------------
+
+def _single(name, value):
+    single = (value,) if isinstance(value, int) else tuple(value)
+    if len(single) != 1 or not isinstance(single[0], int):
+        raise ValueError(f"{name} must be an int or a 1-tuple of ints, got {value!r}")
+    return single[0]
+
+
+def _rows(op, input):
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"{op}: expected a 2-d (C, L) or 3-d (N, C, L) input, got shape "
+                           f"{tuple(input.shape)}")
+    return input.unsqueeze(-2)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """Cross-correlate (N, C, L) with weight (O, C / groups, k), plus bias (O,)."""
+    if weight.dim() != 3:
+        raise RuntimeError(f"conv1d: expected a 3-d weight (out, in / groups, k), got shape "
+                           f"{tuple(weight.shape)}")
+    if not isinstance(padding, str):
+        padding = (0, _single("padding", padding))
+    out = conv2d(_rows("conv1d", input), weight.unsqueeze(-2), bias,
+                 (1, _single("stride", stride)), padding, (1, _single("dilation", dilation)),
+                 groups)
+    return out.squeeze(-2)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    stride = kernel_size if stride is None or stride == [] else stride
+    return max_pool2d(_rows("max_pool1d", input), (1, _single("kernel_size", kernel_size)),
+                      (1, _single("stride", stride)), (0, _single("padding", padding)),
+                      (1, _single("dilation", dilation)), ceil_mode,
+                      return_indices).squeeze(-2)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    stride = kernel_size if stride is None or stride == [] else stride
+    return avg_pool2d(_rows("avg_pool1d", input), (1, _single("kernel_size", kernel_size)),
+                      (1, _single("stride", stride)), (0, _single("padding", padding)),
+                      ceil_mode, count_include_pad).squeeze(-2)
+
+
+# ---- adaptive average pooling ----------------------------------------------------------
+
+def adaptive_avg_pool2d(input, output_size):
+    """Average over windows that tile each side into output_size parts, as PyTorch cuts
+    them (part i spans floor(i * n / parts) to ceil((i + 1) * n / parts)). A mean over a
+    rectangle is a mean over its rows of the means over its columns, so this is two
+    products with averaging matrices, exact for any sizes."""
+    x, added = _batched("adaptive_avg_pool2d", input)
+    _floating("adaptive_avg_pool2d", x)
+    size = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    if len(size) != 2:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got "
+                         f"{output_size!r}")
+    h, w = x.shape[2:]
+    oh, ow = (n if s is None else s for s, n in zip(size, (h, w)))
+    if min(oh, ow) < 1 or min(h, w) < 1:
+        raise RuntimeError(f"adaptive_avg_pool2d: cannot pool an input of shape "
+                           f"{tuple(input.shape)} to output_size {size}")
+    out = _averaging(oh, h, x) @ x @ _averaging(ow, w, x).t()
+    return out.squeeze(0) if added else out
+
+
+def _averaging(parts, n, like):
+    """(parts, n): row i averages the elements of part i of a side of n."""
+    rows = []
+    for i in range(parts):
+        start, stop = (i * n) // parts, -((-(i + 1) * n) // parts)
+        rows.append([1.0 / (stop - start) if start <= j < stop else 0.0 for j in range(n)])
+    return tensor(rows, dtype=like.dtype, device=like.device)
