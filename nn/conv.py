@@ -1,12 +1,7 @@
 """Convolution and pooling layers, 1-d and 2-d, over engine.ops.conv."""
-import math
-
-import engine
-
 from . import functional as F
-from . import init
+from .layers import register_weight_and_bias, reset_weight_and_bias
 from .module import Module
-from .parameter import Parameter
 
 
 def _tuple(value, n):
@@ -35,20 +30,11 @@ class _ConvNd(Module):
         self.padding = padding if isinstance(padding, str) else _tuple(padding, self.n)
         self.dilation, self.groups = _tuple(dilation, self.n), groups
         self.padding_mode = padding_mode
-        self.weight = Parameter(engine.empty(out_channels, in_channels // groups,
-                                             *self.kernel_size, dtype=dtype, device=device))
-        if bias:
-            self.bias = Parameter(engine.empty(out_channels, dtype=dtype, device=device))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        register_weight_and_bias(self, (out_channels, in_channels // groups) + self.kernel_size,
+                                 bias, dtype, device)
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight[0].numel()
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_weight_and_bias(self.weight, self.bias)
 
     def forward(self, input):
         conv = F.conv1d if self.n == 1 else F.conv2d

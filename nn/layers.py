@@ -10,6 +10,27 @@ from .module import Module
 from .parameter import Parameter
 
 
+def register_weight_and_bias(module, weight_shape, bias, dtype, device):
+    """`module.weight` of weight_shape and, if `bias`, `module.bias` with one entry per
+    output (the weight's first dim), initialised as PyTorch initialises Linear and Conv."""
+    module.weight = Parameter(engine.empty(*weight_shape, dtype=dtype, device=device))
+    if bias:
+        module.bias = Parameter(engine.empty(weight_shape[0], dtype=dtype, device=device))
+    else:
+        module.register_parameter("bias", None)
+    reset_weight_and_bias(module.weight, module.bias)
+
+
+def reset_weight_and_bias(weight, bias):
+    """Kaiming-uniform with a = sqrt(5), which is uniform in +-1/sqrt(fan_in), for the
+    weight; the same bound for the bias."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in = weight[0].numel()
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(bias, -bound, bound)
+
+
 def _uniform_parameter(shape, bound, dtype, device):
     p = Parameter(engine.empty(*shape, dtype=dtype, device=device))
     init.uniform_(p, -bound, bound)
@@ -33,19 +54,10 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(engine.empty(out_features, in_features, dtype=dtype,
-                                             device=device))
-        if bias:
-            self.bias = Parameter(engine.empty(out_features, dtype=dtype, device=device))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        register_weight_and_bias(self, (out_features, in_features), bias, dtype, device)
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_weight_and_bias(self.weight, self.bias)
 
     def forward(self, input):
         return F.linear(input, self.weight, self.bias)

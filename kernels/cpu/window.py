@@ -11,6 +11,9 @@ from numba import njit
 from ..windows import positions
 
 
+# Two loops over the same (window place, kernel tap) pairs rather than one with a flag:
+# numba types both branches of a flag, so the copy into the columns would make fold
+# refuse a read-only source (a broadcast gradient).
 @njit(cache=True)
 def _unfold(x, out, kh, kw, dh, dw, ph, pw, sh, sw, oh, ow, pad_value):
     N, C, H, W = x.shape
