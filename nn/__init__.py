@@ -17,3 +17,4 @@ from .loss import (  # noqa: F401
 )
 from .module import Module  # noqa: F401
 from .parameter import Parameter  # noqa: F401
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell  # noqa: F401
