@@ -1,9 +1,10 @@
-"""2-d convolution and pooling, built on two primitives: unfold (im2col) and fold (col2im).
+"""Convolution and pooling, built on two primitives: unfold (im2col) and fold (col2im).
 
 unfold copies every window of an image into a column; fold adds columns back into an
 image. Each is the other's gradient, so a convolution (unfold, then one matrix product
 with the weights) and a pooling (unfold, then max or mean over each column) need no
-derivative formulas of their own, to any order.
+derivative formulas of their own, to any order. The 1-d ops are the 2-d ones over
+images one row high; adaptive average pooling is two products with averaging matrices.
 """
 from kernels.windows import positions
 
