@@ -1,4 +1,6 @@
 """`nn.functional`: PyTorch's functional API over engine ops (no kernels called here)."""
+import math
+
 import engine
 from engine.ops.conv import (  # noqa: F401
     adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d, fold, max_pool1d, max_pool2d,
@@ -87,3 +89,36 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if weight is not None:
         out = out * weight.reshape(shape)
     return out if bias is None else out + bias.reshape(shape)
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None, enable_gqa=False):
+    """softmax(query key^T * scale + mask) value over the last two dims, as PyTorch's
+    reference spells it: a bool mask says which keys each query may attend to (False
+    becomes -inf before the softmax), a float mask is added, and is_causal lets query i
+    see keys 0..i. Dropout, when asked for, always applies, as in PyTorch."""
+    if enable_gqa:
+        raise RuntimeError("scaled_dot_product_attention: enable_gqa is not supported; "
+                           "repeat the key and value heads instead")
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("scaled_dot_product_attention: pass either attn_mask or "
+                           "is_causal=True, not both")
+    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+        raise RuntimeError(f"scaled_dot_product_attention: query {tuple(query.shape)}, key "
+                           f"{tuple(key.shape)} and value {tuple(value.shape)} do not fit: "
+                           f"query and key need one embedding size, key and value one "
+                           f"length")
+    scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = query @ key.transpose(-2, -1) * scale
+    if is_causal:
+        places = engine.arange(max(query.shape[-2], key.shape[-2]), device=query.device)
+        attn_mask = places[:query.shape[-2]].unsqueeze(1) >= places[:key.shape[-2]]
+    if attn_mask is not None:
+        if attn_mask.dtype is engine.bool:
+            scores = scores.masked_fill(attn_mask.logical_not(), -math.inf)
+        else:
+            scores = scores + attn_mask
+    weights = softmax(scores, -1)
+    if dropout_p > 0:
+        weights = dropout(weights, dropout_p, True)
+    return weights @ value
