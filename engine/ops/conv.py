@@ -33,11 +33,16 @@ _fold = P("Col2ImBackward0",
           x=_unfold_back)
 
 
+def _sides(name, value, n, what):
+    """`value` for each of n sides: an int for all of them, or one int per side."""
+    sides = (value,) * n if isinstance(value, int) else tuple(value)
+    if len(sides) != n or not all(isinstance(v, int) for v in sides):
+        raise ValueError(f"{name} must be an int or {what} of ints, got {value!r}")
+    return sides
+
+
 def _pair(name, value):
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int) for v in pair):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    return pair
+    return _sides(name, value, 2, "a pair")
 
 
 def _geometry(op, size, kernel_size, dilation, padding, stride):
@@ -197,10 +202,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 # ---- 1-d: the 2-d ops over images one row high ----------------------------------------
 
 def _single(name, value):
-    single = (value,) if isinstance(value, int) else tuple(value)
-    if len(single) != 1 or not isinstance(single[0], int):
-        raise ValueError(f"{name} must be an int or a 1-tuple of ints, got {value!r}")
-    return single[0]
+    return _sides(name, value, 1, "a 1-tuple")[0]
 
 
 def _rows(op, input):
