@@ -5,7 +5,7 @@ import math
 
 from .. import dtypes
 from ..tensor import Tensor
-from .pointwise import where
+from .pointwise import maximum, minimum, where
 from .primitive import Primitive as P
 
 _SUM = lambda K, x, *, dims, keepdim, dtype: K.sum(x, dims, keepdim, dtype)  # noqa: E731
@@ -174,16 +174,12 @@ def _extreme(name, input, dim, keepdim, full, along):
 def max(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     """The largest element, or (values, indices) along `dim`; max(a, b) is maximum."""
     if isinstance(dim, Tensor):
-        from .pointwise import maximum
-
         return maximum(input, dim)
     return _extreme("max", input, dim, keepdim, _max_all, _max_dim)
 
 
 def min(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     if isinstance(dim, Tensor):
-        from .pointwise import minimum
-
         return minimum(input, dim)
     return _extreme("min", input, dim, keepdim, _min_all, _min_dim)
 
@@ -241,7 +237,6 @@ def any(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     return sum(input.to(dtypes.bool_).long(), dim, keepdim) > 0
 
 
-
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """The vector p-norm over `dim` (all elements by default): (sum |x|^p)^(1/p), the
     largest or smallest |x| for p = inf or -inf, the count of non-zeros for p = 0.
@@ -253,7 +248,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
                            f"{input.dtype}")
     if p == "fro":
         p = 2
-    if isinstance(p, str) or not isinstance(p, (int, float)):
+    if not isinstance(p, (int, float)):
         raise RuntimeError(f"norm(): p={p!r} is not supported; use a number, inf or \"fro\"")
     dims = normalize_dims(input, dim)
     if math.isinf(p):
