@@ -252,6 +252,8 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad=False):
     """Integers uniform on [low, high)."""
+    if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     if size is None:
@@ -280,20 +282,27 @@ def randperm(n, *, generator=None, dtype=None, device=None):
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):
-    """Indices drawn with probability proportional to the 1-d non-negative `input`."""
-    if input.dim() != 1:
-        raise RuntimeError(f"multinomial: only 1-d weights are supported, got shape "
+    """Indices drawn with probability proportional to the non-negative `input`: one
+    draw of `num_samples` from a 1-d input, or one per row of a 2-d input."""
+    if input.dim() not in (1, 2):
+        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape "
                            f"{tuple(input.shape)}")
-    if (input < 0).any().item() or input.sum().item() <= 0:
-        raise RuntimeError("multinomial: weights must be non-negative with a positive sum")
-    if not replacement and num_samples > (input > 0).sum().item():
+    if (input < 0).any().item():
+        raise RuntimeError("multinomial: weights must be non-negative")
+    rows = input.unsqueeze(0) if input.dim() == 1 else input
+    positive = (rows > 0).sum(-1)
+    if (rows.sum(-1) <= 0).any().item():
+        raise RuntimeError("multinomial: weights must have a positive sum in every row")
+    if not replacement and num_samples > positive.min().item():
         raise RuntimeError(f"multinomial: cannot draw {num_samples} samples without "
-                           f"replacement from {int((input > 0).sum().item())} non-zero "
+                           f"replacement from {int(positive.min().item())} non-zero "
                            f"weights")
     d = input.device
-    data = input._backend.multinomial(generator_for(d, generator), input._data, num_samples,
-                                      replacement)
-    return Tensor._make(data, d)
+    K = input._backend
+    gen = generator_for(d, generator)
+    draws = [K.multinomial(gen, K.getitem(rows._data, i), num_samples, replacement)
+             for i in range(rows.shape[0])]
+    return Tensor._make(draws[0] if input.dim() == 1 else K.stack(draws, 0), d)
 
 
 def rand_like(input, *, dtype=None, device=None, requires_grad=False):

@@ -401,6 +401,12 @@ class Tensor:
 
         return tensor_repr(self)
 
+    def __format__(self, spec):
+        """A 0-d tensor formats as its number (f"{loss:.4f}"); others as their repr."""
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
+
     def __reduce_ex__(self, protocol):
         # Pickling (for DataLoader workers) carries the values, never the graph.
         return (_rebuild, (self._backend.to_numpy(self._data), str(self._device),

@@ -1,4 +1,4 @@
 """The tutorial programs; each runs alone (`python examples/NAME.py`) and through the CLI
 (`numbagrad run NAME`). Each defines DEFAULTS, a stated GOAL and `run(config)`."""
 NAMES = ["autograd_walkthrough", "or_gate", "logistic_regression", "my_linear",
-         "fashion_mnist_mlp", "text_dataset", "notmnist", "digits"]
+         "fashion_mnist_mlp", "text_dataset", "notmnist", "digits", "char_gpt"]

@@ -224,6 +224,9 @@ SPECS = [
     S("chunk", lambda m, x: x.chunk(2, 1)[0], [A(M34)], same_node_name=False),
     S("clone", lambda m, x: x.clone(), [A(M34)]),
     S("contiguous", lambda m, x: x.t().contiguous(), [A(M34)]),
+    S("tril", lambda m, x: m.tril(x), [A(M34)]),
+    S("triu_batched_diagonal", lambda m, x: x.triu(1), [A((2, 3, 4))], same_node_name=False),
+    S("tril_negative_diagonal", lambda m, x: x.tril(-1), [A((4, 3))], same_node_name=False),
     # ---- indexing
     S("slice", lambda m, x: x[1:, ::2], [A(M34)]),
     S("select", lambda m, x: x[1], [A(M34)]),

@@ -264,6 +264,8 @@ def test_multinomial_on_the_gpu():
     assert set(draws.tolist()) <= {1, 2} and 0.65 < (draws == 2).mean() < 0.85
     picked = engine.multinomial(w, 2).cpu().tolist()
     assert sorted(picked) == [1, 2]
+    rows = engine.multinomial(engine.stack([w, engine.ones(4, device="cuda")]), 2)
+    assert tuple(rows.shape) == (2, 2) and sorted(rows[0].cpu().tolist()) == [1, 2]
 
 
 # ---- memory ----------------------------------------------------------------------------

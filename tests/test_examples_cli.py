@@ -59,6 +59,7 @@ CASES = {  # small settings for CI, and what the run must reach
     "text_dataset": [],
     "notmnist": ["--epochs", "2"],
     "digits": [],
+    "char_gpt": ["--epochs", "3"],
 }
 
 
@@ -131,3 +132,19 @@ def test_digits_reaches_what_pytorch_reaches():
     _, acc_e, _ = ours.train(model_e, 30, 0.01)
     _, acc_t, _ = theirs.train(model_t, 30, 0.01)
     assert abs(acc_e - acc_t) <= 2 / 297 and acc_e >= 0.9
+
+
+@needs_torch
+def test_char_gpt_trains_step_for_step_like_pytorch():
+    """Same start, same batches, no dropout: the two frameworks' AdamW steps agree."""
+    ours, theirs = load("char_gpt", "engine"), load("char_gpt", "torch")
+    model_e, model_t = ours.make_model(dropout=0.0), theirs.make_model(dropout=0.0)
+    assert repr(model_e) == repr(model_t)
+    same_start(model_e, model_t)
+    engine.manual_seed(3)
+    batches = [ours.get_batch("train", 8) for _ in range(12)]
+    losses_e = ours.train(model_e, 12, 3e-3, batches=batches)
+    losses_t = theirs.train(model_t, 12, 3e-3, batches=[
+        tuple(theirs.torch.tensor(t.numpy()) for t in batch) for batch in batches])
+    np.testing.assert_allclose(losses_e, losses_t, rtol=2e-4)
+    assert losses_e[-1] < losses_e[0] - 0.5

@@ -397,3 +397,42 @@ def test_fused_updates_refuse_a_gradient_or_state_of_another_shape_and_change_no
     assert p.tolist() == [1.0, 2.0, 3.0]
     sgd_(p, engine.ones(3), engine.zeros(3), **hyper)
     np.testing.assert_allclose(p.numpy(), [0.9, 1.9, 2.9], rtol=1e-6)
+
+
+def test_randint_takes_high_and_size_alone_as_pytorch_does():
+    engine.manual_seed(0)
+    x = engine.randint(7, (500,))
+    assert x.dtype is engine.int64 and tuple(x.shape) == (500,)
+    assert set(x.tolist()) == set(range(7))
+
+
+def test_multinomial_draws_per_row_of_a_2d_input():
+    engine.manual_seed(0)
+    w = engine.tensor([[0.0, 1.0, 3.0], [5.0, 0.0, 0.0]])
+    draws = engine.multinomial(w, 300, replacement=True)
+    assert tuple(draws.shape) == (2, 300) and draws.dtype is engine.int64
+    first = draws[0].numpy()
+    assert set(first.tolist()) == {1, 2} and 0.65 < (first == 2).mean() < 0.85
+    assert set(draws[1].tolist()) == {0}
+    assert sorted(engine.multinomial(w[:1], 2)[0].tolist()) == [1, 2]
+    assert tuple(engine.multinomial(w[0], 1).shape) == (1,)
+
+
+@pytest.mark.parametrize("weights, message", [
+    (engine.ones(2, 2, 2), r"1 or 2 dim, got shape \(2, 2, 2\)"),
+    (engine.tensor([1.0, -1.0]), "non-negative"),
+    (engine.tensor([[1.0, 1.0], [0.0, 0.0]]), "positive sum in every row"),
+    (engine.tensor([[1.0, 0.0], [1.0, 1.0]]), "cannot draw 2 samples without replacement "
+                                              "from 1 non-zero"),
+])
+def test_multinomial_refusals(weights, message):
+    with pytest.raises(RuntimeError, match=message):
+        engine.multinomial(weights, 2)
+
+
+def test_a_0d_tensor_formats_as_its_number():
+    loss = engine.tensor(0.123456)
+    assert f"{loss:.3f}" == "0.123" and f"{engine.tensor(7):>3d}" == "  7"
+    assert f"{engine.ones(2)}" == repr(engine.ones(2))
+    with pytest.raises(TypeError):
+        f"{engine.ones(2):.3f}"

@@ -24,6 +24,7 @@ from .reduction import (  # noqa: F401
     all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, norm, std, sum, var,
 )
 from .sorting import argsort, sort, topk  # noqa: F401
+from .triangular import tril, triu  # noqa: F401
 from .shape import (  # noqa: F401
     broadcast_to, cat, chunk, clone, concat, concatenate, contiguous, expand, expand_as,
     flatten, narrow, permute, repeat, reshape, select, split, squeeze, stack, swapaxes,
@@ -41,7 +42,7 @@ floor ceil round
 all amax amin any argmax argmin logsumexp max mean min norm std sum var
 broadcast_to chunk clone contiguous expand expand_as flatten narrow permute repeat reshape
 select split squeeze swapaxes swapdims t transpose unbind unflatten unsqueeze view
-gather index_select masked_fill scatter_add take_along_dim argsort sort topk
+gather index_select masked_fill scatter_add take_along_dim argsort sort topk tril triu
 matmul mm mv dot bmm addmm outer
 relu sigmoid tanh softmax log_softmax
 """.split()
@@ -223,7 +224,7 @@ greater greater_equal gt le less less_equal log log1p log2 log10 logical_and log
 logical_or logical_xor lt maximum minimum mul multiply ne neg negative not_equal pow
 reciprocal remainder round rsqrt sign sin sqrt square sub subtract true_divide where xlogy
 all amax amin any argmax argmin logsumexp max mean min norm std sum var sort topk
-matmul mm mv dot bmm addmm outer cat concat concatenate stack sigmoid tanh
+matmul mm mv dot bmm addmm outer cat concat concatenate stack sigmoid tanh tril triu
 """.split()
 
 for _name in _WITH_OUT:
