@@ -104,6 +104,25 @@ def test_mlp_with_adam_trains_the_same_on_both_devices():
         assert_close(q.cpu(), p, 1e-5, 1e-6, what=name)
 
 
+def test_a_transformer_layer_gives_the_same_values_and_gradients_on_both_devices():
+    engine.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(4, 2, dim_feedforward=8, dropout=0.0)
+    x = engine.randn(3, 2, 4)
+    padding = engine.tensor([[False, False, True], [False, False, False]])
+    results = []
+    for device in ("cpu", "cuda"):
+        layer.to(device)
+        layer.zero_grad()
+        xd = x.to(device).detach().requires_grad_()  # a leaf on each device
+        out = layer(xd, src_key_padding_mask=padding.to(device))
+        (out * out).sum().backward()
+        found = [out, xd.grad] + [p.grad for p in layer.parameters()]
+        assert all(t.device.type == device for t in found)
+        results.append([t.cpu().detach().clone() for t in found])  # before the layer moves
+    for ours, cpu in zip(results[1], results[0]):
+        assert_close(ours, cpu, 1e-5, 1e-6)
+
+
 def test_optimizer_state_lives_on_the_parameters_device():
     _, model = _mlp_losses("cuda", steps=1)
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
