@@ -436,3 +436,12 @@ def test_a_0d_tensor_formats_as_its_number():
     assert f"{engine.ones(2)}" == repr(engine.ones(2))
     with pytest.raises(TypeError):
         f"{engine.ones(2):.3f}"
+
+
+def test_equal_needs_the_same_shape_and_elements():
+    a = engine.tensor([[1.0, 2.0]])
+    assert engine.equal(a, engine.tensor([[1.0, 2.0]])) is True
+    assert a.equal(engine.tensor([1.0, 2.0])) is False  # broadcastable is not equal
+    assert engine.equal(a, engine.tensor([[1.0, 2.5]])) is False
+    nan = engine.tensor([float("nan")])
+    assert engine.equal(nan, nan) is False

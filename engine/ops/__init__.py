@@ -13,8 +13,8 @@ from .indexing import (  # noqa: F401
 from .conv import conv1d, conv2d, max_pool1d, max_pool2d  # noqa: F401
 from .linalg import addmm, bmm, dot, matmul, mm, mv, outer  # noqa: F401
 from .pointwise import (  # noqa: F401
-    abs, add, allclose, ceil, clamp, clamp_max, clamp_min, clip, cos, div, divide, eq, exp,
-    floor, floor_divide, ge, greater, greater_equal, gt, isclose, isfinite, isinf, isnan,
+    abs, add, allclose, ceil, clamp, clamp_max, clamp_min, clip, cos, div, divide, eq, equal,
+    exp, floor, floor_divide, ge, greater, greater_equal, gt, isclose, isfinite, isinf, isnan,
     le, less, less_equal, log, log10, log1p, log2, logical_and, logical_not, logical_or,
     logical_xor, lt, maximum, minimum, mul, ne, neg, negative, not_equal, pow, reciprocal,
     remainder, round, rsqrt, sign, sin, sqrt, square, sub, subtract, true_divide, where,
@@ -25,6 +25,9 @@ from .reduction import (  # noqa: F401
 )
 from .sorting import argsort, sort, topk  # noqa: F401
 from .triangular import tril, triu  # noqa: F401
+from .reorder import flip, roll  # noqa: F401
+from .scan import cumsum  # noqa: F401
+from .einsum import einsum  # noqa: F401
 from .shape import (  # noqa: F401
     broadcast_to, cat, chunk, clone, concat, concatenate, contiguous, expand, expand_as,
     flatten, narrow, permute, repeat, reshape, select, split, squeeze, stack, swapaxes,
@@ -34,7 +37,7 @@ from .shape import (  # noqa: F401
 multiply = mul
 
 _METHODS = """
-abs add allclose clamp clamp_max clamp_min clip cos div divide eq exp ge greater greater_equal
+abs add allclose equal clamp clamp_max clamp_min clip cos div divide eq exp ge greater greater_equal
 gt isclose isfinite isinf isnan le less less_equal log log1p log2 log10 logical_and logical_not
 logical_or logical_xor lt maximum minimum mul multiply ne neg negative not_equal pow
 reciprocal rsqrt sign sin sqrt square sub subtract true_divide xlogy floor_divide remainder
@@ -43,6 +46,7 @@ all amax amin any argmax argmin logsumexp max mean min norm std sum var
 broadcast_to chunk clone contiguous expand expand_as flatten narrow permute repeat reshape
 select split squeeze swapaxes swapdims t transpose unbind unflatten unsqueeze view
 gather index_select masked_fill scatter_add take_along_dim argsort sort topk tril triu
+flip roll cumsum
 matmul mm mv dot bmm addmm outer
 relu sigmoid tanh softmax log_softmax
 """.split()
@@ -225,6 +229,7 @@ logical_or logical_xor lt maximum minimum mul multiply ne neg negative not_equal
 reciprocal remainder round rsqrt sign sin sqrt square sub subtract true_divide where xlogy
 all amax amin any argmax argmin logsumexp max mean min norm std sum var sort topk
 matmul mm mv dot bmm addmm outer cat concat concatenate stack sigmoid tanh tril triu
+cumsum
 """.split()
 
 for _name in _WITH_OUT:

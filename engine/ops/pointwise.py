@@ -227,6 +227,15 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     return bool(isclose(input, other, rtol, atol, equal_nan).all())
 
 
+def equal(input, other):
+    """Whether both have the same shape and the same elements: a Python bool (NaN is
+    never equal, as in PyTorch)."""
+    if input.device != other.device:
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at "
+                           f"least two devices, {input.device} and {other.device}! (equal)")
+    return tuple(input.shape) == tuple(other.shape) and bool((input == other).all())
+
+
 def logical_not(input):
     return _logical_not(input if input._dtype is dtypes.bool_ else input.to(dtypes.bool_))
 

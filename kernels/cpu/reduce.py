@@ -198,6 +198,11 @@ def log_softmax_backward(g, y, axis):
     return _softmax_grad(g, y, axis, True)
 
 
+def cumsum(x, axis):
+    """Running sums along `axis`, in x's dtype (the engine casts first)."""
+    return np.cumsum(x, axis=axis, dtype=x.dtype)
+
+
 def _index_akb(index, axis):
     index = np.ascontiguousarray(index, dtype=np.int64)
     return index.reshape(math.prod(index.shape[:axis]), index.shape[axis],

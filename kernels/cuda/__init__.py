@@ -26,7 +26,7 @@ from .optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401
 from .random import bernoulli, generator, multinomial, normal, randint, uniform  # noqa: F401
 from .pinned import is_pinned, pinned_empty  # noqa: F401 - host memory for fast copies
 from .reduce import (  # noqa: F401
-    amax, amin, argsort, gather, log_softmax, log_softmax_backward, logsumexp, max_along,
+    amax, amin, argsort, cumsum, gather, log_softmax, log_softmax_backward, logsumexp, max_along,
     min_along, scatter_add, softmax, softmax_backward, sum,
 )
 

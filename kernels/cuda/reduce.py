@@ -232,6 +232,31 @@ def log_softmax_backward(g, y, axis):
     return _softmax_grad(g, y, axis, True)
 
 
+@cuda.jit
+def _cumsum_akb(x, out, K, B, lines):
+    """One thread per (a, b) line, summing along K in order, as a sequential scan does:
+    each line's additions happen in the same order as on the CPU."""
+    line = cuda.grid(1)
+    while line < lines:
+        start = (line // B) * K * B + line % B
+        acc = x[start] - x[start]  # zero in x's dtype
+        for k in range(K):
+            acc += x[start + k * B]
+            out[start + k * B] = acc
+        line += cuda.gridsize(1)
+
+
+def cumsum(x, axis):
+    """Running sums along `axis`, in x's dtype (the engine casts first)."""
+    view = _fresh_akb(x, axis)
+    out = empty(view.shape, x.dtype)
+    lines = view.shape[0] * view.shape[2]
+    if out.size:
+        _cumsum_akb[grid(lines)](view.buffer, out.buffer, view.shape[1], view.shape[2],
+                                 lines)
+    return reshape(out, x.shape)
+
+
 @cuda.jit(device=True)
 def _sorts_before(u, j, v, k, descending):
     """Whether value u at position j goes before value v at position k: NaN is the largest
