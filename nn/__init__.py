@@ -5,7 +5,8 @@ from .activation import (  # noqa: F401
 )
 from .containers import ModuleDict, ModuleList, Sequential  # noqa: F401
 from .conv import (  # noqa: F401
-    AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, Conv1d, Conv2d, MaxPool1d, MaxPool2d,
+    AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d,
+    MaxPool1d, MaxPool2d,
 )
 from .layers import (  # noqa: F401
     BatchNorm1d, BatchNorm2d, Bilinear, Dropout, Embedding, Flatten, Identity, LayerNorm, Linear,

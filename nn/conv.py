@@ -81,6 +81,71 @@ class Conv2d(_ConvNd):
     n = 2
 
 
+class _ConvTransposeNd(_ConvNd):
+    """The adjoint of a convolution, which upsamples: weight (in_channels,
+    out_channels / groups, *kernel_size); output_padding, or forward's output_size,
+    picks among the output sizes a stride leaves open."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None):
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for '
+                             f'{type(self).__name__}, got {padding_mode!r}')
+        Module.__init__(self)
+        name = type(self).__name__
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels "
+                             f"({out_channels}) must be divisible by groups ({groups})")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = _tuple(kernel_size, self.n), _tuple(stride, self.n)
+        self.padding, self.dilation = _tuple(padding, self.n), _tuple(dilation, self.n)
+        self.output_padding, self.groups = _tuple(output_padding, self.n), groups
+        self.padding_mode = padding_mode
+        register_weight_and_bias(self, (in_channels, out_channels // groups) + self.kernel_size,
+                                 bias, dtype, device, outputs=out_channels)
+
+    def forward(self, input, output_size=None):
+        conv = F.conv_transpose1d if self.n == 1 else F.conv_transpose2d
+        return conv(input, self.weight, self.bias, self.stride, self.padding,
+                    self._output_padding(input, output_size), self.groups, self.dilation)
+
+    def _output_padding(self, input, output_size):
+        """output_padding, or the one that gives output_size (its last n entries)."""
+        if output_size is None:
+            return self.output_padding
+        wanted = tuple(output_size)[-self.n:]
+        least = [(n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in zip(
+            input.shape[-self.n:], self.stride, self.padding, self.dilation, self.kernel_size)]
+        most = [m + s - 1 for m, s in zip(least, self.stride)]
+        if len(wanted) != self.n or any(not lo <= w <= hi
+                                        for w, lo, hi in zip(wanted, least, most)):
+            raise ValueError(f"requested an output size of {list(wanted)}, but valid sizes "
+                             f"range from {least} to {most} (for an input of "
+                             f"{list(input.shape[-self.n:])})")
+        return tuple(w - lo for w, lo in zip(wanted, least))
+
+    def extra_repr(self):
+        s = super().extra_repr()
+        if self.output_padding != (0,) * self.n:
+            at = s.find(", groups=") if ", groups=" in s else s.find(", bias=")
+            at = len(s) if at < 0 else at
+            s = s[:at] + f", output_padding={self.output_padding}" + s[at:]
+        return s
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Over (N, C, L) sequences, with weight (in_channels, out_channels / groups, k)."""
+
+    n = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Over (N, C, H, W) images, with weight (in_channels, out_channels / groups, kh, kw)."""
+
+    n = 2
+
+
 class MaxPool2d(Module):
     """The largest value of each kernel_size window (stride defaults to kernel_size)."""
 

@@ -6,6 +6,7 @@ from engine.ops.conv import (  # noqa: F401
     adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d, fold, max_pool1d, max_pool2d,
     unfold,
 )
+from engine.ops.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: F401
 from engine.ops.linalg import linear  # noqa: F401
 from engine.ops.padding import pad  # noqa: F401
 from engine.ops.activation import (  # noqa: F401

@@ -10,12 +10,14 @@ from .module import Module
 from .parameter import Parameter
 
 
-def register_weight_and_bias(module, weight_shape, bias, dtype, device):
+def register_weight_and_bias(module, weight_shape, bias, dtype, device, outputs=None):
     """`module.weight` of weight_shape and, if `bias`, `module.bias` with one entry per
-    output (the weight's first dim), initialised as PyTorch initialises Linear and Conv."""
+    output (`outputs`, else the weight's first dim), initialised as PyTorch initialises
+    Linear and Conv."""
     module.weight = Parameter(engine.empty(*weight_shape, dtype=dtype, device=device))
     if bias:
-        module.bias = Parameter(engine.empty(weight_shape[0], dtype=dtype, device=device))
+        module.bias = Parameter(engine.empty(outputs or weight_shape[0], dtype=dtype,
+                                             device=device))
     else:
         module.register_parameter("bias", None)
     reset_weight_and_bias(module.weight, module.bias)

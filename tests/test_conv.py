@@ -69,6 +69,27 @@ def test_conv2d_any_geometry(geometry, groups, out_per_group, bias, data):
 
 @needs_torch
 @SETTINGS
+@given(geometry=_geometry(), groups=st.sampled_from([1, 2]), out_per_group=st.integers(1, 3),
+       bias=st.booleans(), extra=pair, data=st.data())
+def test_conv_transpose2d_any_geometry(geometry, groups, out_per_group, bias, extra, data):
+    n, c, size, kernel, stride, padding, dilation = geometry
+    assume(c % groups == 0)
+    output_padding = tuple(e - 1 for e in extra)  # 0 to 2, kept where torch allows it
+    assume(all(e < s or e < d for e, s, d in zip(output_padding, stride, dilation)))
+    assume(all((n - 1) * s - 2 * p + d * (k - 1) + e + 1 > 0 for n, s, p, d, k, e in
+               zip(size, stride, padding, dilation, kernel, output_padding)))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 16)))
+    arrays = [rng.standard_normal((n, c) + size),
+              rng.standard_normal((c, out_per_group) + kernel)]
+    if bias:
+        arrays.append(rng.standard_normal(groups * out_per_group))
+    _compare(lambda m, f, x, w, *b: f.conv_transpose2d(x, w, b[0] if b else None, stride,
+                                                       padding, output_padding, groups,
+                                                       dilation), arrays)
+
+
+@needs_torch
+@SETTINGS
 @given(geometry=_geometry(pooling=True), seed=st.integers(0, 2 ** 16))
 def test_pooling_any_geometry(geometry, seed):
     n, c, size, kernel, stride, padding, _ = geometry
@@ -109,6 +130,9 @@ LAYERS = [
     ("Conv1d", (2, 4, 2), dict(padding="same", dilation=3, bias=False)),
     ("MaxPool1d", (3, 2, 1), {}),
     ("AvgPool1d", (3,), dict(padding=1, count_include_pad=False)),
+    ("ConvTranspose2d", (4, 6, 3), dict(stride=2, padding=1, output_padding=1, groups=2)),
+    ("ConvTranspose2d", (2, 3, (2, 3)), dict(dilation=2, bias=False)),
+    ("ConvTranspose1d", (4, 2, 4), dict(stride=2, padding=1)),
 ]
 
 
@@ -128,6 +152,21 @@ def test_layers_match_torch_in_repr_parameters_and_output(name, args, kwargs):
         warnings.simplefilter("ignore")
         expected = theirs(torch.tensor(x, dtype=torch.float32))
     assert_close(ours(engine.tensor(x, dtype=engine.float32)), expected, 1e-5, 1e-5)
+
+
+@needs_torch
+def test_conv_transpose_output_size_picks_the_output_padding():
+    ours, theirs = nn.ConvTranspose2d(2, 3, 3, stride=3), torch.nn.ConvTranspose2d(2, 3, 3,
+                                                                                  stride=3)
+    ours.load_state_dict({k: engine.tensor(v.detach().numpy())
+                          for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((1, 2, 4, 4)).astype(np.float32)
+    for size in ([12, 14], (1, 3, 13, 12)):
+        assert_close(ours(engine.tensor(x), output_size=size),
+                     theirs(torch.tensor(x), output_size=size), 1e-5, 1e-6)
+    with pytest.raises(ValueError, match=r"output size of \[15, 12\], but valid sizes range "
+                                         r"from \[12, 12\] to \[14, 14\]"):
+        ours(engine.tensor(x), output_size=(15, 12))
 
 
 def test_conv2d_is_initialised_uniform_in_one_over_root_fan_in():
@@ -170,6 +209,16 @@ REFUSALS = [
      r"conv1d: expected a 3-d weight"),
     (lambda: F.adaptive_avg_pool2d(engine.ones(1, 2, 3, 4), (0, 2)),
      r"cannot pool an input of shape \(1, 2, 3, 4\) to output_size \(0, 2\)"),
+    (lambda: F.conv_transpose2d(engine.ones(1, 3, 4, 4), engine.ones(2, 1, 2, 2)),
+     r"conv_transpose2d: input of shape \(1, 3, 4, 4\) \(3 channels\) does not match "
+     r"weight of shape \(2, 1, 2, 2\) with groups=1"),
+    (lambda: F.conv_transpose2d(engine.ones(1, 2, 4, 4), engine.ones(2, 1, 2, 2), stride=2,
+                                output_padding=2),
+     r"output padding \(2, 2\) must be smaller than either stride \(2, 2\) or dilation"),
+    (lambda: F.conv_transpose2d(engine.ones(1, 2, 1, 1), engine.ones(2, 1, 1, 1), padding=1),
+     r"the output size \(-1, -1\) for an input of shape \(1, 2, 1, 1\) is too small"),
+    (lambda: F.conv_transpose1d(engine.ones(1, 2, 4), engine.ones(2, 1, 2, 2)),
+     "conv_transpose1d: expected a 3-d weight"),
 ]
 
 
@@ -190,6 +239,8 @@ def test_bad_input_is_refused_by_name(call, message):
      "stride must be an int or a pair of ints"),
     (lambda: F.max_pool1d(engine.ones(1, 1, 4), (2, 2)),
      "kernel_size must be an int or a 1-tuple of ints"),
+    (lambda: nn.ConvTranspose2d(2, 2, 3, padding_mode="reflect"),
+     'Only "zeros" padding mode is supported for ConvTranspose2d'),
 ])
 def test_bad_arguments_are_refused(make, message):
     with pytest.raises(ValueError, match=message):
