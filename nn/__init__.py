@@ -9,8 +9,7 @@ from .conv import (  # noqa: F401
     MaxPool1d, MaxPool2d,
 )
 from .layers import (  # noqa: F401
-    BatchNorm1d, BatchNorm2d, Bilinear, Dropout, Embedding, Flatten, Identity, LayerNorm, Linear,
-    Unflatten,
+    BatchNorm1d, BatchNorm2d, Bilinear, Dropout, Flatten, Identity, LayerNorm, Linear, Unflatten,
 )
 from .loss import (  # noqa: F401
     BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss,
@@ -18,6 +17,7 @@ from .loss import (  # noqa: F401
 )
 from .module import Module  # noqa: F401
 from .parameter import Parameter  # noqa: F401
+from .sparse import Embedding, EmbeddingBag  # noqa: F401
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell  # noqa: F401
 from .transformer import (  # noqa: F401
     MultiheadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer,

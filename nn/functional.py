@@ -69,6 +69,88 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     return engine.where(keep, rows, rows.detach())
 
 
+_BAG_MODES = ("sum", "mean", "max")
+
+
+def check_bag_mode(mode):
+    if mode not in _BAG_MODES:
+        raise ValueError(f"mode has to be one of sum, mean or max, got {mode!r}")
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
+                  scale_grad_by_freq=False, mode="mean", sparse=False, per_sample_weights=None,
+                  include_last_offset=False, padding_idx=None):
+    """The sum, mean or max of the rows of `weight` in each bag of indices.
+
+    Bags become rows of one (bags, longest bag) index matrix, with a mask for the places
+    past each bag's end or holding padding_idx; a lookup, a masked reduction over the
+    bag dim, and the gradient is embedding's. An empty bag gives zeros, as in PyTorch.
+    """
+    check_bag_mode(mode)
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding_bag: max_norm, scale_grad_by_freq and sparse are "
+                                  "not supported")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. "
+                                  f"per_sample_weights is only supported for mode='sum' "
+                                  f"(got mode={mode!r})")
+    if per_sample_weights is not None and tuple(per_sample_weights.shape) != tuple(input.shape):
+        raise ValueError(f"embedding_bag: per_sample_weights of shape "
+                         f"{tuple(per_sample_weights.shape)} must match input of shape "
+                         f"{tuple(input.shape)}")
+    index, present, scale = _bags(input, offsets, include_last_offset, per_sample_weights)
+    if padding_idx is not None:
+        present = present & (index != padding_idx % weight.shape[0])
+    rows = embedding(index, weight)
+    if scale is not None:
+        rows = rows * scale.unsqueeze(-1)
+    keep = present.unsqueeze(-1)
+    if mode == "max":
+        if rows.shape[1] == 0:
+            return rows.sum(1)
+        best = rows.masked_fill(keep.logical_not(), -math.inf).max(1).values
+        return engine.where(keep.any(1), best, 0.0)
+    total = rows.masked_fill(keep.logical_not(), 0.0).sum(1)
+    if mode == "sum":
+        return total
+    return total / present.sum(1, keepdim=True).clamp_min(1).to(total.dtype)
+
+
+def _bags(input, offsets, include_last_offset, per_sample_weights):
+    """(index, present, per-place weights): one row per bag, padded to the longest."""
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError(f"if input is 2D, then offsets has to be None, as input is "
+                             f"treated is a mini-batch of fixed length sequences. However, "
+                             f"found offsets of shape {tuple(offsets.shape)}")
+        present = engine.ones(input.shape, dtype=engine.bool, device=input.device)
+        return input, present, per_sample_weights
+    if input.dim() != 1:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension "
+                         f"{input.dim()} (shape {tuple(input.shape)})")
+    if offsets is None or offsets.dim() != 1:
+        raise ValueError(f"offsets has to be a 1D Tensor, got "
+                         f"{None if offsets is None else tuple(offsets.shape)}")
+    starts = [int(v) for v in offsets.tolist()]
+    total = input.shape[0]
+    if starts and starts[0] != 0:
+        raise RuntimeError(f"offsets[0] has to be 0, i.e., the first sequence in the "
+                           f"mini-batch has to start from position 0. However, got "
+                           f"{starts[0]}")
+    ends = starts[1:] if include_last_offset else starts[1:] + [total]
+    starts = starts[:-1] if include_last_offset else starts
+    if any(b < a for a, b in zip(starts, ends)) or (ends and ends[-1] > total):
+        raise RuntimeError(f"offsets {offsets.tolist()} must be non-decreasing and at most "
+                           f"the input's length {total}")
+    longest = max([b - a for a, b in zip(starts, ends)], default=0)
+    places = [[min(a + j, max(total - 1, 0)) for j in range(longest)] for a in starts]
+    inside = [[a + j < b for j in range(longest)] for a, b in zip(starts, ends)]
+    at = engine.tensor(places, dtype=engine.int64).reshape(len(starts), longest)
+    present = engine.tensor(inside, dtype=engine.bool).reshape(len(starts), longest)
+    scale = per_sample_weights[at] if per_sample_weights is not None else None
+    return input[at], present.to(input.device), scale
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """Normalise each channel (dim 1) over the batch and every dim after the channels;

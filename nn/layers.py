@@ -1,5 +1,5 @@
 """Layers with parameters or shapes: Identity, Linear, Bilinear, Flatten, Unflatten,
-Embedding, Dropout, LayerNorm, BatchNorm1d, BatchNorm2d."""
+Dropout, LayerNorm, BatchNorm1d, BatchNorm2d."""
 import math
 
 import engine
@@ -115,42 +115,6 @@ class Unflatten(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
-
-
-class Embedding(Module):
-    """A lookup table: row i of `weight` for index i (initialised N(0, 1))."""
-
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
-                 norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
-                 _freeze=False, device=None, dtype=None):
-        super().__init__()
-        if max_norm is not None or scale_grad_by_freq or sparse:
-            raise NotImplementedError("Embedding: max_norm, scale_grad_by_freq and sparse are "
-                                      "not supported")
-        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        if padding_idx is not None and padding_idx < 0:
-            padding_idx += num_embeddings
-        self.padding_idx = padding_idx
-        self.max_norm, self.norm_type = max_norm, norm_type
-        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
-        if _weight is None:
-            self.weight = Parameter(engine.empty(num_embeddings, embedding_dim, dtype=dtype,
-                                                 device=device), requires_grad=not _freeze)
-            init.normal_(self.weight)
-            if padding_idx is not None:
-                with engine.no_grad():
-                    self.weight[padding_idx] = 0.0
-        else:
-            self.weight = Parameter(_weight, requires_grad=not _freeze)
-
-    def forward(self, input):
-        return F.embedding(input, self.weight, self.padding_idx)
-
-    def extra_repr(self):
-        text = f"{self.num_embeddings}, {self.embedding_dim}"
-        if self.padding_idx is not None:
-            text += f", padding_idx={self.padding_idx}"
-        return text
 
 
 class Dropout(Module):

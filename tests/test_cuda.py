@@ -123,6 +123,28 @@ def test_a_transformer_layer_gives_the_same_values_and_gradients_on_both_devices
         assert_close(ours, cpu, 1e-5, 1e-6)
 
 
+def test_embedding_bag_gives_the_same_bags_and_gradient_on_both_devices():
+    engine.manual_seed(0)
+    bag = nn.EmbeddingBag(6, 3, mode="max", padding_idx=2)
+    indices, offsets = engine.tensor([1, 2, 3, 2, 5]), engine.tensor([0, 2, 2])
+    results = []
+    for device in ("cpu", "cuda"):
+        bag.to(device)
+        bag.zero_grad()
+        out = bag(indices.to(device), offsets.to(device))
+        (out * out).sum().backward()
+        assert out.device.type == bag.weight.grad.device.type == device
+        results.append([out.cpu(), bag.weight.grad.cpu().clone()])
+    for ours, cpu in zip(results[1], results[0]):
+        assert_close(ours, cpu, 1e-6, 1e-7)
+
+
+def test_logical_not_of_a_bool_mask():
+    mask = engine.tensor([[True, False], [False, False]], device="cuda")
+    assert (~mask).cpu().tolist() == [[False, True], [True, True]]
+    assert mask.logical_not().device == CUDA
+
+
 def test_optimizer_state_lives_on_the_parameters_device():
     _, model = _mlp_losses("cuda", steps=1)
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)

@@ -111,8 +111,9 @@ class Elementwise:
                                 f"{type(a).__name__}; copy the data to the GPU first")
         dtype = next((a.dtype for a, t in zip(args, self.arg_types)
                       if t is None and isinstance(a, CudaArray)), None)
-        if dtype is None:
-            dtype = np.result_type(*[a for a, t in zip(args, self.arg_types) if t is None])
+        if dtype is None:  # numbers only, or (logical_not) bool operands only
+            generic = [a for a, t in zip(args, self.arg_types) if t is None]
+            dtype = np.result_type(*generic) if generic else _BOOL
         shape = broadcast_shape([a.shape for a in arrays])
         if out is None:
             out = empty(shape, _BOOL if self.returns == "bool" else dtype)
