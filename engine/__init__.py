@@ -12,6 +12,10 @@ from .creation import (  # noqa: F401
     scalar_tensor, tensor, zeros, zeros_like,
 )
 from .device import device  # noqa: F401
+from .legacy import (  # noqa: F401
+    BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor,
+    ShortTensor,
+)
 from .dtypes import get_default_dtype, promote_types, set_default_dtype  # noqa: F401
 from .dtypes import dtype  # noqa: F401
 from .ops import *  # noqa: F401,F403

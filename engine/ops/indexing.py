@@ -63,7 +63,7 @@ def _normalize(index, device):
                                      f"bool tensors, got {p.dtype}")
                 p = p._data
                 kind = _index
-        elif isinstance(p, (list, np.ndarray)):
+        elif isinstance(p, (list, range, np.ndarray)):
             p = np.asarray(p)
             if p.dtype.kind == "f":
                 raise IndexError("tensors used as indices must be long, int, byte or bool "
