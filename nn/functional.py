@@ -7,6 +7,7 @@ from engine.ops.conv import (  # noqa: F401
     unfold,
 )
 from engine.ops.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: F401
+from engine.ops.interpolate import interpolate  # noqa: F401
 from engine.ops.linalg import linear  # noqa: F401
 from engine.ops.padding import pad  # noqa: F401
 from engine.ops.activation import (  # noqa: F401

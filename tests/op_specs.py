@@ -138,6 +138,10 @@ SPECS = [
     S("conv_transpose2d", lambda m, x, w, b: F(m).conv_transpose2d(
         x, w, b, stride=2, padding=1, output_padding=1, groups=2),
       [A((2, 4, 3, 2)), A((4, 1, 3, 2)), A((2,))], same_node_name=False),
+    S("interpolate_bilinear", lambda m, x: F(m).interpolate(x, size=(4, 5), mode="bilinear"),
+      [A((1, 2, 3, 3))], same_node_name=False),
+    S("interpolate_nearest", lambda m, x: F(m).interpolate(x, scale_factor=2), [A((1, 2, 2, 3))],
+      same_node_name=False),
     S("conv2d_stride_padding_dilation",
       lambda m, x, w: F(m).conv2d(x, w, stride=(2, 1), padding=(1, 2), dilation=(1, 2)),
       [A((1, 2, 4, 4)), A((2, 2, 2, 2))], same_node_name=False),
