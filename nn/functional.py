@@ -8,6 +8,10 @@ from engine.ops.conv import (  # noqa: F401
 )
 from engine.ops.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: F401
 from engine.ops.interpolate import interpolate  # noqa: F401
+from .composite import (  # noqa: F401
+    celu, glu, hardshrink, hardsigmoid, hardswish, mish, prelu, selu, softmin, softshrink,
+    softsign, tanhshrink, threshold,
+)
 from engine.ops.linalg import linear  # noqa: F401
 from engine.ops.padding import pad  # noqa: F401
 from engine.ops.activation import (  # noqa: F401
