@@ -11,7 +11,8 @@ from .conv import (  # noqa: F401
     MaxPool1d, MaxPool2d,
 )
 from .layers import (  # noqa: F401
-    BatchNorm1d, BatchNorm2d, Bilinear, Dropout, Flatten, Identity, LayerNorm, Linear, Unflatten,
+    BatchNorm1d, BatchNorm2d, Bilinear, Dropout, Dropout1d, Dropout2d, Flatten, Identity,
+    LayerNorm, Linear, Unflatten,
 )
 from .loss import (  # noqa: F401
     BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss,
@@ -19,6 +20,7 @@ from .loss import (  # noqa: F401
 )
 from .module import Module  # noqa: F401
 from .parameter import Parameter  # noqa: F401
+from .normalization import GroupNorm, InstanceNorm1d, InstanceNorm2d  # noqa: F401
 from .sparse import Embedding, EmbeddingBag  # noqa: F401
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell  # noqa: F401

@@ -179,6 +179,72 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return out if bias is None else out + bias.reshape(shape)
 
 
+def _channel_dropout(name, input, p, training, dims):
+    """Zero whole channels: one keep-or-drop draw per (sample, channel), the kept ones
+    scaled by 1 / (1 - p). `dims` are the input ranks accepted, unbatched first."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.dim() not in dims:
+        raise RuntimeError(f"{name}: expected a {dims[0]}-d or {dims[1]}-d input, got shape "
+                           f"{tuple(input.shape)}")
+    if not training or p == 0:
+        return input
+    lead = 1 if input.dim() == 2 else 2  # (C, L) has one lead dim; dropout2d's 3-d is NCL
+    shape = tuple(input.shape[:lead]) + (1,) * (input.dim() - lead)
+    if p == 1:
+        return input * engine.zeros(shape, dtype=input.dtype, device=input.device)
+    keep = engine.rand(shape, dtype=input.dtype, device=input.device) >= p
+    return input * (keep.to(input.dtype) / (1 - p))
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    return _channel_dropout("Dropout1d", input, p, training, (2, 3))
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    return _channel_dropout("Dropout2d", input, p, training, (3, 4))
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalise each sample over groups of channels (and every position), then scale and
+    shift each channel."""
+    if input.dim() < 2 or input.shape[1] % num_groups:
+        raise RuntimeError(f"group_norm: expected an input of shape (N, C, ...) whose C is "
+                           f"divisible by num_groups={num_groups}, got shape "
+                           f"{tuple(input.shape)}")
+    n = input.shape[0]
+    if input.numel() // num_groups == 1:  # PyTorch's check: one value per group in all
+        raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                         f"size {[n * input.shape[1] // num_groups, num_groups]}")
+    grouped = input.reshape(n, num_groups, -1)
+    centred = grouped - grouped.mean(-1, keepdim=True)
+    variance = (centred * centred).mean(-1, keepdim=True)
+    out = (centred * (variance + eps).rsqrt()).reshape(input.shape)
+    shape = (1, -1) + (1,) * (input.dim() - 2)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    return out if bias is None else out + bias.reshape(shape)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Batch norm over each (sample, channel) pair on its own: the input seen as one
+    sample of N * C channels. Running statistics, when kept, average the samples'."""
+    n, c = input.shape[:2]
+    flat = input.reshape((1, n * c) + tuple(input.shape[2:]))
+    tiled = [None if s is None else s.repeat(n) for s in (running_mean, running_var)]
+    out = batch_norm(flat, tiled[0], tiled[1], None, None, use_input_stats, momentum,
+                     eps).reshape(input.shape)
+    if use_input_stats and running_mean is not None:
+        with engine.no_grad():
+            running_mean.copy_(tiled[0].reshape(n, c).mean(0))
+            running_var.copy_(tiled[1].reshape(n, c).mean(0))
+    shape = (1, -1) + (1,) * (input.dim() - 2)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    return out if bias is None else out + bias.reshape(shape)
+
+
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None, enable_gqa=False):
     """softmax(query key^T * scale + mask) value over the last two dims, as PyTorch's

@@ -147,6 +147,8 @@ SPECS = [
       [A((1, 2, 3, 3))], same_node_name=False),
     S("interpolate_nearest", lambda m, x: F(m).interpolate(x, scale_factor=2), [A((1, 2, 2, 3))],
       same_node_name=False),
+    S("group_norm", lambda m, x, w, b: F(m).group_norm(x, 2, w, b), [A((2, 4, 3)), A(V4), A(V4)],
+      same_node_name=False),
     S("conv2d_stride_padding_dilation",
       lambda m, x, w: F(m).conv2d(x, w, stride=(2, 1), padding=(1, 2), dilation=(1, 2)),
       [A((1, 2, 4, 4)), A((2, 2, 2, 2))], same_node_name=False),

@@ -56,6 +56,14 @@ def test_repeat_matches_torch(shape, sizes):
     assert_close(engine.tensor(data).repeat(*sizes), torch.tensor(data).repeat(*sizes))
 
 
+@pytest.mark.parametrize("sizes", [(1, 1), (1, 1, 1), (2, 1)])
+def test_repeat_always_copies(sizes):
+    x = engine.ones(2, 3)
+    tiled = x.repeat(*sizes)
+    tiled.view(-1)[0] = 5.0  # writable, and not a window onto x
+    assert x.sum().item() == 6.0 and tiled.view(-1)[0].item() == 5.0
+
+
 def test_repeat_errors_name_the_sizes():
     with pytest.raises(RuntimeError, match="Number of dimensions of repeat dims can not be "
                                            "smaller than number of dimensions of tensor"):

@@ -207,6 +207,8 @@ def repeat(input, *sizes):
     if any(r < 0 for r in sizes):
         bad = next(n for n in result if n < 0)
         raise RuntimeError(f"Trying to create tensor with negative dimension {bad}: {result}")
+    if all(r == 1 for r in sizes):  # nothing to tile, but the result is still a copy
+        return input.reshape(result).clone()
     paired = [m for n in shape for m in (1, n)]
     expanded = [m for r, n in zip(sizes, shape) for m in (r, n)]
     return input.reshape(paired).expand(expanded).reshape(result)
