@@ -5,7 +5,9 @@ from .activation import (  # noqa: F401
     Mish, PReLU, ReLU, ReLU6, SELU, Sigmoid, SiLU, Softmax, Softmax2d, Softmin, Softplus,
     Softshrink, Softsign, Tanh, Tanhshrink, Threshold,
 )
-from .containers import ModuleDict, ModuleList, Sequential  # noqa: F401
+from .containers import (  # noqa: F401
+    ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential,
+)
 from .conv import (  # noqa: F401
     AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d,
     MaxPool1d, MaxPool2d,

@@ -1,7 +1,10 @@
-"""Sequential, ModuleList and ModuleDict."""
+"""Sequential, ModuleList and ModuleDict; ParameterList and ParameterDict."""
 import collections
 
+from engine import Tensor
+
 from .module import Module, _addindent
+from .parameter import Parameter
 
 
 class _ModuleSequence(Module):
@@ -149,3 +152,126 @@ class ModuleDict(Module):
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleDict is a container; call its modules instead")
+
+
+def _as_parameter(value):
+    """Tensors become Parameters, as PyTorch's parameter containers make them."""
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        return Parameter(value)
+    return value
+
+
+def _legacy_typename(t):
+    """`torch.FloatTensor`, `torch.cuda.LongTensor`, ...: the names ParameterDict prints."""
+    kind = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+            "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+    device = ".cuda" if t.device.type == "cuda" else ""
+    return f"torch{device}.{kind[str(t.dtype).split('.')[-1]]}Tensor"
+
+
+def _parameter_line(key, p, type_text, suffix=""):
+    size = "x".join(str(n) for n in p.shape)
+    kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
+    return f"  ({key}): {kind} containing: [{type_text} of size {size}{suffix}]"
+
+
+class ParameterList(Module):
+    """A list of parameters, registered under "0", "1", ... (plain tensors become
+    Parameters)."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        self._size = 0
+        if values is not None:
+            self.extend(values)
+
+    def __len__(self):
+        return self._size
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return ParameterList([self[i] for i in range(len(self))[index]])
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} is out of range")
+        return getattr(self, str(index % len(self)))
+
+    def __setitem__(self, index, value):
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} is out of range")
+        setattr(self, str(index % len(self)), _as_parameter(value))
+
+    def append(self, value):
+        self._size += 1
+        self[self._size - 1] = value
+        return self
+
+    def extend(self, values):
+        for value in values:
+            self.append(value)
+        return self
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ParameterList is a container; use its parameters instead")
+
+    def extra_repr(self):
+        return "\n".join(_parameter_line(i, p, p.dtype,
+                                         f" ({p.device})" if p.device.type == "cuda" else "")
+                         for i, p in enumerate(self))
+
+
+class ParameterDict(Module):
+    """A dict of parameters, registered under their keys, in insertion order."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        self._keys = {}
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key):
+        return getattr(self, key)
+
+    def __setitem__(self, key, value):
+        self._keys[key] = None
+        setattr(self, key, _as_parameter(value))
+
+    def __delitem__(self, key):
+        del self._keys[key]
+        delattr(self, key)
+
+    def __len__(self):
+        return len(self._keys)
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __contains__(self, key):
+        return key in self._keys
+
+    def keys(self):
+        return self._keys.keys()
+
+    def values(self):
+        return [self[k] for k in self._keys]
+
+    def items(self):
+        return [(k, self[k]) for k in self._keys]
+
+    def update(self, parameters):
+        items = parameters.items() if hasattr(parameters, "items") else parameters
+        for key, value in items:
+            self[key] = value
+
+    def pop(self, key):
+        value = self[key]
+        del self[key]
+        return value
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ParameterDict is a container; use its parameters instead")
+
+    def extra_repr(self):
+        return "\n".join(_parameter_line(k, p, _legacy_typename(p)) for k, p in self.items())

@@ -1,6 +1,8 @@
 """`nn.init`: in-place initialisers with PyTorch's formulas (fan-in/fan-out, gains)."""
 import math
 
+import numpy as np
+
 import engine
 
 
@@ -87,3 +89,66 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     return normal_(tensor, 0.0, std, generator)
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """Normal(mean, std) restricted to [a, b]: draws outside are drawn again, so the values
+    follow the truncated distribution exactly."""
+    if not a < b:
+        raise ValueError(f"trunc_normal_: a ({a}) must be less than b ({b})")
+    with engine.no_grad():
+        tensor.normal_(mean, std, generator=generator)
+        outside = (tensor < a) | (tensor > b)
+        while outside.any():
+            fresh = engine.empty_like(tensor).normal_(mean, std, generator=generator)
+            tensor.copy_(engine.where(outside, fresh, tensor))
+            outside = (tensor < a) | (tensor > b)
+    return tensor
+
+
+def orthogonal_(tensor, gain=1.0, generator=None):
+    """A (semi-)orthogonal matrix over the first dim and the rest flattened, from the QR
+    factors of a Gaussian matrix with the signs fixed, so it is uniformly distributed."""
+    if tensor.dim() < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.numel() == 0:
+        return tensor
+    rows, cols = tensor.shape[0], tensor.numel() // tensor.shape[0]
+    with engine.no_grad():
+        flat = engine.empty(rows, cols, dtype=engine.float64).normal_(0, 1, generator=generator)
+        gaussian = flat.numpy() if rows >= cols else flat.numpy().T
+        q, r = np.linalg.qr(gaussian)
+        q = q * np.sign(np.diag(r))
+        q = q if rows >= cols else q.T
+        tensor.copy_(engine.tensor(q * gain, dtype=tensor.dtype).reshape(tensor.shape))
+    return tensor
+
+
+def dirac_(tensor, groups=1):
+    """A convolution weight (3 to 5 dims) that passes each input channel through unchanged
+    to its output channel, within each of `groups`."""
+    if tensor.dim() not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    out_per_group = tensor.shape[0] // groups
+    if tensor.shape[0] % groups:
+        raise ValueError("dim 0 must be divisible by groups")
+    middle = tuple(n // 2 for n in tensor.shape[2:])
+    with engine.no_grad():
+        tensor.zero_()
+        for g in range(groups):
+            for d in range(min(out_per_group, tensor.shape[1])):
+                tensor[(g * out_per_group + d, d) + middle] = 1.0
+    return tensor
+
+
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """Normal(0, std) values with a `sparsity` share of each column set to zero."""
+    if tensor.dim() != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    zeros = math.ceil(sparsity * rows)
+    with engine.no_grad():
+        tensor.normal_(0, std, generator=generator)
+        for c in range(cols):
+            tensor[engine.randperm(rows, generator=generator)[:zeros], c] = 0.0
+    return tensor
