@@ -15,6 +15,7 @@ from . import functional as F
 from . import init
 from .module import Module
 from .parameter import Parameter
+from .utils.rnn import PackedSequence
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -102,9 +103,11 @@ class RNNBase(Module):
 
     def forward(self, input, hx=None):
         name = type(self).__name__
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         if not isinstance(input, engine.Tensor):
-            raise TypeError(f"{name}: expected a Tensor input (packed sequences are not "
-                            f"supported), got {type(input).__name__}")
+            raise TypeError(f"{name}: expected a Tensor or a PackedSequence input, got "
+                            f"{type(input).__name__}")
         if input.dim() not in (2, 3):
             raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D "
                              f"instead")
@@ -138,6 +141,40 @@ class RNNBase(Module):
         hidden = [engine.stack([f[k] for f in finals]) for k in range(len(states))]
         if not batched:
             output, hidden = output.squeeze(1), [h.squeeze(1) for h in hidden]
+        return output, (tuple(hidden) if self.mode == "LSTM" else hidden[0])
+
+    def _forward_packed(self, packed, hx):
+        """The same layers over a PackedSequence: at step t only the first batch_sizes[t]
+        sequences (the longest ones) advance; the others keep their final state."""
+        data, sizes = packed.data, [int(n) for n in packed.batch_sizes.tolist()]
+        if data.dim() != 2 or data.shape[-1] != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {data.shape[-1]}")
+        directions = 2 if self.bidirectional else 1
+        expected = (self.num_layers * directions, sizes[0], self.hidden_size)
+        order = packed.sorted_indices
+        if hx is not None and order is not None:  # given in the batch's order: sort it too
+            hx = tuple(h.index_select(1, order) for h in hx) if self.mode == "LSTM" else \
+                hx.index_select(1, order)
+        states = self._initial_states(hx, data.unsqueeze(1), True, expected)
+        step = _step_for(self.mode)
+        finals = []
+        for layer in range(self.num_layers):
+            outputs = []
+            for reverse in range(directions):
+                state = tuple(st[layer * directions + reverse] for st in states)
+                out, last = _run_packed(data, sizes, step, state,
+                                        self._weights(layer, reverse), reverse)
+                outputs.append(out)
+                finals.append(last)
+            data = engine.cat(outputs, 1) if directions == 2 else outputs[0]
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                data = F.dropout(data, self.dropout, True)
+        hidden = [engine.stack([f[k] for f in finals]) for k in range(len(states))]
+        if packed.unsorted_indices is not None:
+            hidden = [h.index_select(1, packed.unsorted_indices) for h in hidden]
+        output = PackedSequence(data, packed.batch_sizes, packed.sorted_indices,
+                                packed.unsorted_indices)
         return output, (tuple(hidden) if self.mode == "LSTM" else hidden[0])
 
     def _initial_states(self, hx, x, batched, expected):
@@ -190,6 +227,37 @@ class RNNBase(Module):
         if self.bidirectional:
             s += ", bidirectional=True"
         return s
+
+
+def _run_packed(data, sizes, step, state, weights, reverse):
+    """One direction of one layer over packed data: (packed outputs, final state).
+
+    Forwards, the running rows shrink to the first sizes[t]; the rows that stop keep the
+    state they stopped with. Backwards, rows join as t reaches their last step, starting
+    from their initial state."""
+    w_ih, w_hh, b_ih, b_hh = weights
+    parts = F.linear(data, w_ih, b_ih)
+    starts = [0]
+    for n in sizes:
+        starts.append(starts[-1] + n)
+    initial = state
+    outputs = [None] * len(sizes)
+    running = sizes[-1] if reverse else sizes[0]
+    if reverse:
+        state = tuple(s[:running] for s in initial)
+    for t in (range(len(sizes) - 1, -1, -1) if reverse else range(len(sizes))):
+        n = sizes[t]
+        if reverse and n > running:  # longer sequences join at their last step
+            state = tuple(engine.cat([s, s0[running:n]]) for s, s0 in zip(state, initial))
+        active = tuple(s[:n] for s in state)
+        new = step(parts[starts[t]:starts[t + 1]], active if len(active) == 2 else active[0],
+                   w_hh, b_hh)
+        new = new if isinstance(new, tuple) else (new,)
+        outputs[t] = new[0]
+        state = new if reverse else tuple(engine.cat([a, s[n:]]) if n < s.shape[0] else a
+                                          for a, s in zip(new, state))
+        running = n
+    return engine.cat(outputs), state
 
 
 class RNN(RNNBase):
