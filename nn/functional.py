@@ -8,6 +8,11 @@ from engine.ops.conv import (  # noqa: F401
 )
 from engine.ops.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: F401
 from engine.ops.interpolate import interpolate  # noqa: F401
+from .composite_losses import (  # noqa: F401
+    cosine_embedding_loss, cosine_similarity, gaussian_nll_loss, hinge_embedding_loss,
+    margin_ranking_loss, multi_margin_loss, multilabel_soft_margin_loss, pairwise_distance,
+    poisson_nll_loss, soft_margin_loss, triplet_margin_loss,
+)
 from .composite import (  # noqa: F401
     celu, glu, hardshrink, hardsigmoid, hardswish, mish, prelu, selu, softmin, softshrink,
     softsign, tanhshrink, threshold,
