@@ -229,15 +229,9 @@ class TransformerEncoderLayer(Module):
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
                  device=None, dtype=None):
         super().__init__()
-        kw = dict(device=device, dtype=dtype)
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, **kw)
-        _feed_forward(self, d_model, dim_feedforward, dropout, bias, kw)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
-        self.activation = _activation(activation)
+        _assemble(self, ("self_attn",), d_model, nhead, dim_feedforward, dropout, activation,
+                  layer_norm_eps, batch_first, norm_first, bias, dict(device=device,
+                                                                       dtype=dtype))
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         def attention(x):
@@ -261,19 +255,9 @@ class TransformerDecoderLayer(Module):
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
                  device=None, dtype=None):
         super().__init__()
-        kw = dict(device=device, dtype=dtype)
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, **kw)
-        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                                 batch_first=batch_first, **kw)
-        _feed_forward(self, d_model, dim_feedforward, dropout, bias, kw)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.dropout1, self.dropout2, self.dropout3 = (Dropout(dropout), Dropout(dropout),
-                                                       Dropout(dropout))
-        self.activation = _activation(activation)
+        _assemble(self, ("self_attn", "multihead_attn"), d_model, nhead, dim_feedforward,
+                  dropout, activation, layer_norm_eps, batch_first, norm_first, bias,
+                  dict(device=device, dtype=dtype))
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
@@ -299,11 +283,23 @@ class TransformerDecoderLayer(Module):
         return self.norm3(x + _feed_forward_block(self, x, self.dropout3))
 
 
-def _feed_forward(layer, d_model, dim_feedforward, dropout, bias, kw):
-    """The feed-forward submodules, registered in PyTorch's order."""
+def _assemble(layer, attentions, d_model, nhead, dim_feedforward, dropout, activation,
+              layer_norm_eps, batch_first, norm_first, bias, kw):
+    """An encoder or decoder layer's parts, registered in PyTorch's order: the attentions,
+    the feed-forward network, then one norm and one dropout per residual block."""
+    for name in attentions:
+        setattr(layer, name, MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                                batch_first=batch_first, **kw))
     layer.linear1 = Linear(d_model, dim_feedforward, bias=bias, **kw)
     layer.dropout = Dropout(dropout)
     layer.linear2 = Linear(dim_feedforward, d_model, bias=bias, **kw)
+    layer.norm_first = norm_first
+    blocks = range(1, len(attentions) + 2)
+    for i in blocks:
+        setattr(layer, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw))
+    for i in blocks:
+        setattr(layer, f"dropout{i}", Dropout(dropout))
+    layer.activation = _activation(activation)
 
 
 def _feed_forward_block(layer, x, dropout):

@@ -30,6 +30,20 @@ needs_torch = pytest.mark.skipif(torch is None, reason="torch (the test oracle) 
 FLOAT = {np.float32: (engine.float32, "float32"), np.float64: (engine.float64, "float64")}
 
 
+def twin_modules(name, *args, **kwargs):
+    """(ours, torch's) float64 `nn.<name>(*args, **kwargs)`, ours loaded with torch's
+    weights, after checking that both print and name their state alike."""
+    import nn
+
+    theirs = getattr(torch.nn, name)(*args, **kwargs).double()
+    ours = getattr(nn, name)(*args, **kwargs, dtype=engine.float64)
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.load_state_dict({k: engine.tensor(v.detach().numpy())
+                          for k, v in theirs.state_dict().items()})
+    return ours, theirs
+
+
 def to_torch(array, requires_grad=False):
     t = torch.tensor(array)
     return t.requires_grad_(requires_grad) if requires_grad else t

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import engine
 import nn
 from nn.utils import rnn as ours_rnn
-from conftest import assert_close, needs_torch, torch
+from conftest import assert_close, needs_torch, torch, twin_modules
 from test_properties import SETTINGS
 
 
@@ -26,20 +26,12 @@ def cases(draw):
     return mode, kwargs, lengths, enforce, draw(st.booleans()), draw(st.integers(0, 2**16))
 
 
-def _pair(mode, kwargs):
-    theirs = getattr(torch.nn, mode)(3, 4, **kwargs).double()
-    ours = getattr(nn, mode)(3, 4, **kwargs, dtype=engine.float64)
-    ours.load_state_dict({k: engine.tensor(v.detach().numpy())
-                          for k, v in theirs.state_dict().items()})
-    return ours, theirs
-
-
 @needs_torch
 @SETTINGS
 @given(case=cases())
 def test_recurrent_layers_over_packed_batches_match_torch(case):
     mode, kwargs, lengths, enforce, given_state, seed = case
-    ours, theirs = _pair(mode, kwargs)
+    ours, theirs = twin_modules(mode, 3, 4, **kwargs)
     rng = np.random.default_rng(seed)
     steps, batch = max(lengths), len(lengths)
     x = rng.standard_normal((batch, steps, 3) if kwargs["batch_first"] else (steps, batch, 3))

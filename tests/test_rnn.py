@@ -9,7 +9,7 @@ import pytest
 import engine
 import nn
 import optim
-from conftest import assert_close, needs_torch, torch
+from conftest import assert_close, needs_torch, torch, twin_modules
 
 CONFIGS = [
     ("LSTM", dict(num_layers=2, bidirectional=True), (5, 2, 3)),
@@ -22,16 +22,6 @@ CONFIGS = [
 ]
 
 
-def _pair(name, *args, **kwargs):
-    theirs = getattr(torch.nn, name)(*args, **kwargs).double()
-    ours = getattr(nn, name)(*args, **kwargs, dtype=engine.float64)
-    assert repr(ours) == repr(theirs)
-    assert list(ours.state_dict()) == list(theirs.state_dict())
-    ours.load_state_dict({k: engine.tensor(v.detach().numpy())
-                          for k, v in theirs.state_dict().items()})
-    return ours, theirs
-
-
 def _states(out):
     return list(out) if isinstance(out, tuple) else [out]
 
@@ -40,7 +30,7 @@ def _states(out):
 @pytest.mark.parametrize("given_state", [False, True])
 @pytest.mark.parametrize("name,kwargs,shape", CONFIGS)
 def test_recurrent_layers_match_torch(name, kwargs, shape, given_state):
-    ours, theirs = _pair(name, 3, 4, **kwargs)
+    ours, theirs = twin_modules(name, 3, 4, **kwargs)
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape)
     inputs_e, inputs_t = [engine.tensor(x, requires_grad=True)], [torch.tensor(x,
@@ -75,7 +65,7 @@ def test_recurrent_layers_match_torch(name, kwargs, shape, given_state):
                                          ("GRUCell", dict(bias=False))])
 @pytest.mark.parametrize("batched", [True, False])
 def test_cells_match_torch(name, kwargs, batched):
-    ours, theirs = _pair(name, 3, 4, **kwargs)
+    ours, theirs = twin_modules(name, 3, 4, **kwargs)
     rng = np.random.default_rng(1)
     shape = (2,) if batched else ()
     x = rng.standard_normal(shape + (3,))

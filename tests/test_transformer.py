@@ -9,20 +9,10 @@ import pytest
 import engine
 import nn
 import optim
-from conftest import assert_close, needs_torch, torch
+from conftest import assert_close, needs_torch, torch, twin_modules
 
 pytestmark = needs_torch
 L, S, N, E = 4, 5, 3, 8
-
-
-def _pair(name, *args, **kwargs):
-    theirs = getattr(torch.nn, name)(*args, **kwargs).double()
-    ours = getattr(nn, name)(*args, **kwargs, dtype=engine.float64)
-    assert repr(ours) == repr(theirs)
-    assert list(ours.state_dict()) == list(theirs.state_dict())
-    ours.load_state_dict({k: engine.tensor(v.detach().numpy())
-                          for k, v in theirs.state_dict().items()})
-    return ours, theirs
 
 
 def _leaves(arrays):
@@ -75,7 +65,7 @@ CONFIGS = {
 @pytest.mark.parametrize("config", list(CONFIGS))
 def test_multihead_attention_matches_torch(config, mask):
     kwargs = CONFIGS[config]
-    ours, theirs = _pair("MultiheadAttention", E, 2, **kwargs)
+    ours, theirs = twin_modules("MultiheadAttention", E, 2, **kwargs)
     rng = np.random.default_rng(0)
     shape = (lambda n, s, e: (n, s, e)) if kwargs.get("batch_first") else (
         lambda n, s, e: (s, n, e))
@@ -99,7 +89,7 @@ def test_multihead_attention_matches_torch(config, mask):
 @pytest.mark.parametrize("case", ["self_attention", "unbatched", "per_head_weights",
                                   "no_weights"])
 def test_multihead_attention_call_forms(case):
-    ours, theirs = _pair("MultiheadAttention", E, 4)
+    ours, theirs = twin_modules("MultiheadAttention", E, 4)
     rng = np.random.default_rng(2)
     x = rng.standard_normal((L, E) if case == "unbatched" else (L, N, E))
     (x_e,), (x_t,) = _leaves([x])
@@ -140,7 +130,7 @@ LAYERS = {
 @pytest.mark.parametrize("name", list(LAYERS))
 def test_transformer_layers_match_torch(name):
     cls, kwargs = LAYERS[name]
-    ours, theirs = _pair(cls, E, 2, dim_feedforward=16, dropout=0.0, **kwargs)
+    ours, theirs = twin_modules(cls, E, 2, dim_feedforward=16, dropout=0.0, **kwargs)
     rng = np.random.default_rng(3)
     batch_first = kwargs.get("batch_first")
     tgt = rng.standard_normal((N, L, E) if batch_first else (L, N, E))
@@ -162,7 +152,7 @@ def test_transformer_layers_match_torch(name):
 def test_the_whole_transformer_matches_torch():
     kwargs = dict(d_model=E, nhead=2, num_encoder_layers=2, num_decoder_layers=1,
                   dim_feedforward=16, dropout=0.0)
-    ours, theirs = _pair("Transformer", **kwargs)
+    ours, theirs = twin_modules("Transformer", **kwargs)
     rng = np.random.default_rng(4)
     (src_e, tgt_e), (src_t, tgt_t) = _leaves([rng.standard_normal((S, N, E)),
                                               rng.standard_normal((L, N, E))])

@@ -59,6 +59,13 @@ def _geometry(op, size, kernel_size, dilation, padding, stride):
     return kernel, dilation, padding, stride, places
 
 
+def same_dtype(op, x, weight, bias):
+    if x.dtype is not weight.dtype or (bias is not None and bias.dtype is not x.dtype):
+        raise RuntimeError(f"{op}: input, weight and bias must share a dtype, got "
+                           f"{x.dtype}, {weight.dtype}"
+                           f"{'' if bias is None else ', ' + str(bias.dtype)}")
+
+
 def _batched(op, input):
     """(N, C, H, W) and whether a batch dim was added to a (C, H, W) input."""
     if input.dim() == 3:
@@ -114,10 +121,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise RuntimeError(f"conv2d: input of shape {tuple(input.shape)} ({channels} channels) "
                            f"does not match weight of shape {tuple(weight.shape)} with "
                            f"groups={groups}")
-    if x.dtype is not weight.dtype or (bias is not None and bias.dtype is not x.dtype):
-        raise RuntimeError(f"conv2d: input, weight and bias must share a dtype, got "
-                           f"{x.dtype}, {weight.dtype}"
-                           f"{'' if bias is None else ', ' + str(bias.dtype)}")
+    same_dtype("conv2d", x, weight, bias)
     if isinstance(padding, str):
         x, padding = _named_padding(x, padding, (kh, kw), _pair("dilation", dilation), stride)
     kernel, dilation, padding, stride, (oh, ow) = _geometry(

@@ -6,7 +6,7 @@ into the output where that pixel's window lies. No derivative formula of its own
 """
 from kernels.windows import positions
 
-from .conv import _batched, _floating, _fold, _pair, _rows, _single
+from .conv import _batched, _floating, _fold, _pair, _rows, _single, same_dtype
 from .padding import pad
 
 
@@ -24,10 +24,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
         raise RuntimeError(f"conv_transpose2d: input of shape {tuple(input.shape)} "
                            f"({x.shape[1]} channels) does not match weight of shape "
                            f"{tuple(weight.shape)} with groups={groups}")
-    if x.dtype is not weight.dtype or (bias is not None and bias.dtype is not x.dtype):
-        raise RuntimeError(f"conv_transpose2d: input, weight and bias must share a dtype, got "
-                           f"{x.dtype}, {weight.dtype}"
-                           f"{'' if bias is None else ', ' + str(bias.dtype)}")
+    same_dtype("conv_transpose2d", x, weight, bias)
     stride, padding = _pair("stride", stride), _pair("padding", padding)
     extra, dilation = _pair("output_padding", output_padding), _pair("dilation", dilation)
     if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0 or min(extra) < 0:
