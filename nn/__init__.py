@@ -8,9 +8,10 @@ from .activation import (  # noqa: F401
 from .containers import (  # noqa: F401
     ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential,
 )
-from .conv import (  # noqa: F401
-    AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d,
-    MaxPool1d, MaxPool2d,
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d  # noqa: F401
+from .pooling import (  # noqa: F401
+    AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d,
+    AvgPool2d, MaxPool1d, MaxPool2d, MaxUnpool1d, MaxUnpool2d,
 )
 from .layers import (  # noqa: F401
     BatchNorm1d, BatchNorm2d, Bilinear, Dropout, Dropout1d, Dropout2d, Flatten, Identity,

@@ -2,9 +2,10 @@
 import math
 
 import engine
-from engine.ops.conv import (  # noqa: F401
-    adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d, fold, max_pool1d, max_pool2d,
-    unfold,
+from engine.ops.conv import conv1d, conv2d, fold, unfold  # noqa: F401
+from engine.ops.pooling import (  # noqa: F401
+    adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d,
+    avg_pool1d, avg_pool2d, max_pool1d, max_pool2d, max_unpool1d, max_unpool2d,
 )
 from engine.ops.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: F401
 from engine.ops.interpolate import interpolate  # noqa: F401

@@ -149,6 +149,12 @@ SPECS = [
       same_node_name=False),
     S("group_norm", lambda m, x, w, b: F(m).group_norm(x, 2, w, b), [A((2, 4, 3)), A(V4), A(V4)],
       same_node_name=False),
+    S("max_pool2d_ceil", lambda m, x: F(m).max_pool2d(x, 3, 2, 1, ceil_mode=True),
+      [A((1, 2, 5, 4))], same_node_name=False),
+    S("adaptive_max_pool2d", lambda m, x: F(m).adaptive_max_pool2d(x, (2, 3)),
+      [A((1, 2, 5, 4))], same_node_name=False),
+    S("max_unpool2d", lambda m, x: F(m).max_unpool2d(*F(m).max_pool2d(
+        x, 2, return_indices=True), 2), [A((1, 2, 4, 4))], same_node_name=False),
     S("conv2d_stride_padding_dilation",
       lambda m, x, w: F(m).conv2d(x, w, stride=(2, 1), padding=(1, 2), dilation=(1, 2)),
       [A((1, 2, 4, 4)), A((2, 2, 2, 2))], same_node_name=False),

@@ -90,15 +90,37 @@ def test_conv_transpose2d_any_geometry(geometry, groups, out_per_group, bias, ex
 
 @needs_torch
 @SETTINGS
-@given(geometry=_geometry(pooling=True), seed=st.integers(0, 2 ** 16))
-def test_pooling_any_geometry(geometry, seed):
+@given(geometry=_geometry(pooling=True), seed=st.integers(0, 2 ** 16), ceil=st.booleans())
+def test_pooling_any_geometry(geometry, seed, ceil):
     n, c, size, kernel, stride, padding, _ = geometry
     x = np.random.default_rng(seed).permutation(n * c * size[0] * size[1]).reshape(
         (n, c) + size).astype(np.float64)  # distinct values: one maximum per window
-    _compare(lambda m, f, t: f.max_pool2d(t, kernel, stride, padding), [x])
+    _compare(lambda m, f, t: f.max_pool2d(t, kernel, stride, padding, ceil_mode=ceil), [x])
     for include in (True, False):
-        _compare(lambda m, f, t: f.avg_pool2d(t, kernel, stride, padding,
+        _compare(lambda m, f, t: f.avg_pool2d(t, kernel, stride, padding, ceil_mode=ceil,
                                               count_include_pad=include), [x])
+    _, ours = F.max_pool2d(engine.tensor(x), kernel, stride, padding, ceil_mode=ceil,
+                           return_indices=True)
+    pooled, theirs = torch.nn.functional.max_pool2d(torch.tensor(x), kernel, stride, padding,
+                                                    ceil_mode=ceil, return_indices=True)
+    assert ours.tolist() == theirs.tolist()
+    _compare(lambda m, f, t: f.max_unpool2d(t, ours if m is engine else theirs, kernel, stride,
+                                            padding, output_size=size), [pooled.numpy()])
+
+
+@needs_torch
+@SETTINGS
+@given(size=st.tuples(st.integers(1, 7), st.integers(1, 7)),
+       out=st.tuples(st.integers(1, 8), st.integers(1, 8)), seed=st.integers(0, 2 ** 16))
+def test_adaptive_pooling_any_sizes(size, out, seed):
+    x = np.random.default_rng(seed).permutation(2 * 3 * size[0] * size[1]).reshape(
+        (2, 3) + size).astype(np.float64)
+    _compare(lambda m, f, t: f.adaptive_max_pool2d(t, out), [x])
+    _compare(lambda m, f, t: f.adaptive_max_pool1d(t[:, :, 0], out[1]), [x])
+    _compare(lambda m, f, t: f.adaptive_avg_pool1d(t[:, :, 0], out[1]), [x])
+    ours = F.adaptive_max_pool2d(engine.tensor(x), out, return_indices=True)[1]
+    theirs = torch.nn.functional.adaptive_max_pool2d(torch.tensor(x), out, True)[1]
+    assert ours.tolist() == theirs.tolist()
 
 
 @needs_torch
@@ -133,6 +155,11 @@ LAYERS = [
     ("ConvTranspose2d", (4, 6, 3), dict(stride=2, padding=1, output_padding=1, groups=2)),
     ("ConvTranspose2d", (2, 3, (2, 3)), dict(dilation=2, bias=False)),
     ("ConvTranspose1d", (4, 2, 4), dict(stride=2, padding=1)),
+    ("MaxPool2d", (3, 2, 1), dict(ceil_mode=True)),
+    ("AvgPool2d", (3, 2, 1), dict(ceil_mode=True, count_include_pad=False)),
+    ("AdaptiveMaxPool2d", ((2, 3),), {}),
+    ("AdaptiveMaxPool1d", (4,), {}),
+    ("AdaptiveAvgPool1d", (4,), {}),
 ]
 
 
@@ -197,10 +224,6 @@ REFUSALS = [
      "must be positive"),
     (lambda: F.max_pool2d(engine.ones(1, 1, 4, 4), 2, padding=2),
      r"padding \(2, 2\) should be at most half of the effective kernel size"),
-    (lambda: F.max_pool2d(engine.ones(1, 1, 4, 4), 2, ceil_mode=True),
-     "ceil_mode=True is not supported"),
-    (lambda: F.max_pool2d(engine.ones(1, 1, 4, 4), 2, return_indices=True),
-     "return_indices=True is not supported"),
     (lambda: F.fold(engine.ones(1, 5, 4), (3, 3), 2),
      r"fold: expected input of shape \(N, C \* 4, 4\) for output_size \(3, 3\)"),
     (lambda: F.conv1d(engine.ones(1, 2, 3, 4), engine.ones(1, 2, 2)),

@@ -10,7 +10,8 @@ from .activation import (  # noqa: F401
 from .indexing import (  # noqa: F401
     gather, index_select, masked_fill, scatter_add, take_along_dim,
 )
-from .conv import conv1d, conv2d, max_pool1d, max_pool2d  # noqa: F401
+from .conv import conv1d, conv2d  # noqa: F401
+from .pooling import max_pool1d, max_pool2d  # noqa: F401
 from .conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: F401
 from .linalg import addmm, bmm, dot, matmul, mm, mv, outer  # noqa: F401
 from .pointwise import (  # noqa: F401

@@ -1,14 +1,13 @@
-"""Convolution and pooling, built on two primitives: unfold (im2col) and fold (col2im).
+"""Convolution, built on two primitives: unfold (im2col) and fold (col2im).
 
 unfold copies every window of an image into a column; fold adds columns back into an
 image. Each is the other's gradient, so a convolution (unfold, then one matrix product
-with the weights) and a pooling (unfold, then max or mean over each column) need no
-derivative formulas of their own, to any order. The 1-d ops are the 2-d ones over
-images one row high; adaptive average pooling is two products with averaging matrices.
+with the weights) and a pooling (`pooling.py`: unfold, then max or mean over each
+column) need no derivative formulas of their own, to any order. The 1-d ops are the 2-d
+ones over images one row high.
 """
 from kernels.windows import positions
 
-from ..creation import ones, tensor
 from .padding import pad
 from .primitive import Primitive as P
 
@@ -155,54 +154,6 @@ def _named_padding(x, padding, kernel, dilation, stride):
     return x, tuple(t // 2 for t in totals)
 
 
-def _windows(op, input, kernel_size, stride, padding, dilation, ceil_mode, pad_value):
-    """(N, C, kh * kw, oh, ow): each channel's windows, for a pooling to reduce over dim 2."""
-    if ceil_mode:
-        raise RuntimeError(f"{op}: ceil_mode=True is not supported; pad the input instead")
-    x, _ = _batched(op, input)
-    _floating(op, x)
-    kernel = _pair("kernel_size", kernel_size)
-    stride = kernel if stride is None or stride == [] else stride
-    kernel, dilation, padding, stride, (oh, ow) = _geometry(
-        op, x.shape[2:], kernel, dilation, padding, stride)
-    if any(2 * p > d * (k - 1) + 1 for p, k, d in zip(padding, kernel, dilation)):
-        raise RuntimeError(f"{op}: padding {padding} should be at most half of the effective "
-                           f"kernel size {kernel} (dilation {dilation})")
-    cols = _unfold(x, kernel=kernel, dilation=dilation, padding=padding, stride=stride,
-                   pad_value=pad_value)
-    n, c = x.shape[:2]
-    return cols.reshape(n, c, kernel[0] * kernel[1], oh, ow)
-
-
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
-    """The largest value in each window; padding never wins (it reads as -inf)."""
-    if return_indices:
-        raise RuntimeError("max_pool2d: return_indices=True is not supported")
-    windows = _windows("max_pool2d", input, kernel_size, stride, padding, dilation,
-                       ceil_mode, -float("inf"))
-    out = windows.max(2).values
-    return out if input.dim() == 4 else out.squeeze(0)
-
-
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True, divisor_override=None):
-    """The mean of each window: over all its places, or over those inside the input."""
-    windows = _windows("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode, 0.0)
-    total = windows.sum(2)
-    if divisor_override is not None:
-        out = total / divisor_override
-    elif count_include_pad or not padding:
-        out = total / windows.shape[2]
-    else:  # how many of each window's places lie inside the input
-        x, _ = _batched("avg_pool2d", input)
-        inside = ones((1, 1) + tuple(x.shape[2:]), dtype=x.dtype, device=x.device)
-        counts = _windows("avg_pool2d", inside, kernel_size, stride, padding, 1, False, 0.0)
-        out = total / counts.sum(2)
-    return out if input.dim() == 4 else out.squeeze(0)
-
-
-
 # ---- 1-d: the 2-d ops over images one row high ----------------------------------------
 
 def _single(name, value):
@@ -227,51 +178,3 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                  (1, _single("stride", stride)), padding, (1, _single("dilation", dilation)),
                  groups)
     return out.squeeze(-2)
-
-
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
-    stride = kernel_size if stride is None or stride == [] else stride
-    return max_pool2d(_rows("max_pool1d", input), (1, _single("kernel_size", kernel_size)),
-                      (1, _single("stride", stride)), (0, _single("padding", padding)),
-                      (1, _single("dilation", dilation)), ceil_mode,
-                      return_indices).squeeze(-2)
-
-
-def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True):
-    stride = kernel_size if stride is None or stride == [] else stride
-    return avg_pool2d(_rows("avg_pool1d", input), (1, _single("kernel_size", kernel_size)),
-                      (1, _single("stride", stride)), (0, _single("padding", padding)),
-                      ceil_mode, count_include_pad).squeeze(-2)
-
-
-# ---- adaptive average pooling ----------------------------------------------------------
-
-def adaptive_avg_pool2d(input, output_size):
-    """Average over windows that tile each side into output_size parts, as PyTorch cuts
-    them (part i spans floor(i * n / parts) to ceil((i + 1) * n / parts)). A mean over a
-    rectangle is a mean over its rows of the means over its columns, so this is two
-    products with averaging matrices, exact for any sizes."""
-    x, added = _batched("adaptive_avg_pool2d", input)
-    _floating("adaptive_avg_pool2d", x)
-    size = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
-    if len(size) != 2:
-        raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got "
-                         f"{output_size!r}")
-    h, w = x.shape[2:]
-    oh, ow = (n if s is None else s for s, n in zip(size, (h, w)))
-    if min(oh, ow) < 1 or min(h, w) < 1:
-        raise RuntimeError(f"adaptive_avg_pool2d: cannot pool an input of shape "
-                           f"{tuple(input.shape)} to output_size {size}")
-    out = _averaging(oh, h, x) @ x @ _averaging(ow, w, x).t()
-    return out.squeeze(0) if added else out
-
-
-def _averaging(parts, n, like):
-    """(parts, n): row i averages the elements of part i of a side of n."""
-    rows = []
-    for i in range(parts):
-        start, stop = (i * n) // parts, -((-(i + 1) * n) // parts)
-        rows.append([1.0 / (stop - start) if start <= j < stop else 0.0 for j in range(n)])
-    return tensor(rows, dtype=like.dtype, device=like.device)

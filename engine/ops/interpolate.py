@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ..creation import tensor
-from .conv import adaptive_avg_pool2d
+from .pooling import adaptive_avg_pool2d
 from .indexing import index_select
 
 _DIMS = {"linear": 1, "bilinear": 2}
