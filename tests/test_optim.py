@@ -96,6 +96,20 @@ SCHEDULERS = {
     "onecycle_linear_3phase": lambda m, o: m.optim.lr_scheduler.OneCycleLR(
         o, max_lr=0.3, epochs=6, steps_per_epoch=10, anneal_strategy="linear",
         three_phase=True),
+    "constant": lambda m, o: m.optim.lr_scheduler.ConstantLR(o, factor=0.4, total_iters=6),
+    "linear": lambda m, o: m.optim.lr_scheduler.LinearLR(o, 0.2, 0.9, total_iters=12),
+    "polynomial": lambda m, o: m.optim.lr_scheduler.PolynomialLR(o, total_iters=30, power=2),
+    "multiplicative": lambda m, o: m.optim.lr_scheduler.MultiplicativeLR(
+        o, lambda e: 0.97 if e % 2 else 1.01),
+    "warm_restarts": lambda m, o: m.optim.lr_scheduler.CosineAnnealingWarmRestarts(
+        o, T_0=7, T_mult=2, eta_min=0.001),
+    "sequential_warmup_cosine": lambda m, o: m.optim.lr_scheduler.SequentialLR(
+        o, [m.optim.lr_scheduler.LinearLR(o, 0.1, total_iters=5),
+            m.optim.lr_scheduler.CosineAnnealingLR(o, T_max=20),
+            m.optim.lr_scheduler.StepLR(o, 4, 0.5)], milestones=[5, 30]),
+    "chained": lambda m, o: m.optim.lr_scheduler.ChainedScheduler(
+        [m.optim.lr_scheduler.ConstantLR(o, 0.5, total_iters=8),
+         m.optim.lr_scheduler.ExponentialLR(o, gamma=0.96)]),
 }
 
 
@@ -206,3 +220,70 @@ def test_optimizer_rejects_non_leaf_and_duplicates():
         engine.optim.SGD([p * 2], lr=0.1)
     with pytest.raises(ValueError, match="more than one parameter group"):
         engine.optim.SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
+
+
+@pytest.mark.parametrize("make", [
+    lambda m, o: m.optim.lr_scheduler.StepLR(o, 3, 0.5),
+    lambda m, o: m.optim.lr_scheduler.MultiStepLR(o, [2, 5, 5], 0.5),
+    lambda m, o: m.optim.lr_scheduler.ExponentialLR(o, 0.9),
+    lambda m, o: m.optim.lr_scheduler.CosineAnnealingLR(o, 10, 0.01),
+    lambda m, o: m.optim.lr_scheduler.LinearLR(o, 0.25, total_iters=4),
+    lambda m, o: m.optim.lr_scheduler.ConstantLR(o, 0.5, total_iters=3),
+    lambda m, o: m.optim.lr_scheduler.PolynomialLR(o, 8, 0.5),
+    lambda m, o: m.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, 3, 2),
+])
+@needs_torch
+def test_stepping_to_an_epoch_uses_the_closed_form_as_torch(make):
+    import warnings
+
+    lrs = {}
+    for m in (engine, torch):
+        opt = m.optim.SGD([m.nn.Parameter(m.zeros(2))], lr=1.0)
+        sched = make(m, opt)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # both frameworks deprecate the epoch argument
+            lrs[m.__name__] = []
+            for epoch in (6, 2, 9, 9, 4.5 if "Warm" in type(sched).__name__ else 4):
+                sched.step(epoch)
+                lrs[m.__name__].append(opt.param_groups[0]["lr"])
+    np.testing.assert_allclose(lrs["engine"], lrs["torch"], rtol=1e-12)
+
+
+@needs_torch
+def test_a_sequential_schedule_resumes_from_its_state_dict():
+    def make(m, opt):
+        return m.optim.lr_scheduler.SequentialLR(
+            opt, [m.optim.lr_scheduler.ConstantLR(opt, 0.1, total_iters=2),
+                  m.optim.lr_scheduler.ExponentialLR(opt, 0.9)], milestones=[2])
+
+    opt = engine.optim.SGD([engine.nn.Parameter(engine.zeros(2))], lr=1.0)
+    first = make(engine, opt)
+    for _ in range(4):
+        opt.step()
+        first.step()
+    saved, lr = first.state_dict(), opt.param_groups[0]["lr"]
+    opt2 = engine.optim.SGD([engine.nn.Parameter(engine.zeros(2))], lr=1.0)
+    second = make(engine, opt2)
+    second.load_state_dict(saved)
+    opt2.param_groups[0]["lr"] = lr
+    first.step()
+    second.step()
+    assert opt2.param_groups[0]["lr"] == pytest.approx(opt.param_groups[0]["lr"])
+    assert first.get_last_lr() == second.get_last_lr()
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda o: engine.optim.lr_scheduler.LinearLR(o, start_factor=0), "greater than 0"),
+    (lambda o: engine.optim.lr_scheduler.ConstantLR(o, factor=2), "between 0 and 1"),
+    (lambda o: engine.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=0),
+     "positive integer T_0"),
+    (lambda o: engine.optim.lr_scheduler.SequentialLR(
+        o, [engine.optim.lr_scheduler.StepLR(o, 2)], milestones=[3]),
+     "one more than the number of milestone points"),
+    (lambda o: engine.optim.lr_scheduler.SequentialLR(o, [], milestones=[]),
+     "at least one scheduler"),
+])
+def test_scheduler_refusals(make, message):
+    opt = engine.optim.SGD([engine.nn.Parameter(engine.zeros(2))], lr=1.0)
+    with pytest.raises(ValueError, match=message):
+        make(opt)
