@@ -30,7 +30,8 @@ REDUCTION = (
 )
 LINALG = ("matmul",)
 WINDOWS = ("unfold", "fold")
-OPTIM = ("sgd_step", "adam_step", "adagrad_step", "rmsprop_step")
+OPTIM = ("sgd_step", "adam_step", "adagrad_step", "rmsprop_step", "adamax_step", "nadam_step",
+         "radam_step", "adadelta_step")
 
 REQUIRED = MEMORY + RANDOM + ELEMENTWISE + REDUCTION + LINALG + WINDOWS + OPTIM
 

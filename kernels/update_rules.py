@@ -109,7 +109,66 @@ def rmsprop(i, p, g, states, scalars):
         p[i] = p[i] - lr * d / avg
 
 
-RULES = (sgd, sgd_lean, sgd_momentum_lean, adam, adam_lean, adagrad, rmsprop)
+def adamax(i, p, g, states, scalars):
+    m, inf = states
+    clr, beta1, beta2, eps, weight_decay, maximize = scalars
+    d = -g[i] if maximize else g[i]
+    if weight_decay != 0.0:
+        d = d + weight_decay * p[i]
+    m[i] = m[i] + (1.0 - beta1) * (d - m[i])
+    scaled, size = inf[i] * beta2, abs(d) + eps
+    inf[i] = scaled if scaled > size else size
+    p[i] = p[i] - clr * m[i] / inf[i]
+
+
+def nadam(i, p, g, states, scalars):
+    """Adam with Nesterov momentum: this step's gradient and the momentum each get their
+    own factor (now_factor, ahead_factor), from the running product of the mus."""
+    m, v = states
+    (shrink, beta1, beta2, eps, weight_decay, maximize, bias2, now_factor,
+     ahead_factor) = scalars
+    d = -g[i] if maximize else g[i]
+    if weight_decay != 0.0:
+        d = d + weight_decay * p[i]
+    p[i] = p[i] * shrink
+    m[i] = m[i] + (1.0 - beta1) * (d - m[i])
+    v[i] = v[i] * beta2 + (1.0 - beta2) * d * d
+    denom = math.sqrt(v[i] / bias2) + eps
+    p[i] = p[i] + now_factor * d / denom + ahead_factor * m[i] / denom
+
+
+def radam(i, p, g, states, scalars):
+    """Adam whose adaptive step is rectified: plain momentum SGD until the variance of
+    the adaptive rate is tractable (rectified is False), then Adam scaled by `rect`."""
+    m, v = states
+    (shrink, beta1, beta2, eps, weight_decay, maximize, lr, bias1, root_bias2, rectified,
+     rect) = scalars
+    d = -g[i] if maximize else g[i]
+    if weight_decay != 0.0:
+        d = d + weight_decay * p[i]
+    p[i] = p[i] * shrink
+    m[i] = m[i] + (1.0 - beta1) * (d - m[i])
+    v[i] = v[i] * beta2 + (1.0 - beta2) * d * d
+    step = m[i] / bias1 * lr
+    if rectified:
+        step = step * (root_bias2 / (math.sqrt(v[i]) + eps)) * rect
+    p[i] = p[i] - step
+
+
+def adadelta(i, p, g, states, scalars):
+    square_avg, acc_delta = states
+    lr, rho, eps, weight_decay, maximize = scalars
+    d = -g[i] if maximize else g[i]
+    if weight_decay != 0.0:
+        d = d + weight_decay * p[i]
+    square_avg[i] = square_avg[i] * rho + (1.0 - rho) * d * d
+    delta = math.sqrt(acc_delta[i] + eps) / math.sqrt(square_avg[i] + eps) * d
+    acc_delta[i] = acc_delta[i] * rho + (1.0 - rho) * delta * delta
+    p[i] = p[i] - lr * delta
+
+
+RULES = (sgd, sgd_lean, sgd_momentum_lean, adam, adam_lean, adagrad, rmsprop, adamax, nadam,
+         radam, adadelta)
 
 
 # ---- the backend interface, over a backend's run(rule, param, grad, states, scalars) ----
@@ -159,7 +218,45 @@ def rmsprop_step(run, param, grad, square_avg, grad_avg, momentum_buffer, lr, al
            eps, weight_decay, momentum, bool(centered), bool(maximize))
 
 
+def adamax_step(run, param, grad, exp_avg, exp_inf, lr, beta1, beta2, eps, weight_decay,
+                maximize, step):
+    _apply(run, adamax, param, grad, (exp_avg, exp_inf), lr / (1.0 - beta1 ** step), beta1,
+           beta2, eps, weight_decay, bool(maximize))
+
+
+def nadam_step(run, param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay,
+               decoupled, maximize, step, mu, mu_next, mu_product):
+    """mu_product is the product of the mus up to and including this step's."""
+    shrink = 1.0 - lr * weight_decay if decoupled else 1.0
+    _apply(run, nadam, param, grad, (exp_avg, exp_avg_sq), shrink, beta1, beta2, eps,
+           0.0 if decoupled else weight_decay, bool(maximize), 1.0 - beta2 ** step,
+           -lr * (1.0 - mu) / (1.0 - mu_product),
+           -lr * mu_next / (1.0 - mu_product * mu_next))
+
+
+def radam_step(run, param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay,
+               decoupled, maximize, step):
+    shrink = 1.0 - lr * weight_decay if decoupled else 1.0
+    bias2 = 1.0 - beta2 ** step
+    rho_inf = 2.0 / (1.0 - beta2) - 1.0
+    rho_t = rho_inf - 2.0 * step * beta2 ** step / bias2
+    rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
+                     / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) if rho_t > 5.0 else 0.0
+    _apply(run, radam, param, grad, (exp_avg, exp_avg_sq), shrink, beta1, beta2, eps,
+           0.0 if decoupled else weight_decay, bool(maximize), lr, 1.0 - beta1 ** step,
+           math.sqrt(bias2), bool(rho_t > 5.0), rect)
+
+
+def adadelta_step(run, param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay,
+                  maximize):
+    _apply(run, adadelta, param, grad, (square_avg, acc_delta), lr, rho, eps, weight_decay,
+           bool(maximize))
+
+
+STEPS = (sgd_step, adam_step, adagrad_step, rmsprop_step, adamax_step, nadam_step,
+         radam_step, adadelta_step)
+
+
 def steps(run):
-    """The four interface functions, bound to one backend's run."""
-    return tuple(functools.partial(step, run)
-                 for step in (sgd_step, adam_step, adagrad_step, rmsprop_step))
+    """The interface functions (STEPS, in order), bound to one backend's run."""
+    return tuple(functools.partial(step, run) for step in STEPS)

@@ -168,6 +168,12 @@ OPTIMIZERS = {
     "rmsprop-centered-momentum": lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.5,
                                                           centered=True, weight_decay=0.1),
     "rmsprop": lambda ps: optim.RMSprop(ps, lr=0.01),
+    "adamax-decay-maximize": lambda ps: optim.Adamax(ps, lr=0.02, weight_decay=0.1,
+                                                     maximize=True),
+    "nadam-decoupled": lambda ps: optim.NAdam(ps, lr=0.01, weight_decay=0.1,
+                                              decoupled_weight_decay=True),
+    "radam-decay": lambda ps: optim.RAdam(ps, lr=0.01, weight_decay=0.1),
+    "adadelta-decay": lambda ps: optim.Adadelta(ps, weight_decay=0.1),
 }
 
 

@@ -68,6 +68,20 @@ OPTIMIZERS = {
     "rmsprop": lambda m, p: m.optim.RMSprop(p, lr=0.01),
     "rmsprop_centered_momentum": lambda m, p: m.optim.RMSprop(p, lr=0.01, momentum=0.5,
                                                               centered=True, weight_decay=0.01),
+    "adamax": lambda m, p: m.optim.Adamax(p, lr=0.02),
+    "adamax_wd_maximize": lambda m, p: m.optim.Adamax(p, lr=0.01, weight_decay=0.05,
+                                                      maximize=True),
+    "nadam": lambda m, p: m.optim.NAdam(p, lr=0.01),
+    "nadam_decoupled": lambda m, p: m.optim.NAdam(p, lr=0.01, weight_decay=0.1,
+                                                  decoupled_weight_decay=True),
+    "nadam_wd": lambda m, p: m.optim.NAdam(p, lr=0.01, weight_decay=0.1, momentum_decay=0.01),
+    "radam": lambda m, p: m.optim.RAdam(p, lr=0.01),
+    "radam_decoupled": lambda m, p: m.optim.RAdam(p, lr=0.01, weight_decay=0.1,
+                                                  decoupled_weight_decay=True),
+    "radam_wd_maximize": lambda m, p: m.optim.RAdam(p, lr=0.01, weight_decay=0.1,
+                                                    maximize=True),
+    "adadelta": lambda m, p: m.optim.Adadelta(p),
+    "adadelta_wd": lambda m, p: m.optim.Adadelta(p, lr=0.5, rho=0.8, weight_decay=0.05),
 }
 
 

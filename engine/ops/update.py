@@ -63,3 +63,34 @@ def rmsprop_(param, grad, square_avg, grad_avg, momentum_buffer, *, lr, alpha, e
     param._backend.rmsprop_step(param._data, grad._data, *map(_data, states), lr, alpha, eps,
                                 weight_decay, momentum, centered, maximize)
     _bump(param, states)
+
+
+def _fused(kernel_name, param, grad, states, *scalars):
+    """The common shape of the updates below: check, run the backend's step, bump."""
+    _check(param, grad, states)
+    getattr(param._backend, kernel_name)(param._data, grad._data, *map(_data, states),
+                                         *scalars)
+    _bump(param, states)
+
+
+def adamax_(param, grad, exp_avg, exp_inf, *, lr, beta1, beta2, eps, weight_decay, maximize,
+            step):
+    _fused("adamax_step", param, grad, (exp_avg, exp_inf), lr, beta1, beta2, eps,
+           weight_decay, maximize, step)
+
+
+def nadam_(param, grad, exp_avg, exp_avg_sq, *, lr, beta1, beta2, eps, weight_decay,
+           decoupled, maximize, step, mu, mu_next, mu_product):
+    _fused("nadam_step", param, grad, (exp_avg, exp_avg_sq), lr, beta1, beta2, eps,
+           weight_decay, decoupled, maximize, step, mu, mu_next, mu_product)
+
+
+def radam_(param, grad, exp_avg, exp_avg_sq, *, lr, beta1, beta2, eps, weight_decay,
+           decoupled, maximize, step):
+    _fused("radam_step", param, grad, (exp_avg, exp_avg_sq), lr, beta1, beta2, eps,
+           weight_decay, decoupled, maximize, step)
+
+
+def adadelta_(param, grad, square_avg, acc_delta, *, lr, rho, eps, weight_decay, maximize):
+    _fused("adadelta_step", param, grad, (square_avg, acc_delta), lr, rho, eps, weight_decay,
+           maximize)

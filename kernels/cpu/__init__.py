@@ -10,7 +10,10 @@ from .inplace import add_, div_, mul_, sub_  # noqa: F401
 from .linalg import matmul  # noqa: F401
 from .window import fold, unfold  # noqa: F401
 from .loss import cross_entropy_backward_rows, cross_entropy_rows  # noqa: F401
-from .optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401
+from .optim import (  # noqa: F401
+    adadelta_step, adagrad_step, adam_step, adamax_step, nadam_step, radam_step, rmsprop_step,
+    sgd_step,
+)
 from .memory import (  # noqa: F401
     arange, astype, broadcast_to, concatenate, copy, copy_into, empty, eye, from_numpy,
     full, getitem, index_add, linspace, memory_root, permute, reshape, setitem, stack,

@@ -68,4 +68,5 @@ def _run(rule, param, grad, states, scalars):
         param[...] = target
 
 
-sgd_step, adam_step, adagrad_step, rmsprop_step = update_rules.steps(_run)
+(sgd_step, adam_step, adagrad_step, rmsprop_step, adamax_step, nadam_step, radam_step,
+ adadelta_step) = update_rules.steps(_run)

@@ -22,7 +22,10 @@ from .memory import (  # noqa: F401
     arange, astype, concatenate, copy_into, eye, from_numpy, full, linspace, memory_root,
     stack, to_numpy, where,
 )
-from .optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401
+from .optim import (  # noqa: F401
+    adadelta_step, adagrad_step, adam_step, adamax_step, nadam_step, radam_step, rmsprop_step,
+    sgd_step,
+)
 from .random import bernoulli, generator, multinomial, normal, randint, uniform  # noqa: F401
 from .pinned import is_pinned, pinned_empty  # noqa: F401 - host memory for fast copies
 from .reduce import (  # noqa: F401
