@@ -14,7 +14,8 @@ MEMORY = (
 RANDOM = ("generator", "uniform", "normal", "randint", "bernoulli", "multinomial")
 ELEMENTWISE = (
     "neg", "exp", "log", "log1p", "sqrt", "abs", "sign", "sin", "cos", "tanh", "sigmoid",
-    "floor", "ceil", "round",
+    "floor", "ceil", "round", "tan", "asin", "acos", "atan", "sinh", "cosh", "erf", "exp2",
+    "expm1", "trunc", "atan2", "fmod",
     "relu", "relu_backward", "sigmoid_backward", "tanh_backward",
     "leaky_relu", "leaky_relu_backward", "gelu", "gelu_backward", "softplus",
     "clamp", "clamp_mask", "add", "sub", "mul", "div", "floor_divide", "remainder",

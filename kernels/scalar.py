@@ -94,6 +94,58 @@ def tanh(x):
 
 
 @scalar()
+def tan(x):
+    return math.tan(x)
+
+
+@scalar()
+def asin(x):
+    return math.asin(x) if -1 <= x <= 1 else math.nan
+
+
+@scalar()
+def acos(x):
+    return math.acos(x) if -1 <= x <= 1 else math.nan
+
+
+@scalar()
+def atan(x):
+    return math.atan(x)
+
+
+@scalar()
+def sinh(x):
+    return math.sinh(x)
+
+
+@scalar()
+def cosh(x):
+    return math.cosh(x)
+
+
+@scalar()
+def erf(x):
+    return math.erf(x)
+
+
+@scalar()
+def exp2(x):
+    return 2.0 ** x
+
+
+@scalar()
+def expm1(x):
+    return math.expm1(x)
+
+
+@scalar()
+def trunc(x):
+    if x != x:
+        return x
+    return math.floor(x) if x >= 0 else math.ceil(x)
+
+
+@scalar()
 def sigmoid(x):
     # Two branches so that exp never overflows: sigmoid(-1000) is 0, not nan.
     if x >= 0:
@@ -208,6 +260,20 @@ def remainder(a, b):
 @scalar()
 def pow(a, b):  # noqa: A001 - the backend's name for a ** b
     return a ** b
+
+
+@scalar()
+def atan2(a, b):
+    return math.atan2(a, b)
+
+
+@scalar()
+def fmod(a, b):
+    """C's remainder, with the sign of a (remainder's, Python's %, has the sign of b)."""
+    if b == 0:
+        return a * 0
+    r = a % b
+    return r - b if r != 0 and (r < 0) != (a < 0) else r
 
 
 @scalar()

@@ -26,6 +26,8 @@ BINARY = {
     "minimum": lambda m, a, b: m.minimum(a, b),
     "pow": lambda m, a, b: (a.abs() + 0.5) ** b,
     "where": lambda m, a, b: m.where(a > 0, a, b),
+    "atan2": lambda m, a, b: m.atan2(a, b),
+    "logaddexp": lambda m, a, b: m.logaddexp(a, b),
 }
 UNARY = {
     "exp": lambda m, x: m.exp(x), "tanh": lambda m, x: m.tanh(x),
@@ -33,6 +35,9 @@ UNARY = {
     "log": lambda m, x: m.log(x.abs() + 0.1), "sqrt": lambda m, x: m.sqrt(x.abs() + 0.1),
     "sin": lambda m, x: m.sin(x), "gelu": lambda m, x: m.nn.functional.gelu(x),
     "clamp": lambda m, x: x.clamp(-1, 1), "abs": lambda m, x: x.abs(),
+    "atan": lambda m, x: m.atan(x), "sinh": lambda m, x: m.sinh(x),
+    "erf": lambda m, x: m.erf(x), "expm1": lambda m, x: m.expm1(x),
+    "asin": lambda m, x: m.asin(x.tanh() * 0.9),
 }
 
 

@@ -15,12 +15,13 @@ from .pooling import max_pool1d, max_pool2d  # noqa: F401
 from .conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: F401
 from .linalg import addmm, bmm, dot, matmul, mm, mv, outer  # noqa: F401
 from .pointwise import (  # noqa: F401
-    abs, add, allclose, ceil, clamp, clamp_max, clamp_min, clip, cos, div, divide, eq, equal,
-    exp, floor, floor_divide, ge, greater, greater_equal, gt, isclose, isfinite, isinf, isnan,
-    le, less, less_equal, log, log10, log1p, log2, logical_and, logical_not, logical_or,
-    logical_xor, lt, maximum, minimum, mul, ne, neg, negative, not_equal, pow, reciprocal,
-    remainder, round, rsqrt, sign, sin, sqrt, square, sub, subtract, true_divide, where,
-    xlogy,
+    abs, acos, add, allclose, arccos, arcsin, arctan, arctan2, asin, atan, atan2, ceil, clamp,
+    clamp_max, clamp_min, clip, cos, cosh, div, divide, eq, equal, erf, exp, exp2, expm1, fix,
+    floor, floor_divide, fmod, frac, ge, greater, greater_equal, gt, hypot, isclose, isfinite,
+    isinf, isnan, le, less, less_equal, log, log10, log1p, log2, logaddexp, logical_and,
+    logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg, negative,
+    not_equal, pow, reciprocal, remainder, round, rsqrt, sign, sin, sinh, sqrt, square, sub,
+    subtract, tan, true_divide, trunc, where, xlogy,
 )
 from .reduction import (  # noqa: F401
     all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, norm, std, sum, var,
@@ -43,7 +44,8 @@ abs add allclose equal clamp clamp_max clamp_min clip cos div divide eq exp ge g
 gt isclose isfinite isinf isnan le less less_equal log log1p log2 log10 logical_and logical_not
 logical_or logical_xor lt maximum minimum mul multiply ne neg negative not_equal pow
 reciprocal rsqrt sign sin sqrt square sub subtract true_divide xlogy floor_divide remainder
-floor ceil round
+floor ceil round tan asin acos atan sinh cosh erf exp2 expm1 trunc fix frac logaddexp
+atan2 arctan2 fmod hypot arcsin arccos arctan
 all amax amin any argmax argmin logsumexp max mean min norm std sum var
 broadcast_to chunk clone contiguous expand expand_as flatten narrow permute repeat reshape
 select split squeeze swapaxes swapdims t transpose unbind unflatten unsqueeze view
@@ -66,6 +68,7 @@ def _rpow(self, other):
 
 
 # Operators are the op functions themselves (not wrappers), to keep a frame off every call.
+Tensor.where = lambda self, condition, other: where(condition, self, other)
 Tensor.__add__ = Tensor.__radd__ = add
 Tensor.__sub__ = sub
 Tensor.__rsub__ = _swap(sub)
@@ -229,6 +232,7 @@ abs add ceil clamp clamp_max clamp_min clip cos div divide eq exp floor floor_di
 greater greater_equal gt le less less_equal log log1p log2 log10 logical_and logical_not
 logical_or logical_xor lt maximum minimum mul multiply ne neg negative not_equal pow
 reciprocal remainder round rsqrt sign sin sqrt square sub subtract true_divide where xlogy
+tan asin acos atan sinh cosh erf exp2 expm1 trunc atan2 fmod hypot logaddexp
 all amax amin any argmax argmin logsumexp max mean min norm std sum var sort topk
 matmul mm mv dot bmm addmm outer cat concat concatenate stack sigmoid tanh tril triu
 cumsum

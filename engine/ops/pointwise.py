@@ -30,6 +30,17 @@ _pow = P("PowBackward1", lambda K, a, b: K.pow(a, b),
 _pow_scalar = P("PowBackward0", lambda K, a, *, exponent: K.pow(a, exponent),
                 a=lambda g, a, exponent: (g * 0 if exponent == 0
                                           else g * exponent * a ** (exponent - 1)))
+_atan2 = P("Atan2Backward0", lambda K, a, b: K.atan2(a, b),
+           a=lambda g, a, b: g * b * _inverse_or_zero(a * a + b * b),
+           b=lambda g, a, b: -g * a * _inverse_or_zero(a * a + b * b))
+
+
+def _inverse_or_zero(t):
+    """1 / t, and 0 where t is 0 (atan2's gradient at the origin, as PyTorch gives it)."""
+    return where(t == 0, 0.0, 1 / where(t == 0, 1.0, t))
+_fmod = P("FmodBackward1", lambda K, a, b: K.fmod(a, b),
+          a=lambda g: g,
+          b=lambda g, a, b: -g * trunc(a / b))
 _floor_divide = P("floor_divide", lambda K, a, b: K.floor_divide(a, b))  # no gradient
 _remainder = P("RemainderBackward1", lambda K, a, b: K.remainder(a, b),
                a=lambda g: g,
@@ -68,6 +79,12 @@ div = _binary(_div, "div", floating=True)
 maximum = _binary(_maximum, "maximum")
 minimum = _binary(_minimum, "minimum")
 true_divide = divide = div
+atan2 = arctan2 = _binary(_atan2, "atan2", floating=True)
+fmod = _binary(_fmod, "fmod")
+
+
+def hypot(input, other):
+    return sqrt(input * input + other * other)
 
 
 def add(input, other, *, alpha=1):
@@ -145,6 +162,17 @@ _ceil = P("CeilBackward0", lambda K, x: K.ceil(x), x=lambda g: g * 0)
 _round = P("RoundBackward0", lambda K, x: K.round(x), x=lambda g: g * 0)
 _sin = P("SinBackward0", lambda K, x: K.sin(x), x=lambda g, x: g * cos(x))
 _cos = P("CosBackward0", lambda K, x: K.cos(x), x=lambda g, x: -g * sin(x))
+_tan = P("TanBackward0", lambda K, x: K.tan(x), x=lambda g, out: g * (1 + out * out))
+_asin = P("AsinBackward0", lambda K, x: K.asin(x), x=lambda g, x: g / sqrt(1 - x * x))
+_acos = P("AcosBackward0", lambda K, x: K.acos(x), x=lambda g, x: -g / sqrt(1 - x * x))
+_atan = P("AtanBackward0", lambda K, x: K.atan(x), x=lambda g, x: g / (1 + x * x))
+_sinh = P("SinhBackward0", lambda K, x: K.sinh(x), x=lambda g, x: g * cosh(x))
+_cosh = P("CoshBackward0", lambda K, x: K.cosh(x), x=lambda g, x: g * sinh(x))
+_erf = P("ErfBackward0", lambda K, x: K.erf(x),
+         x=lambda g, x: g * (2 / math.sqrt(math.pi)) * exp(-x * x))
+_exp2 = P("Exp2Backward0", lambda K, x: K.exp2(x), x=lambda g, out: g * out * math.log(2))
+_expm1 = P("Expm1Backward0", lambda K, x: K.expm1(x), x=lambda g, out: g * (out + 1))
+_trunc = P("TruncBackward0", lambda K, x: K.trunc(x), x=lambda g: g * 0)
 
 
 def _unary(prim, name, floating=True):
@@ -169,6 +197,27 @@ floor = _unary(_floor, "floor", floating=False)
 ceil = _unary(_ceil, "ceil", floating=False)
 round = _unary(_round, "round", floating=False)  # noqa: A001 - PyTorch's name
 cos = _unary(_cos, "cos")
+tan = _unary(_tan, "tan")
+asin = arcsin = _unary(_asin, "asin")
+acos = arccos = _unary(_acos, "acos")
+atan = arctan = _unary(_atan, "atan")
+sinh = _unary(_sinh, "sinh")
+cosh = _unary(_cosh, "cosh")
+erf = _unary(_erf, "erf")
+exp2 = _unary(_exp2, "exp2")
+expm1 = _unary(_expm1, "expm1")
+trunc = fix = _unary(_trunc, "trunc", floating=False)
+
+
+def frac(input):
+    """The fractional part, with the sign of the input: x - trunc(x)."""
+    return input - trunc(input)
+
+
+def logaddexp(input, other):
+    """log(exp(a) + exp(b)) without overflow: the larger plus log1p of the other's share."""
+    high = maximum(input, other)
+    return high + log1p(exp(-abs(input - other)))
 
 
 def rsqrt(input):

@@ -1,11 +1,5 @@
 """The CPU backend: every name in `kernels.interface.REQUIRED`, over numpy arrays."""
-from .elementwise import (  # noqa: F401
-    abs, add, ceil, clamp, clamp_mask, cos, div, eq, exp, floor, floor_divide, ge, gelu,
-    gelu_backward, gt, le, remainder,
-    leaky_relu, leaky_relu_backward, log, log1p, logical_not, lt, maximum, minimum, mul, ne,
-    neg, pow, relu, relu_backward, round, sigmoid, sigmoid_backward, sign, sin, softplus, sqrt,
-    sub, tanh, tanh_backward,
-)
+from .elementwise import *  # noqa: F401,F403 - one kernel per name in kernels.scalar
 from .inplace import add_, div_, mul_, sub_  # noqa: F401
 from .linalg import matmul  # noqa: F401
 from .window import fold, unfold  # noqa: F401

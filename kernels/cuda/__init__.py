@@ -7,12 +7,7 @@ Kernels are compiled on first use, per dtype and operand layout.
 from .runtime import SIMULATED, synchronize  # noqa: F401 - first: it makes numba.cuda importable
 from .allocator import empty_cache, memory_allocated, memory_reserved  # noqa: F401
 from .array import CudaArray, empty  # noqa: F401
-from .elementwise import (  # noqa: F401
-    abs, add, add_, ceil, clamp, clamp_mask, cos, div, div_, eq, exp, floor, floor_divide, ge,
-    gelu, gelu_backward, gt, le, leaky_relu, leaky_relu_backward, log, log1p, logical_not, lt,
-    maximum, minimum, mul, mul_, ne, neg, pow, relu, relu_backward, remainder, round,
-    sigmoid, sigmoid_backward, sign, sin, softplus, sqrt, sub, sub_, tanh, tanh_backward,
-)
+from .elementwise import *  # noqa: F401,F403 - one kernel per name in kernels.scalar
 from .indexing import getitem, index_add, setitem  # noqa: F401
 from .layout import broadcast_to, copy, permute, reshape  # noqa: F401
 from .linalg import matmul  # noqa: F401

@@ -171,3 +171,4 @@ add_ = _inplace(globals()["add"])
 sub_ = _inplace(globals()["sub"])
 mul_ = _inplace(globals()["mul"])
 div_ = _inplace(globals()["div"])
+__all__ = list(scalar.NAMES) + ["add_", "sub_", "mul_", "div_"]  # the backend's kernels
