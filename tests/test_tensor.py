@@ -463,3 +463,32 @@ def test_typed_constructors_are_pytorchs(name):
     assert ours(engine.tensor([1.0, 0.0])).dtype is made.dtype
     with pytest.raises(TypeError, match=f"{name}\\(\\): expected one sequence"):
         ours([1], [2])
+
+
+@needs_torch
+@pytest.mark.parametrize("call", [
+    lambda m, x: m.nonzero(x), lambda m, x: m.argwhere(x > 0),
+    lambda m, x: m.nonzero(x, as_tuple=True), lambda m, x: m.nonzero(x[0, 0]),
+])
+def test_nonzero_and_argwhere_match_torch(call):
+    data = np.array([[[0, 1.5], [2, 0]], [[0, 0], [-1, 3]]])
+    ours, theirs = call(engine, engine.tensor(data)), call(torch, torch.tensor(data))
+    if isinstance(theirs, tuple):
+        assert [t.tolist() for t in ours] == [t.tolist() for t in theirs]
+    else:
+        assert ours.tolist() == theirs.tolist() and ours.dtype is engine.int64
+        assert tuple(ours.shape) == tuple(theirs.shape)
+
+
+def test_scatter_and_index_ops_refuse_bad_arguments():
+    x = engine.zeros(3, 4)
+    with pytest.raises(TypeError, match="needs src or value"):
+        x.scatter(1, engine.tensor([[0]]))
+    with pytest.raises(RuntimeError, match="reduce is not supported"):
+        x.scatter(1, engine.tensor([[0]]), 1.0, reduce="add")
+    with pytest.raises(RuntimeError, match=r"index of shape \(2, 1\) must be 1-d"):
+        x.index_add(0, engine.tensor([[0], [1]]), engine.ones(2, 4))
+    with pytest.raises(RuntimeError, match=r"one non-negative entry per slice \(3\)"):
+        x.repeat_interleave(engine.tensor([1, 2]), dim=0)
+    with pytest.raises(ValueError, match="indexing must be one of 'xy' or 'ij'"):
+        engine.meshgrid(engine.ones(2), indexing="yx")

@@ -8,7 +8,12 @@ from .activation import (  # noqa: F401
     softmax, softplus, tanh,
 )
 from .indexing import (  # noqa: F401
-    gather, index_select, masked_fill, scatter_add, take_along_dim,
+    argwhere, gather, index_add, index_fill, index_select, masked_fill, masked_select,
+    nonzero, scatter, scatter_add, take_along_dim,
+)
+from .arrange import (  # noqa: F401
+    broadcast_tensors, column_stack, dstack, hstack, meshgrid, repeat_interleave, reshape_as,
+    row_stack, view_as, vstack,
 )
 from .conv import conv1d, conv2d  # noqa: F401
 from .pooling import max_pool1d, max_pool2d  # noqa: F401
@@ -50,6 +55,7 @@ all amax amin any argmax argmin logsumexp max mean min norm std sum var
 broadcast_to chunk clone contiguous expand expand_as flatten narrow permute repeat reshape
 select split squeeze swapaxes swapdims t transpose unbind unflatten unsqueeze view
 gather index_select masked_fill scatter_add take_along_dim argsort sort topk tril triu
+argwhere index_add index_fill masked_select nonzero scatter repeat_interleave reshape_as view_as
 flip roll cumsum
 matmul mm mv dot bmm addmm outer
 relu sigmoid tanh softmax log_softmax

@@ -184,3 +184,82 @@ def masked_fill(input, mask, value):
 
 def take_along_dim(input, indices, dim):
     return gather(input, dim, indices)
+
+
+# ---- built on the ones above ------------------------------------------------------------
+
+def _written(input, dim, index):
+    """Bool mask of the places that index names along dim (scatter's targets)."""
+    from ..creation import ones
+
+    hits = scatter_into_zeros(ones(tuple(index.shape), dtype=input.dtype,
+                                   device=input.device), index, dim, input.shape)
+    return hits > 0
+
+
+def scatter(input, dim, index, src=None, value=None, *, reduce=None):
+    """input with input[..., index[..., j, ...], ...] = src[..., j, ...] along dim (or the
+    number `value`); where index repeats a place, the written values must agree."""
+    from .pointwise import where
+
+    if reduce is not None:
+        raise RuntimeError("scatter: reduce is not supported; use scatter_add for sums")
+    if src is None and value is None:
+        raise TypeError("scatter() needs src or value")
+    if src is None or not isinstance(src, Tensor):
+        fill = value if src is None else src
+        src = input.new_full(tuple(index.shape), fill)
+    d = input._dim_index(dim)
+    _check_index("scatter", input, d, index)
+    placed = scatter_into_zeros(src[tuple(slice(0, n) for n in index.shape)], index, d,
+                                input.shape)
+    return where(_written(input, d, index), placed, input)
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    """input with source's slices added at the positions index names along dim."""
+    d = input._dim_index(dim)
+    if index.dim() != 1 or index.shape[0] != source.shape[d]:
+        raise RuntimeError(f"index_add(): index of shape {tuple(index.shape)} must be 1-d with "
+                           f"one entry per slice of source {tuple(source.shape)} along dim {d}")
+    shape = [1] * source.dim()
+    shape[d] = -1
+    spread = index.reshape(shape).expand(tuple(source.shape))
+    return input + scatter_into_zeros(source * alpha if alpha != 1 else source, spread, d,
+                                      input.shape)
+
+
+def index_fill(input, dim, index, value):
+    """input with the slices index names along dim set to value."""
+    from ..creation import zeros
+    from .pointwise import where
+
+    d = input._dim_index(dim)
+    marks = zeros(input.shape[d], dtype=dtypes.bool_, device=input.device)
+    marks[index] = True
+    shape = [1] * input.dim()
+    shape[d] = -1
+    return where(marks.reshape(shape), value, input)
+
+
+def masked_select(input, mask):
+    """The elements where mask (broadcast with input) is True, as a 1-d tensor."""
+    from .arrange import broadcast_tensors
+
+    values, keep = broadcast_tensors(input, mask)
+    return values[keep]
+
+
+def nonzero(input, *, as_tuple=False):
+    """The indices of the non-zero elements: (count, dims), or one tensor per dim."""
+    from ..creation import tensor
+
+    found = np.argwhere(input.detach().cpu().numpy())
+    if as_tuple:
+        return tuple(tensor(found[:, d], dtype=dtypes.int64, device=input.device)
+                     for d in range(max(input.dim(), 1)))
+    return tensor(found, dtype=dtypes.int64, device=input.device).reshape(-1, input.dim())
+
+
+def argwhere(input):
+    return nonzero(input)
