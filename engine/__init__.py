@@ -7,7 +7,7 @@ from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad  # n
 from .autograd import set_grad_enabled  # noqa: F401
 from .creation import (  # noqa: F401
     arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full, full_like,
-    linspace, multinomial, ones, ones_like, rand, rand_like, randint, randn, randn_like,
+    linspace, logspace, multinomial, ones, ones_like, rand, rand_like, randint, randn, randn_like,
     randperm,
     scalar_tensor, tensor, zeros, zeros_like,
 )

@@ -218,6 +218,13 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
     return t.requires_grad_(True) if requires_grad else t
 
 
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    """base ** linspace(start, end, steps)."""
+    exponents = linspace(start, end, steps, dtype=dtypes.float64, device=device)
+    t = (base ** exponents).to(dtype or dtypes.get_default_dtype())
+    return t.requires_grad_(True) if requires_grad else t
+
+
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
     dtype = dtype or dtypes.get_default_dtype()
     d = canonical(device)

@@ -20,22 +20,25 @@ from .pooling import max_pool1d, max_pool2d  # noqa: F401
 from .conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: F401
 from .linalg import addmm, bmm, dot, matmul, mm, mv, outer  # noqa: F401
 from .pointwise import (  # noqa: F401
-    abs, acos, add, allclose, arccos, arcsin, arctan, arctan2, asin, atan, atan2, ceil, clamp,
-    clamp_max, clamp_min, clip, cos, cosh, div, divide, eq, equal, erf, exp, exp2, expm1, fix,
-    floor, floor_divide, fmod, frac, ge, greater, greater_equal, gt, hypot, isclose, isfinite,
-    isinf, isnan, le, less, less_equal, log, log10, log1p, log2, logaddexp, logical_and,
-    logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg, negative,
-    not_equal, pow, reciprocal, remainder, round, rsqrt, sign, sin, sinh, sqrt, square, sub,
-    subtract, tan, true_divide, trunc, where, xlogy,
+    abs, acos, add, addcdiv, addcmul, allclose, arccos, arcsin, arctan, arctan2, asin, atan,
+    atan2, ceil, clamp, clamp_max, clamp_min, clip, cos, cosh, div, divide, eq, equal, erf, exp,
+    exp2, expm1, fix, floor, floor_divide, fmod, frac, ge, greater, greater_equal, gt, hypot,
+    isclose, isfinite, isinf, isnan, le, lerp, less, less_equal, log, log10, log1p, log2,
+    logaddexp, logical_and, logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, ne,
+    neg, negative, nan_to_num, not_equal, pow, reciprocal, remainder, round, rsqrt, sign, sin,
+    sinh, sqrt, square, sub, subtract, tan, true_divide, trunc, where, xlogy,
 )
 from .reduction import (  # noqa: F401
-    all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, norm, std, sum, var,
+    all, amax, amin, any, argmax, argmin, count_nonzero, logsumexp, max, mean, min, norm, std,
+    sum, var,
 )
-from .sorting import argsort, sort, topk  # noqa: F401
+from .sorting import argsort, median, sort, topk, unique  # noqa: F401
 from .triangular import tril, triu  # noqa: F401
 from .reorder import flip, roll  # noqa: F401
 from .scan import cumsum  # noqa: F401
 from .einsum import einsum  # noqa: F401
+from .matrix import baddbmm, cdist, diag, diagonal, inner, trace  # noqa: F401
+from .products import cumprod, prod  # noqa: F401
 from .shape import (  # noqa: F401
     broadcast_to, cat, chunk, clone, concat, concatenate, contiguous, expand, expand_as,
     flatten, narrow, permute, repeat, reshape, select, split, squeeze, stack, swapaxes,
@@ -56,6 +59,8 @@ broadcast_to chunk clone contiguous expand expand_as flatten narrow permute repe
 select split squeeze swapaxes swapdims t transpose unbind unflatten unsqueeze view
 gather index_select masked_fill scatter_add take_along_dim argsort sort topk tril triu
 argwhere index_add index_fill masked_select nonzero scatter repeat_interleave reshape_as view_as
+prod cumprod diag diagonal trace inner baddbmm count_nonzero median unique lerp addcmul addcdiv
+nan_to_num
 flip roll cumsum
 matmul mm mv dot bmm addmm outer
 relu sigmoid tanh softmax log_softmax

@@ -6,6 +6,8 @@ by the engine (see `primitive.sum_to`), never here.
 """
 import math
 
+import numpy as np
+
 from .. import dtypes
 from .operands import NUMBER, check_broadcast, promote
 from .primitive import Primitive as P
@@ -85,6 +87,31 @@ fmod = _binary(_fmod, "fmod")
 
 def hypot(input, other):
     return sqrt(input * input + other * other)
+
+
+def lerp(input, end, weight):
+    """input + weight * (end - input)."""
+    return input + weight * (end - input)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    return input + value * tensor1 * tensor2
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    return input + value * tensor1 / tensor2
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """NaN, +inf and -inf replaced (by default with 0 and the dtype's largest and smallest
+    finite values)."""
+    if not input._dtype.is_floating_point:
+        return input.clone()
+    info = np.finfo(input._dtype.numpy)
+    high = float(info.max) if posinf is None else posinf
+    low = float(info.min) if neginf is None else neginf
+    return where(input != input, nan, where(input == math.inf, high,
+                                            where(input == -math.inf, low, input)))
 
 
 def add(input, other, *, alpha=1):
@@ -326,8 +353,6 @@ def clamp(input, min=None, max=None):  # noqa: A002 - PyTorch's argument names
 
 
 def _int_limits(dtype):
-    import numpy as np
-
     if dtype is dtypes.bool_:
         return (0, 1)
     info = np.iinfo(dtype.numpy)

@@ -255,3 +255,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         extreme = amax if p > 0 else amin
         return extreme(input.abs(), dims, keepdim)
     return _norm(input, dims=dims, keepdim=keepdim, p=p)
+
+
+def count_nonzero(input, dim=None):
+    return (input != 0).sum(dim)

@@ -39,3 +39,48 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     d = input._dim_index(dim)
     indices = argsort(input, d, descending=largest).narrow(d, 0, k).contiguous()
     return return_types(gather(input, d, indices), indices)
+
+
+def median(input, dim=None, keepdim=False):
+    """The lower median: of all elements, or (values, indices) along dim. NaN sorts last,
+    so a NaN in a row makes the median NaN only past the middle, as in PyTorch's sort."""
+    if dim is None:
+        flat = input.reshape(-1)
+        if flat.numel() == 0:
+            raise IndexError("median() cannot be computed for an empty tensor")
+        middle = sort(flat.detach()).values[(flat.numel() - 1) // 2]
+        # Its value is the middle one; its gradient, as PyTorch's, is shared evenly by
+        # every element equal to it.
+        hits = (flat == middle).to(flat.dtype)
+        return (flat * hits).sum() / hits.sum() if bool(middle == middle) else middle
+    d = input._dim_index(dim)
+    n = input.shape[d] if input.dim() else 1
+    if n == 0:
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size")
+    ordered = sort(input, d) if input.dim() else return_types(input, input.new_zeros(
+        (), dtype=dtypes.int64))
+    pick = (slice(None),) * d + (slice((n - 1) // 2, (n - 1) // 2 + 1),)
+    values, indices = ordered.values[pick], ordered.indices[pick]
+    if not keepdim and input.dim():
+        values, indices = values.squeeze(d), indices.squeeze(d)
+    return return_types(values, indices)
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct values, sorted (with, on request, where each element went and how
+    often each value occurs). No gradient, as in PyTorch."""
+    import numpy as np
+
+    from ..creation import tensor
+
+    if dim is not None:
+        raise NotImplementedError("unique: dim is not supported; flatten the input first")
+    values, inverse, counts = np.unique(input.detach().cpu().numpy(), return_inverse=True,
+                                        return_counts=True)
+    out = [tensor(values, dtype=input.dtype, device=input.device)]
+    if return_inverse:
+        out.append(tensor(inverse.reshape(tuple(input.shape)), dtype=dtypes.int64,
+                          device=input.device))
+    if return_counts:
+        out.append(tensor(counts, dtype=dtypes.int64, device=input.device))
+    return out[0] if len(out) == 1 else tuple(out)

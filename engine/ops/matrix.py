@@ -1,0 +1,68 @@
+"""Matrix helpers built from indexing and products: diag, diagonal, trace, inner,
+baddbmm and cdist. Their gradients come from the ops they are made of."""
+from ..creation import arange, zeros
+from .linalg import matmul
+from .operands import broadcast_shapes
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The elements (i, i + offset) of the (dim1, dim2) planes, as the last dim."""
+    d1, d2 = input._dim_index(dim1), input._dim_index(dim2)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    rest = [d for d in range(input.dim()) if d not in (d1, d2)]
+    x = input.permute(rest + [d1, d2])
+    rows, cols = x.shape[-2:]
+    start_row, start_col = max(-offset, 0), max(offset, 0)
+    length = max(0, min(rows - start_row, cols - start_col))
+    steps = arange(length, device=input.device)
+    return x[..., steps + start_row, steps + start_col]
+
+
+def diag(input, diagonal=0):
+    """A 1-d input on the `diagonal` of a square matrix, or a 2-d input's diagonal."""
+    if input.dim() == 2:
+        return globals()["diagonal"](input, diagonal)
+    if input.dim() != 1:
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.dim()}D (shape "
+                           f"{tuple(input.shape)})")
+    n = input.shape[0] + abs(diagonal)
+    steps = arange(input.shape[0], device=input.device)
+    rows, cols = steps + max(-diagonal, 0), steps + max(diagonal, 0)
+    flat = zeros(n * n, dtype=input.dtype, device=input.device)
+    return flat.index_add(0, rows * n + cols, input).reshape(n, n)
+
+
+def trace(input):
+    if input.dim() != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.dim()}")
+    return diagonal(input).sum()
+
+
+def inner(input, other):
+    """Sum over the last dims of every pair: shape input.shape[:-1] + other.shape[:-1]."""
+    if input.dim() == 0 or other.dim() == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but "
+                           f"got shapes {list(input.shape)} and {list(other.shape)}")
+    k = input.shape[-1]
+    out = matmul(input.reshape(-1, k), other.reshape(-1, k).t())
+    return out.reshape(tuple(input.shape[:-1]) + tuple(other.shape[:-1]))
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta * input + alpha * (batch1 @ batch2), batch by batch."""
+    product = matmul(batch1, batch2)
+    product = product * alpha if alpha != 1 else product
+    return product if beta == 0 else (input * beta if beta != 1 else input) + product
+
+
+def cdist(x1, x2, p=2.0, compute_mode=None):
+    """The p-norm distance between each row of x1 and each row of x2 (batched):
+    (..., P, M) and (..., R, M) give (..., P, R)."""
+    if x1.dim() < 2 or x2.dim() < 2 or x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"cdist: X1 and X2 must have the same number of columns, got "
+                           f"shapes {tuple(x1.shape)} and {tuple(x2.shape)}")
+    broadcast_shapes(tuple(x1.shape[:-2]), tuple(x2.shape[:-2]), op="cdist (batch dims)")
+    return (x1.unsqueeze(-2) - x2.unsqueeze(-3)).norm(p=p, dim=-1)
