@@ -17,8 +17,11 @@ from conftest import assert_close, needs_torch, torch
 
 F = nn.functional
 # HYPOTHESIS_EXAMPLES=300 searches deeper than the suite's default.
+# Geometries are drawn and then filtered (a window must fit); on a loaded machine that
+# trips the generation health checks, which say nothing about the code under test.
 SETTINGS = settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", 30)), deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                           HealthCheck.data_too_large])
 pair = st.tuples(st.integers(1, 3), st.integers(1, 3))
 
 
