@@ -8,18 +8,12 @@ import math
 import engine
 
 from engine.ops.activation import softplus
-from engine.ops.loss import _apply
+from engine.ops.loss import _apply, legacy_reduction
 from engine.ops.operands import broadcast_shapes
 
 
 def _reduce(losses, size_average, reduce, reduction):
-    """The reduction asked for, the legacy size_average/reduce flags included."""
-    if size_average is not None or reduce is not None:
-        if reduce is False:
-            reduction = "none"
-        else:
-            reduction = "sum" if size_average is False else "mean"
-    return _apply(losses, reduction)
+    return _apply(losses, legacy_reduction(size_average, reduce, reduction))
 
 
 def _floored(t, low):

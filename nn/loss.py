@@ -1,4 +1,6 @@
 """Loss modules over nn.functional, with PyTorch's arguments and defaults."""
+from engine.ops.loss import legacy_reduction
+
 from . import functional as F
 from .module import Module
 
@@ -6,19 +8,10 @@ from .module import Module
 class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
-        if size_average is not None or reduce is not None:
-            reduction = _legacy_reduction(size_average, reduce)
+        reduction = legacy_reduction(size_average, reduce, reduction)
         if reduction not in ("none", "mean", "sum"):
             raise ValueError(f"{reduction} is not a valid value for reduction")
         self.reduction = reduction
-
-
-def _legacy_reduction(size_average, reduce):
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
 
 
 class _WeightedLoss(_Loss):

@@ -132,3 +132,21 @@ def test_a_cosine_similarity_of_a_zero_vector_is_zero_not_nan():
 def test_refusals(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@needs_torch
+@pytest.mark.parametrize("size_average, reduce", [(None, None), (False, None), (None, False),
+                                                  (True, True), (0, None), (True, 0)])
+def test_legacy_reduction_flags_mean_what_they_mean_in_torch(size_average, reduce):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch deprecates the flags
+        expected = torch.nn.MSELoss(size_average, reduce).reduction
+        x = np.random.default_rng(0).standard_normal((3, 2))
+        theirs = torch.nn.functional.soft_margin_loss(
+            torch.tensor(x), torch.tensor(np.sign(x)), size_average, reduce)
+    assert nn.MSELoss(size_average, reduce).reduction == expected
+    ours = nn.functional.soft_margin_loss(engine.tensor(x), engine.tensor(np.sign(x)),
+                                          size_average, reduce)
+    assert_close(ours, theirs, 1e-12, 1e-12)

@@ -54,6 +54,16 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     return _mse(*_pair("mse_loss", input, target), reduction=reduction)
 
 
+def legacy_reduction(size_average, reduce, reduction):
+    """The reduction that PyTorch's deprecated size_average and reduce flags ask for, or
+    `reduction` when neither is given."""
+    if size_average is None and reduce is None:
+        return reduction
+    if reduce is not None and not reduce:
+        return "none"
+    return "mean" if size_average is None or size_average else "sum"
+
+
 def _apply(losses, reduction):
     _check_reduction(reduction)
     if reduction == "mean":

@@ -31,46 +31,36 @@ def _bump(param, states):
             version_counter(t).value += 1
 
 
-def sgd_(param, grad, momentum_buffer, *, lr, momentum, dampening, weight_decay, nesterov,
-         maximize, first_step):
-    states = (momentum_buffer,)
-    _check(param, grad, states)
-    param._backend.sgd_step(param._data, grad._data, _data(momentum_buffer), lr, momentum,
-                            dampening, weight_decay, nesterov, maximize, first_step)
-    _bump(param, states)
-
-
-def adam_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps,
-          weight_decay, decoupled, amsgrad, maximize, step):
-    states = (exp_avg, exp_avg_sq, max_exp_avg_sq)
-    _check(param, grad, states)
-    param._backend.adam_step(param._data, grad._data, *map(_data, states), lr, beta1, beta2,
-                             eps, weight_decay, decoupled, amsgrad, maximize, step)
-    _bump(param, states)
-
-
-def adagrad_(param, grad, state_sum, *, lr, lr_decay, weight_decay, eps, maximize, step):
-    _check(param, grad, (state_sum,))
-    param._backend.adagrad_step(param._data, grad._data, state_sum._data, lr, lr_decay,
-                                weight_decay, eps, maximize, step)
-    _bump(param, (state_sum,))
-
-
-def rmsprop_(param, grad, square_avg, grad_avg, momentum_buffer, *, lr, alpha, eps,
-             weight_decay, momentum, centered, maximize):
-    states = (square_avg, grad_avg, momentum_buffer)
-    _check(param, grad, states)
-    param._backend.rmsprop_step(param._data, grad._data, *map(_data, states), lr, alpha, eps,
-                                weight_decay, momentum, centered, maximize)
-    _bump(param, states)
-
-
 def _fused(kernel_name, param, grad, states, *scalars):
     """The common shape of the updates below: check, run the backend's step, bump."""
     _check(param, grad, states)
     getattr(param._backend, kernel_name)(param._data, grad._data, *map(_data, states),
                                          *scalars)
     _bump(param, states)
+
+
+def sgd_(param, grad, momentum_buffer, *, lr, momentum, dampening, weight_decay, nesterov,
+         maximize, first_step):
+    _fused("sgd_step", param, grad, (momentum_buffer,), lr, momentum, dampening, weight_decay,
+           nesterov, maximize, first_step)
+
+
+def adam_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps,
+          weight_decay, decoupled, amsgrad, maximize, step):
+    _fused("adam_step", param, grad, (exp_avg, exp_avg_sq, max_exp_avg_sq), lr, beta1, beta2,
+           eps, weight_decay, decoupled, amsgrad, maximize, step)
+
+
+def adagrad_(param, grad, state_sum, *, lr, lr_decay, weight_decay, eps, maximize, step):
+    _fused("adagrad_step", param, grad, (state_sum,), lr, lr_decay, weight_decay, eps,
+           maximize, step)
+
+
+def rmsprop_(param, grad, square_avg, grad_avg, momentum_buffer, *, lr, alpha, eps,
+             weight_decay, momentum, centered, maximize):
+    _fused("rmsprop_step", param, grad, (square_avg, grad_avg, momentum_buffer), lr, alpha,
+           eps, weight_decay, momentum, centered, maximize)
+
 
 
 def adamax_(param, grad, exp_avg, exp_inf, *, lr, beta1, beta2, eps, weight_decay, maximize,
