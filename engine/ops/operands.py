@@ -44,6 +44,13 @@ def promote(op, *operands, floating=False, device=None):
                 return operands
             if type(b) in _SAME_KIND.get(a._dtype.category, ()):
                 return [a, scalar(b, a._dtype, a._device)]  # a number of the tensor's kind
+    elif not floating and operands and isinstance(operands[0], Tensor):  # linear, addmm: 3
+        dtype = operands[0]._dtype
+        for x in operands:
+            if not isinstance(x, Tensor) or x._dtype is not dtype:
+                break
+        else:
+            return operands
     for x in operands:
         if isinstance(x, Tensor):
             device = device or x._device

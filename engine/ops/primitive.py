@@ -126,7 +126,7 @@ class Primitive:
                     gi = vjp(g, *args)
                 shape, dtype = node.input_meta[i]
                 if gi._data.shape != shape:
-                    gi = sum_to(gi, shape)
+                    gi = sum_to(gi, shape, create_graph)
                 if gi._dtype is not dtype:
                     gi = gi.to(dtype)
                 grads.append(gi)
@@ -152,11 +152,20 @@ class Primitive:
         return f"Primitive({self.node_name})"
 
 
-def sum_to(g, shape):
-    """Undo broadcasting: sum `g` over the dimensions that broadcasting added to `shape`."""
-    lead = g.dim() - len(shape)
+def sum_to(g, shape, create_graph=True):
+    """Undo broadcasting: sum `g` over the dimensions that broadcasting added to `shape`.
+
+    Outside create_graph nothing is recorded, so the backend's sum and reshape are
+    called directly: a bias gradient then costs one kernel, not two op dispatches.
+    """
+    lead = g._data.ndim - len(shape)
+    g_shape = g._data.shape
     dims = tuple(range(lead)) + tuple(
-        lead + d for d, n in enumerate(shape) if n == 1 and g.shape[lead + d] != 1)
+        lead + d for d, n in enumerate(shape) if n == 1 and g_shape[lead + d] != 1)
+    if not create_graph:
+        K = g._backend
+        data = K.sum(g._data, dims) if dims else g._data
+        return _make(K.reshape(data, shape), g._device)
     if dims:
         g = g.sum(dims, keepdim=True)
     return g.reshape(shape) if g.shape != shape else g
