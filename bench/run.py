@@ -35,7 +35,7 @@ ONE_THREAD_ONLY = {"cnn", "tiny", "add", "chain", "loader0", "loader2", "element
                    "elementwise_", "adam"}
 
 
-def _contenders(key, engine, torch, w):
+def _contenders(key, engine, torch, w, bare_autograd):
     both = lambda fn, *a: {"numbagrad": fn(engine, *a), "torch": fn(torch, *a)}  # noqa: E731
     if key.startswith("mlp"):
         params = w.mlp_params()
@@ -48,8 +48,8 @@ def _contenders(key, engine, torch, w):
         x, y = w.images(64)
         return {"numbagrad": w.framework_cnn_step(engine, params, x, y),
                 "torch": w.framework_cnn_step(torch, params, x, y)}
-    if key == "tiny":
-        return both(w.tiny_graph)
+    if key == "tiny":  # its NumPy column: the barest autograd, the floor of this design
+        return {**both(w.tiny_graph), "numpy": bare_autograd.tiny_graph()}
     if key == "add":
         return both(w.add_backward)
     if key == "chain":
@@ -80,7 +80,7 @@ def measure(keys, threads, rounds):
     import torch
 
     import engine
-    from bench import workloads
+    from bench import bare_autograd, workloads
     from bench.timing import interleaved
 
     torch.set_num_threads(threads)
@@ -90,8 +90,8 @@ def measure(keys, threads, rounds):
     for key in keys:
         if threads > 1 and key in ONE_THREAD_ONLY:
             continue
-        t = interleaved(_contenders(key, engine, torch, workloads), rounds=_rounds(key, rounds),
-                        inner=_inner(key))
+        t = interleaved(_contenders(key, engine, torch, workloads, bare_autograd),
+                        rounds=_rounds(key, rounds), inner=_inner(key))
         ours, numpy_time = t["numbagrad"], t.get("numpy")
         line = (f"{TITLES[key]:42} {_ms(ours)} {_ms(t['torch'])} "
                 f"{_ms(numpy_time) if numpy_time else '         -'} "
