@@ -20,6 +20,8 @@ _FAST = {"reassoc", "contract", "nsz"}
 def as_akb(x, axes):
     """View `x` as (A, K, B) with the `axes` (sorted, non-empty) in the middle."""
     shape = x.shape
+    if len(axes) == x.ndim and x.flags.c_contiguous:  # a full reduction, the common case
+        return x.reshape(1, x.size, 1)
     lo, hi = axes[0], axes[-1] + 1
     if hi - lo == len(axes) and x.flags.c_contiguous:
         a = math.prod(shape[:lo])
@@ -136,10 +138,10 @@ def _scatter_add_akb(out, index, src):
 
 def sum(x, axes, keepdims=False, dtype=None):  # noqa: A001 - backend name
     """Sum over `axes` (a tuple of axis numbers, possibly empty for a copy)."""
-    dtype = np.dtype(dtype or x.dtype)
+    dtype = x.dtype if dtype is None else np.dtype(dtype)
     if not axes:
         return x.astype(dtype, copy=True)
-    view = as_akb(x.astype(dtype, copy=False), axes)
+    view = as_akb(x if x.dtype is dtype else x.astype(dtype), axes)
     out = np.zeros((view.shape[0], view.shape[2]), dtype)
     if view.size:
         _sum_akb(view, out)
