@@ -227,7 +227,7 @@ def draw(t, params=None, show_saved=False, show_grads=False, collapse_repeats=Tr
             label += "\ngrad " + summary(objects[n].variable.grad, 0).replace(" []", "")
         clusters.setdefault(attrs["module"], []).append((n, label, _STYLE[attrs["kind"]]))
         if show_saved and attrs["kind"] == "op" and objects[n].saved:
-            for name, (value, _, _, _) in objects[n].saved.items():
+            for name, value in objects[n].saved_values():
                 shape = value.shape
                 saved_id = f"{n}_saved_{name}"
                 clusters[attrs["module"]].append((saved_id, f"{name}\n{_shape(shape)}",

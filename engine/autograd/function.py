@@ -63,7 +63,7 @@ class _CustomOp:
             raise RuntimeError(f"function {self.node_name} returned an incorrect number of "
                                f"gradients (expected {self.n_inputs}, got {len(grads)})")
         out = []
-        for gi, (shape, dtype), edge in zip(grads, node.input_meta, node.edges):
+        for gi, shape, edge in zip(grads, node.input_meta[::2], node.edges):
             if gi is None or edge is None:
                 out.append(None)
                 continue
@@ -103,9 +103,9 @@ class Function:
         if len(inputs) != len(args):  # non-tensor arguments get no gradient
             node.edges = [node.edges[inputs.index(a)] if isinstance(a, Tensor) else None
                           for a in args]
-            node.input_meta = [(a.shape, a.dtype) if isinstance(a, Tensor) else ((), None)
-                               for a in args]
-        node.saved = {}
+            node.input_meta = tuple(meta for a in args for meta in (
+                (a._data.shape, a._dtype) if isinstance(a, Tensor) else ((), None)))
+        node.saved = ()
         ctx._node = node
         out = Tensor._make(result._data, result._device, grad_fn=node)
         return out

@@ -124,7 +124,7 @@ class Primitive:
                     for fetch in fetchers:
                         args.append(fetch(node, i, create_graph))
                     gi = vjp(g, *args)
-                shape, dtype = node.input_meta[i]
+                shape, dtype = node.input_meta[2 * i], node.input_meta[2 * i + 1]
                 if gi._data.shape != shape:
                     gi = sum_to(gi, shape, create_graph)
                 if gi._dtype is not dtype:
@@ -141,11 +141,11 @@ class Primitive:
         if name == "i":
             return lambda node, i, create_graph: i
         if name == "shapes":
-            return lambda node, i, create_graph: [meta[0] for meta in node.input_meta]
+            return lambda node, i, create_graph: list(node.input_meta[::2])
         for suffix, field in (("_shape", 0), ("_dtype", 1)):
             if name.endswith(suffix) and name[:-6] in self.input_index:
-                index = self.input_index[name[:-6]]
-                return lambda node, i, create_graph: node.input_meta[index][field]
+                at = 2 * self.input_index[name[:-6]] + field  # see Node.input_meta
+                return lambda node, i, create_graph: node.input_meta[at]
         return lambda node, i, create_graph: node.unpack(name, create_graph)
 
     def __repr__(self):
