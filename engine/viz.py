@@ -226,7 +226,7 @@ def draw(t, params=None, show_saved=False, show_grads=False, collapse_repeats=Tr
         if attrs["kind"] == "leaf" and show_grads and objects[n].variable.grad is not None:
             label += "\ngrad " + summary(objects[n].variable.grad, 0).replace(" []", "")
         clusters.setdefault(attrs["module"], []).append((n, label, _STYLE[attrs["kind"]]))
-        if show_saved and attrs["kind"] == "op" and objects[n].saved:
+        if show_saved and attrs["kind"] == "op":
             for name, value in objects[n].saved_values():
                 shape = value.shape
                 saved_id = f"{n}_saved_{name}"

@@ -63,7 +63,7 @@ class Node:
         for name in names:
             if name == "out":
                 counter = version_counter(out)
-                saved += (out._data, counter, counter.value, out._dtype)
+                saved += (out._data, counter, counter.value, None)
             elif name in op.input_index:
                 t = inputs[op.input_index[name]]
                 counter = version_counter(t)

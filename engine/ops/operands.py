@@ -44,7 +44,9 @@ def promote(op, *operands, floating=False, device=None):
                 return operands
             if type(b) in _SAME_KIND.get(a._dtype.category, ()):
                 return [a, scalar(b, a._dtype, a._device)]  # a number of the tensor's kind
-    elif not floating and operands and isinstance(operands[0], Tensor):  # linear, addmm: 3
+    elif not floating and operands and isinstance(operands[0], Tensor):
+        # The same test for three or more operands (linear, addmm), as a loop; the two-
+        # operand case above is unrolled, since every binary op passes through it.
         dtype = operands[0]._dtype
         for x in operands:
             if not isinstance(x, Tensor) or x._dtype is not dtype:

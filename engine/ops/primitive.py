@@ -152,7 +152,7 @@ class Primitive:
         return f"Primitive({self.node_name})"
 
 
-def sum_to(g, shape, create_graph=True):
+def sum_to(g, shape, create_graph):
     """Undo broadcasting: sum `g` over the dimensions that broadcasting added to `shape`.
 
     Outside create_graph nothing is recorded, so the backend's sum and reshape are
