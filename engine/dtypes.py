@@ -46,6 +46,7 @@ bool_ = dtype("bool", np.bool_, _BOOL)
 ALL = (bool_, uint8, int8, int16, int32, int64, float32, float64)
 _BY_NUMPY = {d.numpy: d for d in ALL}
 _BY_NAME = {d.name: d for d in ALL}
+NAMES = frozenset(_BY_NAME)
 
 _default_float = float32
 

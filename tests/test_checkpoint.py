@@ -1,5 +1,11 @@
 """engine.save / engine.load: round trips, resumed training, and files that are wrong."""
+import json
+import math
 import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -101,3 +107,134 @@ def test_a_failed_save_leaves_the_old_checkpoint(tmp_path, monkeypatch):
         engine.save({"version": 2, "w": engine.ones(1000)}, path)
     assert path.read_bytes() == good
     assert os.listdir(tmp_path) == ["ck.ngd"]
+
+
+# ---- hostile files ---------------------------------------------------------------------
+
+def _craft(path, entries, data, tree=None, magic=b"NBGRAD02"):
+    """A checkpoint written by hand: `entries` as the header's tensor list."""
+    tree = {"__tuple__": [{"__tensor__": i} for i in range(len(entries))]} \
+        if tree is None else tree
+    header = json.dumps({"tree": tree, "tensors": entries}).encode()
+    path.write_bytes(magic + len(header).to_bytes(8, "little") + header + data)
+    return path
+
+
+def _entry(offset, shape=(4,), dtype="float32", nbytes=None):
+    if nbytes is None:
+        nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+    shape = list(shape) if isinstance(shape, tuple) else shape
+    return {"dtype": dtype, "shape": shape, "offset": offset, "requires_grad": False,
+            "nbytes": nbytes}
+
+
+@pytest.mark.parametrize("entries, data, message", [
+    ([_entry(0)] * 5000, bytes(16), "starts at byte 0 of the data, where the layout puts "
+                                     "it at 16"),
+    ([_entry(0, shape=(2.0, 2), nbytes=16)], bytes(16), "invalid shape"),
+    ([_entry(0, shape="4", nbytes=16)], bytes(16), "invalid shape"),
+    ([_entry(0, shape=(-1,), nbytes=4)], bytes(4), "invalid shape"),
+    ([_entry(0, nbytes=16.0)], bytes(16), "offset and nbytes must be non-negative integers"),
+    ([_entry(0, nbytes=15.5)], bytes(16), "offset and nbytes must be non-negative integers"),
+    ([_entry(0, dtype="int8", shape=(1,)), _entry(1, dtype="float32")], bytes(17),
+     "starts at byte 1 of the data, where the layout puts it at 4"),
+    ([_entry(4)], bytes(20), "starts at byte 4 of the data, where the layout puts it at 0"),
+    ([_entry(0)], bytes(20), "4 bytes after its last tensor"),
+    ([_entry(0, shape=(10 ** 30,), nbytes=16)], bytes(16), "claims 16 bytes"),
+    ([_entry(0, dtype="complex64", nbytes=16)], bytes(16), "unknown dtype 'complex64'"),
+    ([_entry(0, dtype=["float32"], nbytes=16)], bytes(16), "unknown dtype"),
+    ([dict(_entry(0), extra=1)], bytes(16), "invalid entry"),
+    ([dict(_entry(0, dtype="int64", shape=(2,)), requires_grad=True)], bytes(16),
+     "cannot require gradients"),
+])
+def test_malformed_tensor_entries_are_refused(tmp_path, entries, data, message):
+    with pytest.raises(engine.CheckpointError, match=re.escape(message)):
+        engine.load(_craft(tmp_path / "bad.ngd", entries, data))
+
+
+@pytest.mark.parametrize("tree, message", [
+    ({"__tensor__": 1}, "invalid '__tensor__'"),
+    ({"__tensor__": True}, "invalid '__tensor__'"),
+    ({"__float__": "1e999999"}, "invalid '__float__'"),
+    ({"__dict__": [[[1], 2]]}, "invalid '__dict__'"),
+    ({"__dict__": [[True, 2]]}, "invalid '__dict__'"),
+    ({"__tuple__": 5}, "invalid '__tuple__'"),
+    ({"__pickle__": "x"}, "invalid '__pickle__'"),
+    ({"__tensor__": 0, "__tuple__": []}, "an object with keys"),
+])
+def test_inconsistent_trees_are_refused(tmp_path, tree, message):
+    path = _craft(tmp_path / "bad.ngd", [_entry(0)], bytes(16), tree=tree)
+    with pytest.raises(engine.CheckpointError, match=re.escape(message)):
+        engine.load(path)
+
+
+def test_deep_nesting_is_refused_not_recursed_into(tmp_path):
+    for depth in (300, 100_000):
+        header = b'{"tree": ' + b"[" * depth + b"]" * depth + b', "tensors": []}'
+        path = tmp_path / f"deep{depth}.ngd"
+        path.write_bytes(b"NBGRAD02" + len(header).to_bytes(8, "little") + header)
+        with pytest.raises(engine.CheckpointError, match="deeper|corrupt header"):
+            engine.load(path)
+
+
+def test_headers_that_are_not_the_format_are_refused(tmp_path):
+    for header in (b"[]", b'{"tree": 1}', b'{"tree": 1, "tensors": {}}', b"\xff\xfe",
+                   b'{"tree": 1, "tensors": [], "x": 2}', b"1" * 5000):
+        path = tmp_path / "bad.ngd"
+        path.write_bytes(b"NBGRAD02" + len(header).to_bytes(8, "little") + header)
+        with pytest.raises(engine.CheckpointError):
+            engine.load(path)
+
+
+def test_files_of_the_unaligned_first_format_still_load(tmp_path):
+    """NBGRAD01 packed tensors back to back; such files keep loading, checked likewise."""
+    data = np.array([1, 0, 1], np.bool_).tobytes() + np.arange(2.0).tobytes()
+    entries = [_entry(0, dtype="bool", shape=(3,)), _entry(3, dtype="float64", shape=(2,))]
+    flag, values = engine.load(_craft(tmp_path / "v1.ngd", entries, data, magic=b"NBGRAD01"))
+    assert flag.tolist() == [True, False, True] and values.tolist() == [0.0, 1.0]
+    entries[1]["offset"] = 8
+    with pytest.raises(engine.CheckpointError, match="layout puts it at 3"):
+        engine.load(_craft(tmp_path / "v1.ngd", entries, data + bytes(5), magic=b"NBGRAD01"))
+
+
+def test_saved_tensors_are_aligned_to_their_item_size(tmp_path):
+    obj = [engine.tensor([True, False, True]), engine.arange(3), engine.ones(1),
+           engine.tensor([1.0], dtype=engine.float64)]
+    engine.save(obj, tmp_path / "ck.ngd")
+    raw = (tmp_path / "ck.ngd").read_bytes()
+    size = int.from_bytes(raw[8:16], "little")
+    assert raw[:8] == b"NBGRAD02" and (16 + size) % 8 == 0
+    offsets = [e["offset"] for e in json.loads(raw[16:16 + size])["tensors"]]
+    assert offsets == [0, 8, 32, 40]
+    back = engine.load(tmp_path / "ck.ngd")
+    assert [t.tolist() for t in back] == [t.tolist() for t in obj]
+
+
+def _load_in_subprocess(path, seconds=60):
+    """engine.load(path) in a child with 2 GiB of address space: reading without bound
+    would end in MemoryError there, or in a timeout, instead of taking this machine."""
+    code = ("import resource, sys, engine\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (2 ** 31, 2 ** 31))\n"
+            "try:\n    engine.load(sys.argv[1])\n"
+            "except engine.CheckpointError as e:\n    print('refused:', e)\n")
+    return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                          text=True, timeout=seconds)
+
+
+def test_devices_and_pipes_are_refused_without_reading(tmp_path):
+    fifo = tmp_path / "pipe.ngd"
+    os.mkfifo(fifo)  # opening it for reading would block until a writer came
+    for path in ("/dev/zero", fifo, tmp_path):
+        run = _load_in_subprocess(path)
+        assert run.returncode == 0 and "is not a regular file" in run.stdout, run.stderr
+
+
+def test_fuzzed_checkpoints_are_refused_or_round_trip(tmp_path):
+    """2,500 damaged checkpoints (truncations, bit flips, header edits) in a child
+    process, so that a crash fails this test instead of ending the suite."""
+    script = Path(__file__).with_name("checkpoint_fuzz.py")
+    run = subprocess.run([sys.executable, str(script), "18", "2500", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    report = json.loads(run.stdout)
+    assert report["refused"] + report["loaded"] == 2500 and report["refused"] > 1000
