@@ -174,9 +174,38 @@ RULES = (sgd, sgd_lean, sgd_momentum_lean, adam, adam_lean, adagrad, rmsprop, ad
 # ---- the backend interface, over a backend's run(rule, param, grad, states, scalars) ----
 
 def _apply(run, rule, param, grad, states, *scalars):
+    """Check, then run. The loops index every array they are given by the parameter's
+    index, unchecked, so each array must have the parameter's shape and dtype: a
+    smaller one (an empty placeholder, a state edited in a file) would be read and
+    written out of bounds. A state that this call's flags leave unread is `_UNREAD`
+    (see `_used`); the backend is given None for it, and passes the parameter there."""
+    for name, array in (("gradient", grad), *zip(_STATE_NAMES, states)):
+        if array is _UNREAD:
+            continue
+        if array is None:
+            raise ValueError(f"{rule.__name__} update: the {name} is missing")
+        if array.shape != param.shape or array.dtype != param.dtype:
+            raise ValueError(f"{rule.__name__} update: the {name} has shape {array.shape} "
+                             f"and dtype {array.dtype}, the parameter {param.shape} and "
+                             f"{param.dtype}")
     kind = param.dtype.type
-    run(rule, param, grad, states,
+    run(rule, param, grad, tuple(None if s is _UNREAD else s for s in states),
         tuple(bool(x) if isinstance(x, bool) else kind(x) for x in scalars))
+
+
+_STATE_NAMES = ("first state", "second state", "third state")
+_UNREAD = object()
+
+
+def _used(state, flag, name):
+    """`state` when the rule's `flag` makes it read the state, else _UNREAD. This ties
+    the flag a rule branches on to the array it then touches, so that no flag can send
+    a loop into an array it was not given."""
+    if not flag:
+        return _UNREAD
+    if state is None:
+        raise ValueError(f"the update reads {name} but none was given")
+    return state
 
 
 def sgd_step(run, param, grad, momentum_buffer, lr, momentum, dampening, weight_decay,
@@ -189,7 +218,8 @@ def sgd_step(run, param, grad, momentum_buffer, lr, momentum, dampening, weight_
             _apply(run, sgd_momentum_lean, param, grad, (momentum_buffer,), lr, momentum,
                    1.0 - dampening)
             return
-    _apply(run, sgd, param, grad, (momentum_buffer,), lr, momentum, dampening, weight_decay,
+    buffer = _used(momentum_buffer, momentum != 0.0, "a momentum buffer")
+    _apply(run, sgd, param, grad, (buffer,), lr, momentum, dampening, weight_decay,
            bool(nesterov), bool(maximize), bool(first_step))
 
 
@@ -201,9 +231,9 @@ def adam_step(run, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, 
         _apply(run, adam_lean, param, grad, (exp_avg, exp_avg_sq), 1.0 - lr * weight_decay,
                beta1, 1.0 - beta1, beta2, 1.0 - beta2, eps, step_size, root_bias2)
         return
-    _apply(run, adam, param, grad, (exp_avg, exp_avg_sq, max_exp_avg_sq), lr, beta1, beta2,
-           eps, weight_decay, bool(decoupled), bool(amsgrad), bool(maximize), step_size,
-           root_bias2)
+    vmax = _used(max_exp_avg_sq, amsgrad, "max_exp_avg_sq (amsgrad)")
+    _apply(run, adam, param, grad, (exp_avg, exp_avg_sq, vmax), lr, beta1, beta2, eps,
+           weight_decay, bool(decoupled), bool(amsgrad), bool(maximize), step_size, root_bias2)
 
 
 def adagrad_step(run, param, grad, state_sum, lr, lr_decay, weight_decay, eps, maximize,
@@ -214,8 +244,10 @@ def adagrad_step(run, param, grad, state_sum, lr, lr_decay, weight_decay, eps, m
 
 def rmsprop_step(run, param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
                  weight_decay, momentum, centered, maximize):
-    _apply(run, rmsprop, param, grad, (square_avg, grad_avg, momentum_buffer), lr, alpha,
-           eps, weight_decay, momentum, bool(centered), bool(maximize))
+    states = (square_avg, _used(grad_avg, centered, "grad_avg (centered)"),
+              _used(momentum_buffer, momentum > 0.0, "a momentum buffer"))
+    _apply(run, rmsprop, param, grad, states, lr, alpha, eps, weight_decay, momentum,
+           bool(centered), bool(maximize))
 
 
 def adamax_step(run, param, grad, exp_avg, exp_inf, lr, beta1, beta2, eps, weight_decay,

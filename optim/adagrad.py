@@ -2,7 +2,7 @@
 import engine
 from engine.ops.update import adagrad_, rmsprop_
 
-from .optimizer import Optimizer, require, step_count
+from .optimizer import Optimizer, first_state, require, state_tensor, step_count
 
 
 class Adagrad(Optimizer):
@@ -26,8 +26,9 @@ class Adagrad(Optimizer):
                 self.state[p]["sum"] = engine.full_like(p, initial_accumulator_value)
 
     def _update(self, group, p, state):
+        total = state_tensor(state, "sum", p)
         step = step_count(state)
-        adagrad_(p, p.grad, state["sum"], lr=group["lr"], lr_decay=group["lr_decay"],
+        adagrad_(p, p.grad, total, lr=group["lr"], lr_decay=group["lr_decay"],
                  weight_decay=group["weight_decay"], eps=group["eps"],
                  maximize=group["maximize"], step=step)
 
@@ -47,16 +48,13 @@ class RMSprop(Optimizer):
                                       maximize=maximize, differentiable=differentiable))
 
     def _update(self, group, p, state):
-        if "square_avg" not in state:
-            state["step"] = engine.tensor(0.0)
-            state["square_avg"] = engine.zeros_like(p)
-            if group["momentum"] > 0:
-                state["momentum_buffer"] = engine.zeros_like(p)
-            if group["centered"]:
-                state["grad_avg"] = engine.zeros_like(p)
+        first_state(state, p, "square_avg")
+        square_avg = state_tensor(state, "square_avg", p)
+        grad_avg = state_tensor(state, "grad_avg", p, create=True) if group["centered"] else None
+        buf = state_tensor(state, "momentum_buffer", p, create=True) \
+            if group["momentum"] > 0 else None
         step_count(state)
-        rmsprop_(p, p.grad, state["square_avg"], state.get("grad_avg"),
-                 state.get("momentum_buffer"), lr=group["lr"], alpha=group["alpha"],
+        rmsprop_(p, p.grad, square_avg, grad_avg, buf, lr=group["lr"], alpha=group["alpha"],
                  eps=group["eps"], weight_decay=group["weight_decay"],
                  momentum=group["momentum"], centered=group["centered"],
                  maximize=group["maximize"])

@@ -1,8 +1,7 @@
 """Adam (with amsgrad) and AdamW (decoupled weight decay), PyTorch's update rules."""
-import engine
 from engine.ops.update import adam_
 
-from .optimizer import Optimizer, require, step_count
+from .optimizer import Optimizer, first_state, require, state_tensor, step_count
 
 
 class Adam(Optimizer):
@@ -22,17 +21,16 @@ class Adam(Optimizer):
                                       fused=fused))
 
     def _update(self, group, p, state):
-        if "exp_avg" not in state:
-            state["exp_avg"] = engine.zeros_like(p)
-            state["exp_avg_sq"] = engine.zeros_like(p)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = engine.zeros_like(p)
+        amsgrad = group["amsgrad"]
+        first_state(state, p, "exp_avg", "exp_avg_sq")
+        exp_avg = state_tensor(state, "exp_avg", p)
+        exp_avg_sq = state_tensor(state, "exp_avg_sq", p)
+        vmax = state_tensor(state, "max_exp_avg_sq", p, create=True) if amsgrad else None
         step = step_count(state)
         beta1, beta2 = group["betas"]
-        adam_(p, p.grad, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
-              lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+        adam_(p, p.grad, exp_avg, exp_avg_sq, vmax, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
               weight_decay=group["weight_decay"], decoupled=self.decoupled,
-              amsgrad=group["amsgrad"], maximize=group["maximize"], step=step)
+              amsgrad=amsgrad, maximize=group["maximize"], step=step)
 
 
 class AdamW(Adam):

@@ -3,7 +3,7 @@ and update rules; each step is one fused kernel per parameter, as for Adam."""
 import engine
 from engine.ops.update import adadelta_, adamax_, nadam_, radam_
 
-from .optimizer import Optimizer, require, step_count
+from .optimizer import Optimizer, first_state, require, scalar_state, state_tensor, step_count
 
 
 def _check_adam_args(lr, betas, eps, weight_decay):
@@ -15,9 +15,9 @@ def _check_adam_args(lr, betas, eps, weight_decay):
 
 
 def _moments(state, p, second="exp_avg_sq"):
-    if "exp_avg" not in state:
-        state["exp_avg"] = engine.zeros_like(p)
-        state[second] = engine.zeros_like(p)
+    """The two running moments, created on the first step and checked on every one."""
+    first_state(state, p, "exp_avg", second)
+    return state_tensor(state, "exp_avg", p), state_tensor(state, second, p)
 
 
 class Adamax(Optimizer):
@@ -31,10 +31,10 @@ class Adamax(Optimizer):
                                       differentiable=differentiable, capturable=capturable))
 
     def _update(self, group, p, state):
-        _moments(state, p, "exp_inf")
+        exp_avg, exp_inf = _moments(state, p, "exp_inf")
         step = step_count(state)
         beta1, beta2 = group["betas"]
-        adamax_(p, p.grad, state["exp_avg"], state["exp_inf"], lr=group["lr"], beta1=beta1,
+        adamax_(p, p.grad, exp_avg, exp_inf, lr=group["lr"], beta1=beta1,
                 beta2=beta2, eps=group["eps"], weight_decay=group["weight_decay"],
                 maximize=group["maximize"], step=step)
 
@@ -54,19 +54,21 @@ class NAdam(Optimizer):
                                       capturable=capturable, differentiable=differentiable))
 
     def _update(self, group, p, state):
-        if "mu_product" not in state:
+        fresh = not state
+        exp_avg, exp_avg_sq = _moments(state, p)
+        if fresh:
             state["mu_product"] = engine.tensor(1.0)
-        _moments(state, p)
+        mu_product = scalar_state(state, "mu_product")
         step = step_count(state)
         beta1, beta2 = group["betas"]
         decay = group["momentum_decay"]
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * decay))
-        state["mu_product"].mul_(mu)
-        nadam_(p, p.grad, state["exp_avg"], state["exp_avg_sq"], lr=group["lr"], beta1=beta1,
+        mu_product.mul_(mu)
+        nadam_(p, p.grad, exp_avg, exp_avg_sq, lr=group["lr"], beta1=beta1,
                beta2=beta2, eps=group["eps"], weight_decay=group["weight_decay"],
                decoupled=group["decoupled_weight_decay"], maximize=group["maximize"],
-               step=step, mu=mu, mu_next=mu_next, mu_product=state["mu_product"].item())
+               step=step, mu=mu, mu_next=mu_next, mu_product=mu_product.item())
 
 
 class RAdam(Optimizer):
@@ -82,10 +84,10 @@ class RAdam(Optimizer):
                                       capturable=capturable, differentiable=differentiable))
 
     def _update(self, group, p, state):
-        _moments(state, p)
+        exp_avg, exp_avg_sq = _moments(state, p)
         step = step_count(state)
         beta1, beta2 = group["betas"]
-        radam_(p, p.grad, state["exp_avg"], state["exp_avg_sq"], lr=group["lr"], beta1=beta1,
+        radam_(p, p.grad, exp_avg, exp_avg_sq, lr=group["lr"], beta1=beta1,
                beta2=beta2, eps=group["eps"], weight_decay=group["weight_decay"],
                decoupled=group["decoupled_weight_decay"], maximize=group["maximize"],
                step=step)
@@ -105,10 +107,10 @@ class Adadelta(Optimizer):
                                       maximize=maximize, differentiable=differentiable))
 
     def _update(self, group, p, state):
-        if "square_avg" not in state:
-            state["square_avg"] = engine.zeros_like(p)
-            state["acc_delta"] = engine.zeros_like(p)
+        first_state(state, p, "square_avg", "acc_delta")
+        square_avg = state_tensor(state, "square_avg", p)
+        acc_delta = state_tensor(state, "acc_delta", p)
         step_count(state)
-        adadelta_(p, p.grad, state["square_avg"], state["acc_delta"], lr=group["lr"],
+        adadelta_(p, p.grad, square_avg, acc_delta, lr=group["lr"],
                   rho=group["rho"], eps=group["eps"], weight_decay=group["weight_decay"],
                   maximize=group["maximize"])

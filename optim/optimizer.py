@@ -83,8 +83,9 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
-        """Restore state saved by `state_dict`; checked fully before anything changes."""
-        groups = state_dict["param_groups"]
+        """Restore state saved by `state_dict`; checked fully before anything changes, so
+        that an edited or mismatched file is refused here rather than at a later step."""
+        groups, states = _parts(state_dict)
         if len(groups) != len(self.param_groups):
             raise ValueError(f"loaded state dict has a different number of parameter groups "
                              f"({len(groups)}) than the optimizer ({len(self.param_groups)})")
@@ -95,17 +96,14 @@ class Optimizer:
                                  f"vs {len(current['params'])} parameters)")
         by_index = {i: p for saved, current in zip(groups, self.param_groups)
                     for i, p in zip(saved["params"], current["params"])}
-        for i, values in state_dict["state"].items():
-            p = by_index.get(int(i))
+        for i, values in states.items():
+            p = by_index.get(i)
             for key, value in values.items():
-                if p is not None and isinstance(value, Tensor) and value.dim() \
-                        and value.shape != p.shape:
-                    raise ValueError(f"loaded state '{key}' for parameter {i} has shape "
-                                     f"{tuple(value.shape)}, the parameter has "
-                                     f"{tuple(p.shape)}")
+                if p is not None and isinstance(value, Tensor):
+                    _check_loaded(key, value, p, i)
         self.state = collections.defaultdict(dict)
-        for i, values in state_dict["state"].items():
-            p = by_index.get(int(i))
+        for i, values in states.items():
+            p = by_index.get(i)
             if p is not None:
                 self.state[p] = {k: _cast_state(v, p) for k, v in values.items()}
         for saved, current in zip(groups, self.param_groups):
@@ -119,6 +117,37 @@ class Optimizer:
                 if key != "params":
                     text += f"    {key}: {group[key]}\n"
         return text + ")"
+
+
+def _parts(state_dict):
+    """The param_groups and the state (keyed by int) of a state dict, its form checked."""
+    if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
+        raise ValueError("an optimizer state dict is a dict with 'state' and 'param_groups'")
+    groups, states = state_dict["param_groups"], state_dict["state"]
+    if not isinstance(groups, list) or not all(
+            isinstance(g, dict) and isinstance(g.get("params"), list) for g in groups):
+        raise ValueError("loaded state dict's 'param_groups' must be a list of dicts, each "
+                         "with a list of 'params'")
+    if not isinstance(states, dict) or not all(isinstance(v, dict) for v in states.values()):
+        raise ValueError("loaded state dict's 'state' must map parameter indices to dicts")
+    try:
+        return groups, {int(i): values for i, values in states.items()}
+    except (TypeError, ValueError):
+        raise ValueError(f"loaded state dict's 'state' has a key that is not a parameter "
+                         f"index: {sorted(map(repr, states))[:4]}") from None
+
+
+def _check_loaded(key, value, param, index):
+    """A loaded state tensor is a one-element count (step) or a float tensor of its
+    parameter's shape, which loading casts to the parameter's dtype."""
+    if value.numel() == 1 and value.dim() == 0:
+        return
+    if value.shape != param.shape:
+        raise ValueError(f"loaded state '{key}' for parameter {index} has shape "
+                         f"{tuple(value.shape)}, the parameter has {tuple(param.shape)}")
+    if not value.is_floating_point():
+        raise ValueError(f"loaded state '{key}' for parameter {index} is {value.dtype}, a "
+                         f"floating-point state was expected for a {param.dtype} parameter")
 
 
 def _cast_state(value, param):
@@ -135,10 +164,53 @@ def require(condition, message):
         raise ValueError(message)
 
 
+# ---- per-parameter state, checked before a fused kernel writes through it ---------------
+
+def first_state(state, param, *names):
+    """PyTorch's lazy start: on a parameter's first step (empty state), a step count of
+    0 and a zero tensor like the parameter for each name."""
+    if not state:
+        state["step"] = engine.tensor(0.0)
+        for name in names:
+            state[name] = engine.zeros_like(param)
+
+
+def state_tensor(state, key, param, *, create=False):
+    """state[key] as the update kernels need it: a tensor of the parameter's shape, dtype
+    and device. With `create`, a missing entry is made zero: the state of a flag turned
+    on after the first step (amsgrad, RMSprop's centered or momentum). Anything else
+    missing or edited is an error naming the entry, before any kernel runs."""
+    value = state.get(key)
+    if value is None and create and key not in state:
+        value = state[key] = engine.zeros_like(param)
+    if not isinstance(value, Tensor):
+        found = "missing" if key not in state else f"{type(value).__name__}, not a tensor"
+        raise RuntimeError(f"optimizer state '{key}' of a parameter of shape "
+                           f"{tuple(param.shape)} is {found}: the state was edited or "
+                           f"loaded from an incomplete state dict")
+    if value.shape != param.shape or value.dtype is not param.dtype \
+            or value.device != param.device:
+        raise RuntimeError(f"optimizer state '{key}' is {value.dtype} of shape "
+                           f"{tuple(value.shape)} on {value.device}, but its parameter is "
+                           f"{param.dtype} of shape {tuple(param.shape)} on {param.device}")
+    return value
+
+
+def scalar_state(state, key):
+    """state[key] as a one-element tensor (PyTorch before 1.12 saved `step` as a
+    number, which is converted)."""
+    value = state.get(key)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = state[key] = engine.tensor(float(value))
+    if not isinstance(value, Tensor) or value.numel() != 1:
+        found = "missing" if key not in state else repr(value)[:80]
+        raise RuntimeError(f"optimizer state '{key}' must be a one-element tensor, but it is "
+                           f"{found}")
+    return value
+
+
 def step_count(state):
     """Advance and return the per-parameter step (a float tensor, as PyTorch keeps it)."""
-    step = state.get("step")
-    if step is None:
-        step = state["step"] = engine.tensor(0.0)
+    step = scalar_state(state, "step")
     step.add_(1)
     return step.item()

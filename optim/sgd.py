@@ -1,7 +1,7 @@
 """SGD with momentum, dampening, Nesterov momentum, weight decay and maximize."""
 from engine.ops.update import sgd_
 
-from .optimizer import Optimizer, require
+from .optimizer import Optimizer, require, state_tensor
 
 
 class SGD(Optimizer):
@@ -19,10 +19,11 @@ class SGD(Optimizer):
                                       differentiable=differentiable, fused=fused))
 
     def _update(self, group, p, state):
-        buf = state.get("momentum_buffer")
-        first = buf is None
+        first = state.get("momentum_buffer") is None  # PyTorch's test: None starts afresh
         if group["momentum"] != 0 and first:
-            buf = state["momentum_buffer"] = p.grad.detach().clone()
+            state["momentum_buffer"] = p.grad.detach().clone()
+        buf = None if first and group["momentum"] == 0 else \
+            state_tensor(state, "momentum_buffer", p)
         sgd_(p, p.grad, buf, lr=group["lr"], momentum=group["momentum"],
              dampening=group["dampening"], weight_decay=group["weight_decay"],
              nesterov=group["nesterov"], maximize=group["maximize"], first_step=first)

@@ -7,18 +7,20 @@ from ..tensor import version_counter
 
 
 def _check(param, grad, states):
-    """Same device and shape as the parameter, checked on the raw fields: this runs for
-    every parameter of every step."""
-    device, shape = param._device, param._data.shape
+    """Same device, shape and dtype as the parameter, checked on the raw fields: this
+    runs for every parameter of every step. (The backend checks shapes and dtypes again
+    on the arrays, whoever calls it.)"""
+    device, shape, dtype = param._device, param._data.shape, param._dtype
     for t in (grad, *states):
         if t is None:
             continue
         if t._device is not device and t._device != device:
             raise RuntimeError(f"optimizer: the parameter is on {param.device} but its "
                                f"gradient or state is on {t.device}")
-        if t._data.shape != shape:
-            raise RuntimeError(f"optimizer: the parameter has shape {tuple(param.shape)} but "
-                               f"its gradient or state has shape {tuple(t.shape)}")
+        if t._data.shape != shape or t._dtype is not dtype:
+            raise RuntimeError(f"optimizer: the parameter is {dtype} of shape "
+                               f"{tuple(param.shape)} but its gradient or state is "
+                               f"{t.dtype} of shape {tuple(t.shape)}")
 
 
 def _data(t):

@@ -45,13 +45,14 @@ def _loop(rule):
 
 
 _LOOPS = {rule.__name__: _loop(rule) for rule in update_rules.RULES}
-_NONE = np.zeros(0, np.float32)
 
 
-def _flat(x):
-    """A flat view to write through (state arrays are created contiguous)."""
+def _flat(x, unread):
+    """A flat view to write through (state arrays are created contiguous). A state the
+    rule leaves unread (None) becomes `unread`, an array of the parameter's size, so
+    that no loop is ever handed an array smaller than the parameter."""
     if x is None:
-        return _NONE
+        return unread
     if not x.flags.c_contiguous:
         raise ValueError("optimizer state and parameters must be contiguous to update in "
                          "place")
@@ -62,8 +63,9 @@ def _run(rule, param, grad, states, scalars):
     """Run the rule's loop over flat views; a non-contiguous parameter is updated via a
     copy."""
     target = param if param.flags.c_contiguous else np.ascontiguousarray(param)
-    _LOOPS[rule.__name__](target.reshape(-1), np.ascontiguousarray(grad).reshape(-1),
-                          tuple(map(_flat, states)), scalars)
+    flat = target.reshape(-1)
+    _LOOPS[rule.__name__](flat, np.ascontiguousarray(grad).reshape(-1),
+                          tuple(_flat(s, flat) for s in states), scalars)
     if target is not param:
         param[...] = target
 
