@@ -1,8 +1,8 @@
 """`DataLoader`: batches from a dataset, in this process or in worker processes."""
 import itertools
 import multiprocessing
+import multiprocessing.connection
 import os
-import queue
 import signal
 import time
 import weakref
@@ -147,8 +147,11 @@ class _SingleProcessIter:
         return loader.collate_fn(loader.dataset[index])
 
 
-def _shutdown(workers, index_queues, result_queue):
-    """Stop every worker: ask politely, then terminate whatever is still running."""
+def _shutdown(workers, index_queues, results):
+    """Stop every worker: close the result pipes (a worker blocked sending a batch
+    nobody will read then fails at once), ask politely, then terminate what still runs."""
+    for connection in results:
+        connection.close()
     for q in index_queues:
         try:
             q.put(None)
@@ -160,46 +163,62 @@ def _shutdown(workers, index_queues, result_queue):
         if w.is_alive():
             w.terminate()
             w.join(timeout=1.0)
-    for q in (*index_queues, result_queue):
+    for q in index_queues:
         q.cancel_join_thread()
         q.close()
 
 
 class _MultiProcessIter:
     """Workers fed round-robin through one index queue each; results are put back in
-    task order, so batches come out in the sampler's order whatever the timing."""
+    task order, so batches come out in the sampler's order whatever the timing.
+
+    Each worker sends its results through a pipe of its own, whose write end only that
+    worker holds. A worker that dies, even halfway through sending a batch, is then an
+    end of file on its pipe, seen at once; with one queue shared by all workers, a
+    worker killed while writing left the reader waiting forever for the rest of its
+    message, and the other workers waiting for the lock it held.
+    """
 
     def __init__(self, loader):
         self.loader = loader
         context = multiprocessing.get_context(loader.multiprocessing_context)
         n = loader.num_workers
         self.base_seed = int(engine.randint(0, 2 ** 62, (1,), generator=loader.generator).item())
-        self.result_queue = context.Queue()
-        self.index_queues = [context.Queue() for _ in range(n)]
-        self.workers = []
-        for worker_id, index_queue in enumerate(self.index_queues):
+        self.index_queues, self.results, self.workers = [], [], []
+        forked = context.get_start_method() == "fork"
+        for worker_id in range(n):
+            index_queue = context.Queue()
+            reader, writer = context.Pipe(duplex=False)
+            # A forked worker inherits the read ends made so far and closes them, so that
+            # when the loader closes its own, a worker still sending gets an error at once.
+            inherited = (*self.results, reader) if forked else ()
             w = context.Process(
                 target=_worker.worker_loop, daemon=True,
-                args=(loader.dataset, index_queue, self.result_queue, loader.collate_fn,
+                args=(loader.dataset, index_queue, writer, inherited, loader.collate_fn,
                       loader._auto_collation, loader.batch_size, loader.drop_last,
                       self.base_seed, worker_id, n, loader.worker_init_fn, os.getpid()))
             w.start()
+            writer.close()  # the worker's copy is the only one: its death ends the pipe
+            self.index_queues.append(index_queue)
+            self.results.append(reader)
             self.workers.append(w)
         self._finalizer = weakref.finalize(self, _shutdown, self.workers, self.index_queues,
-                                           self.result_queue)
+                                           self.results)
         self._first_epoch = True
+        self.next_task = 0
         self.reset()
 
     def reset(self):
-        """Start an epoch (again, for persistent workers)."""
+        """Start an epoch (again, for persistent workers). Task ids keep counting across
+        epochs, so results still arriving from an epoch left early are recognised (their
+        ids are below first_task) and dropped, instead of being served as this one's."""
         loader = self.loader
         if not self._first_epoch and loader._iterable:
             for q in self.index_queues:
                 q.put(("reset", None))
         self._first_epoch = False
         self.tasks = None if loader._iterable else iter(loader._index_sampler)
-        self.next_task = 0
-        self.next_result = 0
+        self.first_task = self.next_result = self.next_task
         self.waiting = {}
         self.active = list(range(loader.num_workers))
         self.turn = itertools.cycle(range(loader.num_workers))
@@ -231,7 +250,8 @@ class _MultiProcessIter:
                 raise StopIteration
             if self.next_result not in self.waiting:
                 task_id, data = self._receive()
-                self.waiting[task_id] = data
+                if task_id >= self.first_task:
+                    self.waiting[task_id] = data
                 continue
             data = self.waiting.pop(self.next_result)
             self.next_result += 1
@@ -246,27 +266,36 @@ class _MultiProcessIter:
             return data
 
     def _receive(self):
+        """The next (task id, data) from whichever worker has one. A dead worker, however
+        it ended, is an error raised here at once; `timeout` bounds each wait."""
         timeout = self.loader.timeout
         deadline = time.monotonic() + timeout if timeout else None
         while True:
             wait = _POLL_SECONDS if deadline is None else max(
                 0.0, min(_POLL_SECONDS, deadline - time.monotonic()))
-            try:
-                return self.result_queue.get(timeout=wait)
-            except queue.Empty:
-                pass
+            for connection in multiprocessing.connection.wait(self.results, wait):
+                try:
+                    return connection.recv()
+                except (EOFError, OSError):  # an end of file, maybe within a message
+                    self._lost(self.workers[self.results.index(connection)])
             for w in self.workers:
-                if w.exitcode is not None and w.exitcode != 0:
-                    self.shutdown()
-                    if w.exitcode < 0:
-                        name = signal.Signals(-w.exitcode).name
-                        raise RuntimeError(f"DataLoader worker (pid {w.pid}) is killed by "
-                                           f"signal: {name}.")
-                    raise RuntimeError(f"DataLoader worker (pid {w.pid}) exited unexpectedly "
-                                       f"with exit code {w.exitcode}.")
+                if w.exitcode is not None:
+                    self._lost(w)
             if deadline is not None and time.monotonic() >= deadline:
                 self.shutdown()
                 raise RuntimeError(f"DataLoader timed out after {timeout} seconds")
+
+    def _lost(self, worker):
+        """Raise for a worker that ended while the loader still needed it; only the
+        loader ends workers, so any exit, status 0 included, is unexpected."""
+        worker.join(timeout=1.0)  # its pipe can close an instant before it is reaped
+        code = worker.exitcode
+        self.shutdown()
+        if code is not None and code < 0:
+            raise RuntimeError(f"DataLoader worker (pid {worker.pid}) is killed by signal: "
+                               f"{signal.Signals(-code).name}.")
+        raise RuntimeError(f"DataLoader worker (pid {worker.pid}) exited unexpectedly with "
+                           f"exit code {code}.")
 
     def shutdown(self):
         self._finalizer()

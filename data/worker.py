@@ -1,9 +1,9 @@
 """The worker side of a multi-process DataLoader.
 
-Each worker owns an index queue. A task is (task id, list of indices) for a map-style
-dataset, or (task id, None) meaning "your next batch" for an iterable one. Results go
-to the shared result queue as (task id, batch) or (task id, _Failure); an iterable
-worker that has run dry answers (task id, _Exhausted(worker id)).
+Each worker owns an index queue and the write end of a result pipe. A task is (task id,
+list of indices) for a map-style dataset, or (task id, None) meaning "your next batch"
+for an iterable one. Results go back as (task id, batch) or (task id, _Failure); an
+iterable worker that has run dry answers (task id, _Exhausted(worker id)).
 """
 import collections
 import os
@@ -11,6 +11,7 @@ import queue
 import random
 import sys
 import traceback
+from multiprocessing.reduction import ForkingPickler
 
 import numpy as np
 
@@ -57,10 +58,22 @@ def seed_worker(base_seed, worker_id):
     return seed
 
 
-def worker_loop(dataset, index_queue, result_queue, collate_fn, auto_collation,
+def _send(results, task_id, data, worker_id):
+    """Pickle first, so that a batch that cannot be pickled is reported as a failure
+    of its task rather than breaking the pipe."""
+    try:
+        payload = ForkingPickler.dumps((task_id, data))
+    except Exception as exc:
+        payload = ForkingPickler.dumps((task_id, _Failure(exc, worker_id)))
+    results.send_bytes(payload)
+
+
+def worker_loop(dataset, index_queue, results, inherited, collate_fn, auto_collation,
                 batch_size, drop_last, base_seed, worker_id, num_workers, worker_init_fn,
                 parent_pid):
     global _info
+    for connection in inherited:  # the loader's read ends, copied here by fork
+        connection.close()
     seed = seed_worker(base_seed, worker_id)
     _info = WorkerInfo(worker_id, num_workers, seed, dataset)
     stream = None
@@ -79,14 +92,13 @@ def worker_loop(dataset, index_queue, result_queue, collate_fn, auto_collation,
                 return
             continue
         if task is None:
-            result_queue.cancel_join_thread()  # exit even if the main process stopped reading
             return
         task_id, indices = task
         if task_id == "reset":  # a new epoch for a persistent iterable worker
             stream = None
             continue
         if init_failure is not None:
-            result_queue.put((task_id, init_failure))
+            _send(results, task_id, init_failure, worker_id)
             continue
         try:
             if indices is not None:  # map-style: a list of indices, or one without batching
@@ -97,11 +109,13 @@ def worker_loop(dataset, index_queue, result_queue, collate_fn, auto_collation,
                     stream = iter(dataset)
                 batch = _next_batch(stream, collate_fn, auto_collation, batch_size, drop_last)
                 if batch is _END:
-                    result_queue.put((task_id, _Exhausted(worker_id)))
-                    continue
-            result_queue.put((task_id, batch))
+                    batch = _Exhausted(worker_id)
         except Exception as exc:
-            result_queue.put((task_id, _Failure(exc, worker_id)))
+            batch = _Failure(exc, worker_id)
+        try:
+            _send(results, task_id, batch, worker_id)
+        except OSError:  # the loader closed its end: it is shutting down, or gone
+            return
         sys.stdout.flush()
 
 

@@ -1,7 +1,12 @@
 """DataLoader worker processes: order, seeding, and every fault the issue names."""
+import json
 import os
+import re
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -163,3 +168,77 @@ def test_pin_memory_without_cuda_is_a_no_op():
     batches = list(data.DataLoader(data.TensorDataset(engine.arange(4)), batch_size=2,
                                    pin_memory=True))
     assert [b[0].tolist() for b in batches] == [[0, 1], [2, 3]]
+
+
+# ---- faults met in a hostile-input run ---------------------------------------------------
+
+def test_workers_killed_while_sending_large_batches_never_hang_the_loader():
+    """20 runs, each SIGKILLing a random worker at a random moment while 13 MB batches
+    are in flight: an error naming the signal within seconds, and no worker left."""
+    child = Path(__file__).with_name("loader_kill_child.py")
+    run = subprocess.run([sys.executable, str(child), "3", "20"], capture_output=True,
+                         text=True, timeout=240)
+    assert run.returncode == 0, run.stderr[-3000:]
+    runs = json.loads(run.stdout)
+    assert len(runs) == 20
+    for r in runs:
+        assert re.fullmatch(r"DataLoader worker \(pid \d+\) is killed by signal: SIGKILL\.",
+                            r["error"]), r
+        assert r["seconds"] < 3 and r["left"] == [], r
+
+
+class Exits(data.Dataset):
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, i):
+        if i == 3:
+            sys.exit(0)
+        return i
+
+
+def test_a_worker_exiting_with_status_0_is_an_error():
+    loader = data.DataLoader(Exits(), batch_size=1, num_workers=2)
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"DataLoader worker \(pid \d+\) exited "
+                                           r"unexpectedly with exit code 0"):
+        list(loader)
+    assert time.monotonic() - start < 10
+
+
+class Unpicklable(data.Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return (lambda: i) if i == 2 else i
+
+
+def test_a_batch_that_cannot_be_pickled_fails_its_task():
+    loader = data.DataLoader(Unpicklable(), batch_size=None, num_workers=2,
+                             collate_fn=lambda x: x)
+    it = iter(loader)
+    assert [next(it), next(it)] == [0, 1]
+    with pytest.raises(Exception, match="Caught .* in DataLoader worker process 0"):
+        next(it)
+
+
+class Numbered(data.Dataset):
+    def __len__(self):
+        return 40
+
+    def __getitem__(self, i):
+        time.sleep(0.002)
+        return i
+
+
+def test_persistent_shuffled_workers_start_each_epoch_afresh_after_a_break():
+    loader = data.DataLoader(Numbered(), batch_size=4, shuffle=True, num_workers=2,
+                             persistent_workers=True, prefetch_factor=4)
+    for i, _ in enumerate(loader):
+        if i == 1:
+            break  # batches of this epoch are still in flight
+    for _ in range(2):
+        seen = [int(v) for batch in loader for v in batch]
+        assert sorted(seen) == list(range(40))
+    loader._iterator.shutdown()
