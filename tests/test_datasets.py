@@ -8,6 +8,7 @@ import os
 import socket
 import tarfile
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -33,6 +34,7 @@ class Server:
 
     def __init__(self):
         self.files, self.truncate_once, self.requests = {}, set(), []
+        self.misbehave = {}  # path -> one of HOSTILE's names
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -41,6 +43,12 @@ class Server:
 
             def do_GET(self):
                 server.requests.append((self.path, self.headers.get("Range")))
+                if self.path in server.misbehave:
+                    try:
+                        HOSTILE[server.misbehave[self.path]](self)
+                    except OSError:  # the client gave up on us, as it should
+                        pass
+                    return
                 body = server.files.get(self.path)
                 if body is None:
                     self.send_error(404)
@@ -68,6 +76,49 @@ class Server:
     def close(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def _cut_mid_chunk(handler):
+    handler.send_response(200)
+    handler.send_header("Transfer-Encoding", "chunked")
+    handler.end_headers()
+    handler.wfile.write(b"400\r\n" + b"x" * 100)  # announces 1024 bytes, sends 100
+    handler.close_connection = True
+
+
+def _bad_length(handler):
+    handler.send_response(200)
+    handler.send_header("Content-Length", "12abc")
+    handler.end_headers()
+    handler.wfile.write(b"x" * 12)
+
+
+def _drip(handler):
+    handler.send_response(200)
+    handler.send_header("Content-Length", "1000")
+    handler.end_headers()
+    for _ in range(1000):
+        handler.wfile.write(b"x")
+        handler.wfile.flush()
+        time.sleep(0.2)
+
+
+def _endless(handler):
+    handler.send_response(200)
+    handler.end_headers()
+    block = b"x" * 65536
+    for _ in range(10 ** 5):  # 6.5 GB at most, far past any cap; stops when refused
+        handler.wfile.write(block)
+
+
+def _oversized(handler):
+    handler.send_response(200)
+    handler.send_header("Content-Length", str(10 ** 12))
+    handler.end_headers()
+
+
+HOSTILE = {"cut mid-chunk": _cut_mid_chunk, "bad length": _bad_length, "drip": _drip,
+           "endless": _endless, "oversized": _oversized}
 
 
 @pytest.fixture
@@ -200,3 +251,116 @@ def test_image_folder(tmp_path):
     assert len(ds) == 3 and ds.targets == [0, 0, 1]
     x, y = ds[2]
     assert y == 1 and abs(x[0, 0, 0].item() - 30 / 255) < 1e-6
+
+
+# ---- servers that misbehave, archives that explode ----------------------------------
+
+@pytest.mark.parametrize("behaviour", sorted(HOSTILE))
+def test_a_misbehaving_mirror_fails_alone_and_the_next_one_serves(server, tmp_path,
+                                                                  behaviour):
+    from data.datasets.download import download_url
+
+    body = b"the real file" * 100
+    server.files["/good/f.bin"] = body
+    server.misbehave["/bad/f.bin"] = behaviour
+    start = time.monotonic()
+    path = download_url([f"{server.url}/bad/f.bin", f"{server.url}/good/f.bin"], tmp_path,
+                        "f.bin", md5=hashlib.md5(body).hexdigest(), timeout=1, deadline=2,
+                        max_bytes=1 << 20)
+    assert open(path, "rb").read() == body
+    assert time.monotonic() - start < 5
+    assert [p for p, _ in server.requests] == ["/bad/f.bin", "/good/f.bin"]
+
+
+def test_the_deadline_and_the_cap_bound_every_download(server, tmp_path):
+    from data.datasets.download import download_url
+
+    server.misbehave["/drip"] = "drip"  # a byte every 0.2 s, never a 1 s silence
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match="deadline passed"):
+        download_url([f"{server.url}/drip"], tmp_path, "f", timeout=1, deadline=1,
+                     attempts=2)
+    assert time.monotonic() - start < 4
+    server.misbehave["/endless"] = "endless"
+    with pytest.raises(RuntimeError, match="past the 1000000 bytes"):
+        download_url([f"{server.url}/endless"], tmp_path, "g", max_bytes=10 ** 6)
+    assert [p for p, _ in server.requests].count("/endless") == 1  # not read again
+    assert not os.path.exists(tmp_path / "g.part")
+
+
+def test_a_broken_transfer_tries_the_other_mirrors_before_the_same_one(server, tmp_path):
+    from data.datasets.download import download_url
+
+    body = b"y" * 5000
+    server.files["/a/f"] = server.files["/b/f"] = body
+    server.truncate_once.update({"/a/f", "/b/f"})
+    download_url([f"{server.url}/a/f", f"{server.url}/b/f"], tmp_path, "f",
+                 md5=hashlib.md5(body).hexdigest())
+    # a resumes only its own bytes: b starts afresh, and so does a after b broke off
+    assert [(p, r is not None) for p, r in server.requests] == [
+        ("/a/f", False), ("/b/f", False), ("/a/f", False)]
+
+
+def test_a_gzip_bomb_is_refused_while_unpacking(tmp_path):
+    from data.datasets import mnist
+
+    bomb = tmp_path / "train-images-idx3-ubyte.gz"
+    bomb.write_bytes(gzip.compress(bytes(5 << 20)))
+    with pytest.raises(RuntimeError, match="unpacks to more than 1048576 bytes"):
+        mnist._gunzip(str(bomb), limit=1 << 20)
+    assert sorted(os.listdir(tmp_path)) == ["train-images-idx3-ubyte.gz"]
+
+
+def test_a_tar_bomb_is_refused_before_extraction(tmp_path):
+    from data.datasets.notmnist import safe_extract
+
+    path = tmp_path / "bomb.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        info = tarfile.TarInfo("notMNIST_small/A/big.png")
+        info.size = 4 << 20
+        tar.addfile(info, io.BytesIO(bytes(4 << 20)))
+    with pytest.raises(RuntimeError, match="more than the 1048576 expected"):
+        safe_extract(str(path), str(tmp_path / "out"), limit=1 << 20)
+    assert not (tmp_path / "out").exists()
+
+
+def test_notmnist_extraction_is_all_or_nothing(server, tmp_path, monkeypatch):
+    """A half-extracted folder (an interrupted run) is never loaded as the dataset:
+    it has no completion marker, and download=True extracts again."""
+    archive = _notmnist_archive(3)
+    server.files["/notmnist/notMNIST_small.tar.gz"] = archive
+    monkeypatch.setattr(NotMNIST, "mirrors", [f"{server.url}/notmnist/"])
+    monkeypatch.setattr(NotMNIST, "archive", ("notMNIST_small.tar.gz", None, len(archive)))
+    partial = tmp_path / "NotMNIST" / "notMNIST_small" / "A"
+    partial.mkdir(parents=True)
+    (partial / "img000.png").write_bytes(_png(1))
+    with pytest.raises(RuntimeError, match="Dataset not found"):
+        NotMNIST(tmp_path)
+    full = NotMNIST(tmp_path, train=True, download=True)
+    assert len(full) == 10 * 2 and sorted(set(full.targets.tolist())) == list(range(10))
+    leftovers = [n for n in os.listdir(tmp_path / "NotMNIST") if n.startswith(".extract")]
+    assert leftovers == []
+
+    from data.datasets import notmnist
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # as if the process died half-way through extracting
+
+    monkeypatch.setattr(notmnist.tarfile.TarFile, "extractall", killed)
+    os.remove(tmp_path / "NotMNIST" / "notMNIST_small" / notmnist.COMPLETE)
+    with pytest.raises(KeyboardInterrupt):
+        NotMNIST(tmp_path, download=True)
+    with pytest.raises(RuntimeError, match="Dataset not found"):
+        NotMNIST(tmp_path)
+
+
+def test_image_folder_survives_symlink_loops(tmp_path):
+    for cls in ("cat", "dog"):
+        (tmp_path / cls).mkdir()
+        for i in range(2):
+            (tmp_path / cls / f"{i}.png").write_bytes(_png(i))
+    (tmp_path / "cat" / "loop").symlink_to(tmp_path / "cat")
+    (tmp_path / "dog" / "up").symlink_to(tmp_path)
+    ds = ImageFolder(tmp_path)
+    assert len(ds) <= 2 + 2 + 4 and ds.targets.count(0) == 2
+    assert [os.path.basename(p) for p, _ in ds.samples[:2]] == ["0.png", "1.png"]

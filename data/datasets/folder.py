@@ -15,6 +15,21 @@ def pil_loader(path):
     return img
 
 
+def _files(folder):
+    """Every file below `folder` in torchvision's order (folders sorted, then the files
+    in each), following symbolic links as torchvision does but entering each real
+    folder once: a link back up the tree is an endless walk otherwise."""
+    seen, walked = set(), []
+    for dirpath, dirnames, files in os.walk(folder, followlinks=True):
+        info = os.stat(dirpath)
+        if (info.st_dev, info.st_ino) in seen:
+            dirnames.clear()
+            continue
+        seen.add((info.st_dev, info.st_ino))
+        walked.append((dirpath, sorted(files)))
+    return [os.path.join(dirpath, f) for dirpath, files in sorted(walked) for f in files]
+
+
 class ImageFolder(Dataset):
     """Samples are (image, class index); classes are the sorted sub-folder names."""
 
@@ -29,12 +44,9 @@ class ImageFolder(Dataset):
         valid = is_valid_file or (lambda p: p.lower().endswith(IMG_EXTENSIONS))
         self.samples = []
         for name in self.classes:
-            folder = os.path.join(self.root, name)
-            for dirpath, _, files in sorted(os.walk(folder, followlinks=True)):
-                for f in sorted(files):
-                    path = os.path.join(dirpath, f)
-                    if valid(path):
-                        self.samples.append((path, self.class_to_idx[name]))
+            for path in _files(os.path.join(self.root, name)):
+                if valid(path):
+                    self.samples.append((path, self.class_to_idx[name]))
         self.targets = [t for _, t in self.samples]
         self.imgs = self.samples
 

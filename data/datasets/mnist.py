@@ -17,11 +17,18 @@ _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f
               0x0E: ">f8"}
 
 
+# No IDX file of these datasets unpacks to more (MNIST's largest is 47 MB): a gzip
+# member that does is refused rather than inflated without bound.
+MAX_UNPACKED = 1 << 28
+
+
 def read_idx(path):
     """An IDX file (optionally gzipped) as a numpy array."""
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rb") as f:
-        raw = f.read()
+        raw = f.read(MAX_UNPACKED + 1)
+    if len(raw) > MAX_UNPACKED:
+        raise RuntimeError(f"{path} unpacks to more than {MAX_UNPACKED} bytes")
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
         raise RuntimeError(f"{path} is not an IDX file (bad magic {raw[:4]!r})")
     ndim = raw[3]
@@ -99,15 +106,22 @@ class MNIST(GrayscaleImages):
         return f"Dataset {type(self).__name__}\n" + "\n".join("    " + ln for ln in lines)
 
 
-def _gunzip(path):
-    """Unpack `x.gz` to `x` atomically (write a temporary file, then rename)."""
+def _gunzip(path, limit=MAX_UNPACKED):
+    """Unpack `x.gz` to `x` atomically (write a temporary file, then rename), refusing
+    to write more than `limit` bytes."""
     target = path[:-3]
-    with gzip.open(path, "rb") as src, open(target + ".tmp", "wb") as dst:
-        while True:
-            block = src.read(1 << 20)
-            if not block:
-                break
-            dst.write(block)
+    written = 0
+    try:
+        with gzip.open(path, "rb") as src, open(target + ".tmp", "wb") as dst:
+            while block := src.read(1 << 20):
+                written += len(block)
+                if written > limit:
+                    raise RuntimeError(f"{path} unpacks to more than {limit} bytes")
+                dst.write(block)
+    except BaseException:
+        if os.path.exists(target + ".tmp"):
+            os.remove(target + ".tmp")
+        raise
     os.replace(target + ".tmp", target)
 
 

@@ -7,7 +7,9 @@ checksum; the size the original course checked it against (8,458,043 bytes) is w
 rest, so the split is the same everywhere.
 """
 import os
+import shutil
 import tarfile
+import tempfile
 
 import numpy as np
 
@@ -17,11 +19,22 @@ from .images import GrayscaleImages
 from .download import check_integrity, download_url
 
 
-def safe_extract(archive, folder):
-    """Extract a tar archive, refusing members that would land outside `folder`."""
+# The real archive unpacks to about 40 MB: anything claiming far more is refused.
+MAX_UNPACKED = 1 << 29
+COMPLETE = ".complete"  # written last into an extracted folder: it is whole
+
+
+def safe_extract(archive, folder, limit=MAX_UNPACKED):
+    """Extract a tar archive, refusing members that would land outside `folder`, that
+    are not plain files or folders, or that add up to more than `limit` bytes."""
     root = os.path.realpath(folder)
     with tarfile.open(archive) as tar:
-        for member in tar.getmembers():
+        members = tar.getmembers()
+        total = sum(m.size for m in members)
+        if total > limit:
+            raise RuntimeError(f"{archive}: its members add up to {total} bytes, more than "
+                               f"the {limit} expected")
+        for member in members:
             target = os.path.realpath(os.path.join(folder, member.name))
             if not (target == root or target.startswith(root + os.sep)):
                 raise RuntimeError(f"{archive}: member {member.name!r} would be extracted "
@@ -29,6 +42,26 @@ def safe_extract(archive, folder):
             if not (member.isfile() or member.isdir()):
                 raise RuntimeError(f"{archive}: member {member.name!r} is not a plain file")
         tar.extractall(folder)
+
+
+def extract_whole(archive, folder, limit=MAX_UNPACKED):
+    """Extract `archive`'s top folder as `folder`, all or nothing: into a temporary
+    folder beside it, marked complete, then renamed into place. A process killed
+    half-way leaves only the temporary folder, never a partial dataset."""
+    parent = os.path.dirname(folder)
+    os.makedirs(parent, exist_ok=True)
+    scratch = tempfile.mkdtemp(prefix=".extract-", dir=parent)
+    try:
+        safe_extract(archive, scratch, limit)
+        extracted = os.path.join(scratch, os.path.basename(folder))
+        if not os.path.isdir(extracted):
+            raise RuntimeError(f"{archive} has no top folder {os.path.basename(folder)!r}")
+        open(os.path.join(extracted, COMPLETE), "w").close()
+        if os.path.exists(folder):  # a partial extraction left by an earlier version
+            shutil.rmtree(folder)
+        os.rename(extracted, folder)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 class NotMNIST(GrayscaleImages):
@@ -63,7 +96,7 @@ class NotMNIST(GrayscaleImages):
     data_folder = image_folder
 
     def _check_exists(self):
-        return os.path.isdir(self.image_folder)
+        return os.path.isfile(os.path.join(self.image_folder, COMPLETE))
 
     @staticmethod
     def _read(path):
@@ -82,5 +115,5 @@ class NotMNIST(GrayscaleImages):
         path = download_url([m + name for m in self.mirrors], self.raw_folder, name, md5, size)
         if not check_integrity(path, md5, size):
             raise RuntimeError(f"{path} failed verification")
-        safe_extract(path, os.path.dirname(self.image_folder))
+        extract_whole(path, self.image_folder)
 
