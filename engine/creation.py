@@ -117,12 +117,40 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
     except ValueError:
         _shape_of(raw)  # an error naming where the lists are ragged
         raise
+    if not isinstance(raw, (np.ndarray, np.generic)) and _only_ints(raw):
+        _check_int_range(array, dtype or dtypes.int64)
     if array.dtype == object or array.dtype.kind in "USc":
         _shape_of(raw)
         raise TypeError(f"can't convert data of type {array.dtype} to a tensor")
     target = dtype or _infer_dtype(array, data)
     # np.array above copied, so the tensor never shares memory with the caller's data.
     return _finish(array.astype(target.numpy, order="C", copy=False), device, requires_grad)
+
+
+def _only_ints(data):
+    """Whether `data` is a Python int or nested lists of them (bools allowed)."""
+    if isinstance(data, (list, tuple)):
+        found = set()
+        _leaf_dtypes(data, found)
+        return dtypes.int64 in found and found <= {dtypes.int64, dtypes.bool_}
+    return isinstance(data, int) and not isinstance(data, bool)
+
+
+def _check_int_range(array, target):
+    """Python ints that the target type cannot hold are refused, as PyTorch refuses
+    them, instead of wrapping around (2**63 would become -2**63). numpy holds ints past
+    int64 as uint64, float64 or objects: that alone is PyTorch's overflow. As there,
+    negative values given to an unsigned type wrap."""
+    if array.dtype.kind not in "ib":
+        raise ValueError("Overflow when unpacking long long: an integer does not fit in "
+                         "64 bits")
+    if target.is_floating_point or target is dtypes.bool_ or not array.size:
+        return
+    info = np.iinfo(target.numpy)
+    low = array.min() if target.is_signed else 0
+    if array.max() > info.max or low < info.min:
+        raise RuntimeError(f"value cannot be converted to type {target.name} without "
+                           f"overflow")
 
 
 def as_tensor(data, dtype=None, device=None):

@@ -127,8 +127,10 @@ def _diagram_class():
     graphviz = _graphviz()
 
     class _Diagram(graphviz.Digraph):
-        """A graphviz.Digraph that says how to install `dot` when it is missing, and can
-        `save(path)` in the format the extension names. Shows inline in Jupyter."""
+        """A graphviz.Digraph whose whole API (render, view, save, pipe, format,
+        directory) works as graphviz documents it, which says how to install `dot` when
+        it is missing, and which adds `export(path)`: the picture in the format the
+        file's extension names. Shows inline in Jupyter."""
 
         def pipe(self, *args, **kwargs):
             try:
@@ -142,7 +144,9 @@ def _diagram_class():
             except graphviz.ExecutableNotFound:
                 raise DotNotFound(_INSTALL) from None
 
-        def save(self, path):
+        def export(self, path):
+            """Write the rendered picture to `path` ("graph.svg", "graph.png", ...):
+            graphviz's own save() writes the DOT source, render() picks its own names."""
             fmt = str(path).rsplit(".", 1)[-1].lower()
             with open(path, "wb") as f:
                 f.write(self.pipe(format=fmt))
@@ -364,7 +368,7 @@ class Explanation:
             diagram.node(key_of[id(step.node)], fillcolor="yellow", penwidth="2")
             diagram.attr(label=f"step {step.index}: {step.name}", labelloc="t")
             path = f"{prefix}{step.index:03d}.{format}"
-            diagram.save(path)
+            diagram.export(path)
             paths.append(path)
         return paths
 

@@ -244,17 +244,18 @@ def div(a, b):
     return a / b
 
 
-# numba's // and % already round toward minus infinity, as Python and PyTorch do. A zero
-# divisor gives 0 (numba would raise): PyTorch raises for integers and gives inf or nan
-# for floats, which one compiled body cannot do for both.
+# numba's // and % round toward minus infinity, as Python and PyTorch do. Both backends
+# compile them with numpy's error model, so a zero divisor gives inf or nan for floats,
+# as PyTorch does (Python's model would raise). An integer zero divisor gives 0 here,
+# but never arrives: the op raises ZeroDivisionError first, as PyTorch does on the CPU.
 @scalar()
 def floor_divide(a, b):
-    return a * 0 if b == 0 else a // b
+    return a // b
 
 
 @scalar()
 def remainder(a, b):
-    return a * 0 if b == 0 else a % b
+    return a % b
 
 
 @scalar()
@@ -269,9 +270,8 @@ def atan2(a, b):
 
 @scalar()
 def fmod(a, b):
-    """C's remainder, with the sign of a (remainder's, Python's %, has the sign of b)."""
-    if b == 0:
-        return a * 0
+    """C's remainder, with the sign of a (remainder's, Python's %, has the sign of b).
+    A zero divisor makes r NaN (floats) or 0 (integers, refused by the op)."""
     r = a % b
     return r - b if r != 0 and (r < 0) != (a < 0) else r
 

@@ -47,6 +47,7 @@ def data_root(tmp_path_factory):
         folder = root / "NotMNIST" / "notMNIST_small" / "ABCDEFGHIJ"[label]
         folder.mkdir(parents=True, exist_ok=True)
         Image.fromarray(img).save(folder / f"{i:04d}.png")
+    (root / "NotMNIST" / "notMNIST_small" / ".complete").touch()  # a whole extraction
     return root
 
 

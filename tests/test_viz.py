@@ -2,7 +2,9 @@
 backward replay checked against gradients worked out by hand."""
 import argparse
 import json
+import os
 import shutil
+import time
 
 import networkx as nx
 import numpy as np
@@ -165,3 +167,45 @@ def test_frames_write_one_diagram_per_step(tmp_path):
 def test_draw_refuses_a_tensor_without_a_graph():
     with pytest.raises(ValueError, match="no grad_fn"):
         viz.draw(engine.ones(2))
+
+
+@needs_dot
+def test_graphviz_api_works_unchanged_on_a_diagram(tmp_path, monkeypatch):
+    """What draw() returns is a graphviz.Digraph: render, view, save, pipe, format and
+    directory behave as graphviz documents them, with the real dot."""
+    model, x, y = _mlp()
+    diagram = viz.draw(nn.functional.cross_entropy(model(x), y))
+    monkeypatch.chdir(tmp_path)
+    assert diagram.render("g", format="png") == "g.png"
+    assert (tmp_path / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "g").read_text() == diagram.source  # render saves the source too
+    fresh = viz.draw(nn.functional.cross_entropy(model(x), y))
+    # graphviz's default name: the class's name (a subclass's too), then the format
+    assert fresh.render() == f"{type(fresh).__name__}.gv.{fresh.format}"
+    assert diagram.render() == "g.svg"  # as graphviz does: the name kept, not the format
+    out = diagram.render(outfile=tmp_path / "sub" / "out.svg")
+    assert out.endswith("out.svg") and "<svg" in (tmp_path / "sub" / "out.svg").read_text()
+    assert diagram.render("d", directory=tmp_path / "dir", format="svg", cleanup=True) == \
+        str(tmp_path / "dir" / "d.svg")
+    assert not (tmp_path / "dir" / "d").exists()  # cleanup removed the source
+    saved = diagram.save("src.gv", directory=tmp_path / "dir")
+    assert open(saved).read() == diagram.source
+    assert diagram.pipe(format="svg").startswith(b"<?xml")
+    diagram.format, diagram.directory = "svg", str(tmp_path / "fmt")
+    assert diagram.render("f") == str(tmp_path / "fmt" / "f.svg")
+    # view() opens the file with the desktop's viewer (xdg-open): a stand-in records it
+    viewer = tmp_path / "bin" / "xdg-open"
+    viewer.parent.mkdir()
+    viewer.write_text(f"#!/bin/sh\necho \"$1\" > {tmp_path / 'opened'}\n")
+    viewer.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{viewer.parent}:{os.environ['PATH']}")
+    viewed = diagram.view("v", directory=tmp_path)
+    assert viewed.endswith("v.svg") and (tmp_path / "v.svg").exists()
+    deadline = time.monotonic() + 10  # the viewer runs in the background
+    while not (tmp_path / "opened").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (tmp_path / "opened").read_text().strip().endswith("v.svg")
+    copy = diagram.copy()
+    assert type(copy) is type(diagram) and copy.source == diagram.source
+    assert diagram.export(tmp_path / "e.png") == tmp_path / "e.png"
+    assert (tmp_path / "e.png").read_bytes()[:4] == b"\x89PNG"

@@ -95,8 +95,18 @@ class NotMNIST(GrayscaleImages):
 
     data_folder = image_folder
 
-    def _check_exists(self):
+    def _complete(self):
         return os.path.isfile(os.path.join(self.image_folder, COMPLETE))
+
+    def _check_exists(self):
+        if self._complete():
+            return True
+        if os.path.isdir(self.image_folder):
+            raise RuntimeError(f"{self.image_folder} has no {COMPLETE} marker, so it may be "
+                               f"an interrupted extraction: use download=True to extract it "
+                               f"again, or create the empty file {COMPLETE} there if you "
+                               f"extracted the archive yourself")
+        return False
 
     @staticmethod
     def _read(path):
@@ -109,7 +119,7 @@ class NotMNIST(GrayscaleImages):
             return None  # the real archive holds a few broken files
 
     def download(self):
-        if self._check_exists():
+        if self._complete():
             return
         name, md5, size = self.archive
         path = download_url([m + name for m in self.mirrors], self.raw_folder, name, md5, size)

@@ -116,7 +116,7 @@ def run_example(module, options, out=None):
     if (options.graph or options.explain) and result.get("graph") is None:
         raise _Usage(f"{_short_name(module)} builds no autograd graph to draw or explain")
     if options.graph:
-        engine.viz.draw(result["graph"], result.get("params")).save(options.graph)
+        engine.viz.draw(result["graph"], result.get("params")).export(options.graph)
         print(f"graph written to {options.graph}", file=out)
     if options.explain:
         print(engine.viz.explain(result["explain"](), result.get("params")), file=out)

@@ -8,6 +8,7 @@ ones over images one row high.
 """
 from kernels.windows import positions
 
+from .operands import same_dtype
 from .padding import pad
 from .primitive import Primitive as P
 
@@ -56,13 +57,6 @@ def _geometry(op, size, kernel_size, dilation, padding, stride):
         raise RuntimeError(f"{op}: a window of kernel_size {kernel} and dilation {dilation} "
                            f"does not fit an input of size {tuple(size)} padded by {padding}")
     return kernel, dilation, padding, stride, places
-
-
-def same_dtype(op, x, weight, bias):
-    if x.dtype is not weight.dtype or (bias is not None and bias.dtype is not x.dtype):
-        raise RuntimeError(f"{op}: input, weight and bias must share a dtype, got "
-                           f"{x.dtype}, {weight.dtype}"
-                           f"{'' if bias is None else ', ' + str(bias.dtype)}")
 
 
 def _batched(op, input):

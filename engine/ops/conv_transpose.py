@@ -6,7 +6,8 @@ into the output where that pixel's window lies. No derivative formula of its own
 """
 from kernels.windows import positions
 
-from .conv import _batched, _floating, _fold, _pair, _rows, _single, same_dtype
+from .conv import _batched, _floating, _fold, _pair, _rows, _single
+from .operands import same_dtype
 from .padding import pad
 
 

@@ -1,5 +1,5 @@
 """Matrix products with PyTorch's rules for 1-d, 2-d and batched operands. GEMM is BLAS."""
-from .operands import broadcast_shapes, promote
+from .operands import broadcast_shapes, same_dtype
 from .primitive import Primitive as P
 
 
@@ -42,7 +42,7 @@ def _mismatch(name, a, b, inner_a, inner_b):
 
 
 def mm(input, mat2):
-    a, b = promote("mm", input, mat2)
+    a, b = same_dtype("mm", input, mat2)
     if a.dim() != 2 or b.dim() != 2:
         raise RuntimeError(f"mm: expected 2-D tensors, got shapes {tuple(a.shape)} and "
                            f"{tuple(b.shape)}")
@@ -52,7 +52,7 @@ def mm(input, mat2):
 
 
 def mv(input, vec):
-    a, b = promote("mv", input, vec)
+    a, b = same_dtype("mv", input, vec)
     if a.dim() != 2 or b.dim() != 1:
         raise RuntimeError(f"mv: expected a 2-D and a 1-D tensor, got shapes "
                            f"{tuple(a.shape)} and {tuple(b.shape)}")
@@ -62,7 +62,7 @@ def mv(input, vec):
 
 
 def dot(input, other):
-    a, b = promote("dot", input, other)
+    a, b = same_dtype("dot", input, other)
     if a.dim() != 1 or b.dim() != 1 or a.shape != b.shape:
         raise RuntimeError(f"dot: expected two 1-D tensors of the same size, got shapes "
                            f"{tuple(a.shape)} and {tuple(b.shape)}")
@@ -70,6 +70,7 @@ def dot(input, other):
 
 
 def bmm(input, mat2):
+    same_dtype("bmm", input, mat2)
     if input.dim() != 3 or mat2.dim() != 3 or input.shape[0] != mat2.shape[0]:
         raise RuntimeError(f"bmm: expected two 3-D tensors with the same batch size, got "
                            f"shapes {tuple(input.shape)} and {tuple(mat2.shape)}")
@@ -78,7 +79,7 @@ def bmm(input, mat2):
 
 def matmul(input, other):
     """PyTorch's matmul: dot, mv, mm, or a batched product broadcasting leading dims."""
-    a, b = promote("matmul", input, other)
+    a, b = same_dtype("matmul", input, other)
     if a.dim() == 0 or b.dim() == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
                            f"{a.dim()}D and {b.dim()}D")
@@ -100,7 +101,7 @@ def matmul(input, other):
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """beta * input + alpha * (mat1 @ mat2), in one pass over the output."""
-    bias, a, b = promote("addmm", input, mat1, mat2)
+    bias, a, b = same_dtype("addmm", input, mat1, mat2)
     if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[0]:
         raise _mismatch("addmm", a, b, a.shape[-1], b.shape[0])
     broadcast_shapes(bias.shape, (a.shape[0], b.shape[1]), op="addmm")
@@ -130,7 +131,7 @@ _linear_no_bias = P("MmBackward0", lambda K, x, w: K.matmul(x, K.permute(w, (1, 
 
 def linear(input, weight, bias=None):
     """input @ weight.T + bias, for any number of leading batch dimensions."""
-    operands = promote("linear", input, weight, *(() if bias is None else (bias,)))
+    operands = same_dtype("linear", input, weight, *(() if bias is None else (bias,)))
     x, w = operands[0], operands[1]
     if w.dim() != 2 or x.dim() == 0 or x.shape[-1] != w.shape[1]:
         raise RuntimeError(f"linear: input of shape {tuple(x.shape)} cannot be multiplied by "

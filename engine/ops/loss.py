@@ -163,9 +163,11 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                          f"have the same size.")
     p, y, w = promote("binary_cross_entropy", input, target,
                       1.0 if weight is None else weight, floating=True)
-    if p.numel() and (float(p.detach().min()) < 0 or float(p.detach().max()) > 1):
-        raise RuntimeError(f"all elements of input should be between 0 and 1 (got values from "
-                           f"{float(p.detach().min())} to {float(p.detach().max())})")
+    for name, t in (("input", p), ("target", y)):
+        low, high = (float(t.detach().min()), float(t.detach().max())) if t.numel() else (0, 0)
+        if not (0 <= low and high <= 1):  # NaN fails this too, as in PyTorch
+            raise RuntimeError(f"all elements of {name} should be between 0 and 1 (got values "
+                               f"from {low} to {high})")
     return _bce(p, y, w, reduction=reduction)
 
 
@@ -183,8 +185,14 @@ def _nll_forward(K, x, t, w, *, ignore_index, reduction):
     return out, {"weights": weights, "safe": safe, "total_weight": total_weight}
 
 
+def _mean_over(g, total_weight):
+    """g / total_weight, or g where every target was ignored (total 0): then each row's
+    weight is 0 and the gradient is 0, as in PyTorch, not 0 * inf = NaN."""
+    return g / (total_weight + (total_weight == 0).to(total_weight.dtype))
+
+
 def _nll_dx(g, x_shape, weights, safe, total_weight, reduction):
-    coef = -weights * (g / total_weight if reduction == "mean" else g)
+    coef = -weights * (_mean_over(g, total_weight) if reduction == "mean" else g)
     return scatter_into_zeros(coef.unsqueeze(1), safe.unsqueeze(1), 1, x_shape)
 
 
@@ -237,7 +245,7 @@ def _row_grads(g, n, total_weight, reduction):
     """The upstream gradient of each row's loss."""
     if reduction == "none":
         return g
-    return (g / total_weight if reduction == "mean" else g).expand(n)
+    return (_mean_over(g, total_weight) if reduction == "mean" else g).expand(n)
 
 
 def _picked_weights(t, w, ignore_index):

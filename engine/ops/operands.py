@@ -72,6 +72,22 @@ def promote(op, *operands, floating=False, device=None):
     return out
 
 
+def same_dtype(op, *operands):
+    """The operands of a product (matmul, linear, conv), which PyTorch does not promote:
+    tensors of one dtype, and not bool. None (an absent bias) is skipped."""
+    tensors = [x for x in operands if x is not None]
+    for x in tensors:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{op}(): expected a Tensor, got {type(x).__name__}")
+    dtype = tensors[0]._dtype
+    if any(x._dtype is not dtype for x in tensors):
+        raise RuntimeError(f"{op}: expected all operands to have the same dtype, but got "
+                           f"{', '.join(str(x.dtype) for x in tensors)}")
+    if dtype is dtypes.bool_:
+        raise RuntimeError(f"{op}: not implemented for torch.bool operands")
+    return operands
+
+
 def broadcast_shapes(*shapes, op="broadcast"):
     """The common shape, or an error naming every shape and the first clash."""
     ndim = max(len(s) for s in shapes)

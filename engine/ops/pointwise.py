@@ -74,15 +74,35 @@ def _binary(prim, name, floating=False):
     return op
 
 
+class IntegerDivisionByZero(RuntimeError, ZeroDivisionError):
+    """PyTorch raises RuntimeError("ZeroDivisionError"); this is both kinds of error."""
+
+
+def _integer_division(prim, name):
+    """A division-like op that refuses integer division by zero, as PyTorch does on the
+    CPU (floats give inf or nan there, and from the kernels here)."""
+    def op(input, other):
+        a, b = promote(name, input, other)
+        if a._data.shape != b._data.shape:
+            check_broadcast(name, (a, b))
+        if not b._dtype.is_floating_point and b._device.type == "cpu" and not b._data.all():
+            raise IntegerDivisionByZero(f"ZeroDivisionError: {name}: integer division by "
+                                        f"zero")
+        return prim(a, b)
+
+    op.__name__ = name
+    return op
+
+
 mul = _binary(_mul, "mul")
-floor_divide = _binary(_floor_divide, "floor_divide")
-remainder = _binary(_remainder, "remainder")
+floor_divide = _integer_division(_floor_divide, "floor_divide")
+remainder = _integer_division(_remainder, "remainder")
 div = _binary(_div, "div", floating=True)
 maximum = _binary(_maximum, "maximum")
 minimum = _binary(_minimum, "minimum")
 true_divide = divide = div
 atan2 = arctan2 = _binary(_atan2, "atan2", floating=True)
-fmod = _binary(_fmod, "fmod")
+fmod = _integer_division(_fmod, "fmod")
 
 
 def hypot(input, other):

@@ -46,8 +46,10 @@ def median(input, dim=None, keepdim=False):
     so a NaN in a row makes the median NaN only past the middle, as in PyTorch's sort."""
     if dim is None:
         flat = input.reshape(-1)
+        if flat.numel() == 0 and flat.is_floating_point():
+            return flat.sum() * float("nan")  # PyTorch's NaN, with a (vacuous) gradient
         if flat.numel() == 0:
-            raise IndexError("median() cannot be computed for an empty tensor")
+            raise IndexError("median() cannot be computed for an empty integer tensor")
         middle = sort(flat.detach()).values[(flat.numel() - 1) // 2]
         # Its value is the middle one; its gradient, as PyTorch's, is shared evenly by
         # every element equal to it.

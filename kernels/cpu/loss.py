@@ -31,7 +31,7 @@ def _rows(x, target, weight, ignore_index, losses, weights):
         for j in range(C):
             s += math.exp(x[i, j] - m)
         weights[i] = weight[t]
-        losses[i] = weight[t] * (m + math.log(s) - x[i, t])
+        losses[i] = weight[t] * ((m - x[i, t]) + math.log(s))  # exact for huge m
 
 
 @njit(cache=True)

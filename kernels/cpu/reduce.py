@@ -92,10 +92,10 @@ def _softmax_akb(x, out, log):
             s = 0.0
             for k in range(K):
                 s += math.exp(x[a, k, b] - m)
-            if log:
-                shift = m + math.log(s)
+            if log:  # (x - m) first: m + log(s) would lose log(s) next to a huge m
+                logs = math.log(s)
                 for k in range(K):
-                    out[a, k, b] = x[a, k, b] - shift
+                    out[a, k, b] = (x[a, k, b] - m) - logs
             else:
                 inv = 1.0 / s
                 for k in range(K):
@@ -176,13 +176,15 @@ def _rowwise(x, axis):
 
 def softmax(x, axis):
     view, out = _rowwise(x, axis)
-    _softmax_akb(view, out, False)
+    if out.size:  # an empty row has no element 0 for the kernel to start its max from
+        _softmax_akb(view, out, False)
     return out.reshape(x.shape)
 
 
 def log_softmax(x, axis):
     view, out = _rowwise(x, axis)
-    _softmax_akb(view, out, True)
+    if out.size:
+        _softmax_akb(view, out, True)
     return out.reshape(x.shape)
 
 

@@ -49,7 +49,7 @@ def _kernels(dtype):
             m, s = _row_stats(buf, x, i, C)
             if cuda.threadIdx.x == 0:
                 weights[i] = weight[t]
-                losses[i] = kind(weight[t] * (m + math.log(s) - x[i * C + t]))
+                losses[i] = kind(weight[t] * ((m - x[i * C + t]) + math.log(s)))
 
     @cuda.jit
     def grad_rows(g, x, target, weight, ignore_index, N, C, out):

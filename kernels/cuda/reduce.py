@@ -163,10 +163,10 @@ def _softmax_kernel(dtype):
             for k in range(cuda.threadIdx.x, K, cuda.blockDim.x):
                 s += math.exp(x[base + k * B] - m)
             s = block_sum(buf, s)
-            shift = m + math.log(s)
+            logs = math.log(s)  # (v - m) - logs: m + logs would lose logs next to a huge m
             for k in range(cuda.threadIdx.x, K, cuda.blockDim.x):
                 v = x[base + k * B]
-                out[base + k * B] = v - shift if log else math.exp(v - m) / s
+                out[base + k * B] = (v - m) - logs if log else math.exp(v - m) / s
 
     return kernel
 
