@@ -149,3 +149,18 @@ def test_empty_median_softmax_and_log_softmax():
             assert out.shape == getattr(torch, fn)(torch.zeros(shape), dim).shape
             out.sum().backward()
             assert t.grad.shape == shape
+
+
+@pytest.mark.skipif(not engine.cuda.is_available(), reason="no CUDA device or simulator")
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the simulator's numpy scalars warn
+def test_the_cuda_kernels_agree():
+    a = engine.tensor([1.0, -1.0, 0.0, 7.5])
+    b = engine.tensor([0.0, 0.0, 0.0, -2.0])
+    for op in (engine.floor_divide, engine.remainder, engine.fmod):
+        np.testing.assert_array_equal(op(a.cuda(), b.cuda()).cpu().numpy(), op(a, b).numpy())
+    x = engine.tensor([[1e30, 1e30, 0.0]], requires_grad=True)
+    for fn in (lambda t: engine.log_softmax(t, 1),
+               lambda t: F.cross_entropy(t, engine.tensor([1], device=t.device))):
+        np.testing.assert_allclose(fn(x.cuda()).detach().cpu().numpy(),
+                                   fn(x).detach().numpy(), rtol=1e-6)
+    assert engine.softmax(engine.zeros(2, 0, device="cuda"), 1).shape == (2, 0)
