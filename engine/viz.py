@@ -9,7 +9,6 @@ Diagram legend (the colours pytorchviz made familiar):
     rounded frames  the nn.Module that ran the ops inside (nested like the model)
 Arrows run forward, from each input to the op that used it.
 """
-import inspect
 import re
 
 import networkx as nx
@@ -274,38 +273,6 @@ def _emit_clusters(dot, clusters):
 
 # ---- the replay ----------------------------------------------------------------------
 
-def _formula(vjp):
-    """The text of a derivative formula, from the op table's source."""
-    if vjp is None:
-        return "no gradient"
-    name = getattr(vjp, "__name__", "")
-    if name != "<lambda>":
-        return f"{name}({', '.join(inspect.signature(vjp).parameters)})"
-    try:
-        source = inspect.getsource(vjp)
-    except (OSError, TypeError):
-        return "lambda"
-    match = re.search(r"lambda ([^:]*):\s*(.*)", " ".join(source.split()))
-    if not match:
-        return "lambda"
-    return f"({match.group(1)}) -> {_expression(match.group(2))}"
-
-
-def _expression(text):
-    """The leading expression of `text`: up to a comma or bracket that closes outside it."""
-    depth = 0
-    for i, ch in enumerate(text):
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            if depth == 0:
-                return text[:i].strip()
-            depth -= 1
-        elif ch == "," and depth == 0:
-            return text[:i].strip()
-    return text.strip()
-
-
 class Step:
     """One node of the backward walk: what came in, the rule applied, what went out."""
 
@@ -326,7 +293,7 @@ class Step:
                 self.formulas = [f"{node.name()}: {type(op).__name__} backward"]
             else:
                 self.formulas = [f"d/d{inputs[min(i, len(inputs) - 1)]}: "
-                                 f"{_formula(vjps[min(i, len(vjps) - 1)])}"
+                                 f"{op.formula(min(i, len(vjps) - 1))}"
                                  for i in range(len(node.edges))]
 
     def __str__(self):

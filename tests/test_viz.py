@@ -209,3 +209,66 @@ def test_graphviz_api_works_unchanged_on_a_diagram(tmp_path, monkeypatch):
     assert type(copy) is type(diagram) and copy.source == diagram.source
     assert diagram.export(tmp_path / "e.png") == tmp_path / "e.png"
     assert (tmp_path / "e.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def _ops(fn):
+    """A function's instructions and their arguments; an attribute load is one kind,
+    whether compiled as a method lookup or not (source files and eval() differ)."""
+    import dis
+    import types
+    return [(i.opname.replace("LOAD_METHOD", "LOAD_ATTR"),
+             _ops(i.argval) if isinstance(i.argval, types.CodeType) else i.argval)
+            for i in dis.get_instructions(fn)]
+
+
+def test_explain_shows_every_primitives_own_formula():
+    """The text explain() shows for each formula is cut from the op table's source:
+    rebuilt into a lambda, it compiles to the formula's own bytecode."""
+    import inspect
+
+    from engine.ops.primitive import DECLARED
+
+    primitives = list(DECLARED)
+    assert len(primitives) > 100
+    for prim in primitives:
+        for k, vjp in enumerate(prim.vjps):
+            text = prim.formula(k)
+            if vjp is None:
+                assert text == "no gradient"
+                continue
+            params = ", ".join(inspect.signature(vjp).parameters)
+            if vjp.__name__ != "<lambda>":
+                assert text == f"{vjp.__name__}({params})"
+                continue
+            head, body = text.split(" -> ", 1)
+            assert head == f"({params})" and "lambda" not in body, (prim, text)
+            rebuilt = eval(f"lambda {params}: {body}", vjp.__globals__)
+            if not vjp.__code__.co_freevars:  # a closure's names compile differently
+                assert _ops(rebuilt) == _ops(vjp), (prim, text)
+    exp = next(p for p in primitives if p.node_name == "ExpBackward0")
+    assert exp.formula(0) == "(g, out) -> g * out"
+    softplus = next(p for p in primitives if p.node_name == "SoftplusBackward0")
+    assert softplus.formula(0).endswith("-> g * where(x * beta > threshold, 1.0, "
+                                        "sigmoid(x * beta))")
+
+
+def test_a_misspelt_formula_parameter_is_refused_when_declared():
+    from engine.ops.primitive import Primitive
+
+    with pytest.raises(TypeError, match=r"ExpBackward0: the formula for 'x' takes 'outt', "
+                                        r"which is not an input"):
+        Primitive("ExpBackward0", lambda K, x: K.exp(x), x=lambda g, outt: g * outt)
+    with pytest.raises(TypeError, match=r"declared extra \(mask\)"):
+        Primitive("Drop", lambda K, x: (x, {"mask": x}), extras=("mask",),
+                  x=lambda g, masks: g * masks)
+    Primitive("Drop", lambda K, x: (x, {"mask": x}), extras=("mask",), x=lambda g, mask: g)
+
+
+def test_ops_are_named_in_messages_by_their_own_names():
+    from engine.ops.primitive import DECLARED
+
+    names = {p.node_name: p.op_name for p in DECLARED}
+    assert names["floor_divide"] == "floor_divide" and names["eq"] == "eq"
+    assert names["AddmmBackward0"] == "addmm" and names["Log1PBackward0"] == "log1p"
+    assert names["LogSoftmaxBackward0"] == "log_softmax"
+    assert all(name and name.isidentifier() for name in names.values())

@@ -151,7 +151,7 @@ def _dropout_forward(K, x, *, p, generator):
     return K.mul(x, mask), {"mask": mask}
 
 
-_dropout = P("NativeDropoutBackward0", _dropout_forward, x=lambda g, mask: g * mask)
+_dropout = P("NativeDropoutBackward0", _dropout_forward, extras=("mask",), x=lambda g, mask: g * mask)
 
 
 def dropout(input, p=0.5, training=True, inplace=False):

@@ -196,7 +196,8 @@ def _nll_dx(g, x_shape, weights, safe, total_weight, reduction):
     return scatter_into_zeros(coef.unsqueeze(1), safe.unsqueeze(1), 1, x_shape)
 
 
-_nll = P("NllLossBackward0", _nll_forward, x=_nll_dx)
+_nll = P("NllLossBackward0", _nll_forward, extras=("weights", "safe", "total_weight"),
+         x=_nll_dx)
 
 
 def _check_targets(name, target, classes, ignore_index):
@@ -269,7 +270,7 @@ _ce_backward = P("CrossEntropyBackwardBackward0",
                  lambda K, g, x, t, w, *, ignore_index:
                      K.cross_entropy_backward_rows(g, x, t, w, ignore_index),
                  g=_ce_backward_dg, x=_ce_backward_dx)
-_ce = P("NllLossBackward0", _ce_forward,
+_ce = P("NllLossBackward0", _ce_forward, extras=("total_weight",),
         x=lambda g, x, t, w, total_weight, ignore_index, reduction: _ce_backward(
             _row_grads(g, x.shape[0], total_weight, reduction), x, t, w,
             ignore_index=ignore_index))

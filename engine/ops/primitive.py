@@ -10,12 +10,16 @@ says the result lives there rather than on the inputs' device). Each VJP formula
 receives the output gradient `g`, then the values its parameter names ask for:
 an input (`a`), the result (`out`), an input's shape or dtype (`a_shape`,
 `a_dtype`), an attribute, or an extra array the forward returned beside its result
-(`return out, {"indices": ...}`). Only what some formula names is saved, so `add`
+(`return out, {"indices": ...}`, declared as `extras=("indices",)`). Any other name
+is refused when the op is declared. Only what some formula names is saved, so `add`
 keeps nothing alive. Formulas are written in engine ops, so they are
 differentiable themselves (create_graph=True). Their results are summed back to
 each input's shape in one place, `sum_to`, so formulas never undo broadcasting.
 """
+import dis
 import inspect
+import linecache
+import re
 from operator import attrgetter
 
 from ..autograd.grad_mode import is_grad_enabled
@@ -25,6 +29,7 @@ from ..tensor import Tensor
 _make = Tensor._make
 _data_of = attrgetter("_data")
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+DECLARED = []  # every primitive, in the order declared: what table-wide checks sweep
 
 
 def _names(fn):
@@ -34,7 +39,7 @@ def _names(fn):
 class Primitive:
     """One differentiable op; see the module docstring for how formulas are written."""
 
-    def __init__(self, node_name, forward, **vjps):
+    def __init__(self, node_name, forward, *, extras=(), **vjps):
         params = list(inspect.signature(forward).parameters.values())[1:]
         self.node_name = node_name
         self.forward = forward
@@ -51,10 +56,44 @@ class Primitive:
         else:
             self.vjps = [vjps.get(name) for name in self.inputs]
         self.vjp_args = [tuple(_names(f)[1:]) if f else () for f in self.vjps]
+        self._check_names(extras)
         self.fetchers = [tuple(self._fetcher(n) for n in args) for args in self.vjp_args]
         wanted = {n for args in self.vjp_args for n in args}
         self.saves = tuple(n for n in wanted if not self._is_metadata(n))
         self._saves_by_pattern = {}
+        DECLARED.append(self)
+
+    @property
+    def op_name(self):
+        """The op's name for messages: "mul" for MulBackward0, "floor_divide" as it is."""
+        name = re.sub(r"Backward\d*$", "", self.node_name.rsplit("::", 1)[-1])
+        return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).lower()
+
+    def _check_names(self, extras):
+        """Refuse, at declaration, a formula parameter that names nothing a node holds
+        (a misspelling would otherwise fail at the first backward, obscurely)."""
+        known = {"out", "i", "shapes", *self.attrs, *extras, *self.inputs}
+        known.update(f"{n}{suffix}" for n in self.inputs for suffix in ("_shape", "_dtype"))
+        names = self.inputs if not self.variadic else [self.variadic]
+        for name, args in zip(names, self.vjp_args):
+            for arg in args:
+                if arg not in known:
+                    raise TypeError(
+                        f"{self.node_name}: the formula for {name!r} takes {arg!r}, which is "
+                        f"not an input, 'out', an input's _shape or _dtype, an attribute "
+                        f"({', '.join(sorted(self.attrs)) or 'none'}) or a declared extra "
+                        f"({', '.join(extras) or 'none'})")
+
+    def formula(self, k):
+        """The k-th input's derivative formula as text, "(g, out) -> g * out", read from
+        the op table's source; a named helper shows as its call."""
+        vjp = self.vjps[k]
+        if vjp is None:
+            return "no gradient"
+        args = ", ".join(inspect.signature(vjp).parameters)
+        if vjp.__name__ != "<lambda>":
+            return f"{vjp.__name__}({args})"
+        return f"({args}) -> {lambda_body(vjp)}"
 
     def saves_for(self, needed):
         """The saved names that the formulas of the inputs flagged in `needed` ask for
@@ -85,7 +124,7 @@ class Primitive:
             if t._device is not device and t._device != device:
                 raise RuntimeError(
                     f"Expected all tensors to be on the same device, but found at least two "
-                    f"devices, {device} and {t._device}! ({self.node_name[:-9]})")
+                    f"devices, {device} and {t._device}! ({self.op_name})")
         if attrs or len(inputs) > 2:
             result = self.forward(first._backend, *map(_data_of, inputs), **attrs)
         elif len(inputs) == 2:  # spelled out: unpacking costs ~1 us, as much as a kernel
@@ -150,6 +189,25 @@ class Primitive:
 
     def __repr__(self):
         return f"Primitive({self.node_name})"
+
+
+def lambda_body(fn):
+    """The source text of a lambda's body. Python 3.11 records each instruction's
+    columns, so the body is cut out of its line exactly, however many lambdas share it
+    (a forward and its formula often do)."""
+    spans = [i.positions for i in dis.get_instructions(fn.__code__)
+             if i.positions is not None and i.positions.col_offset is not None
+             and (i.positions.lineno, i.positions.col_offset)
+             < (i.positions.end_lineno, i.positions.end_col_offset)]
+    if not spans:
+        return "..."
+    first, col = min((p.lineno, p.col_offset) for p in spans)
+    last, end = max((p.end_lineno, p.end_col_offset) for p in spans)
+    filename = fn.__code__.co_filename
+    lines = [linecache.getline(filename, n) for n in range(first, last + 1)]
+    text = lines[0][col:end] if first == last else \
+        lines[0][col:] + "".join(lines[1:-1]) + lines[-1][:end]
+    return " ".join(text.split())
 
 
 def sum_to(g, shape, create_graph):

@@ -64,8 +64,8 @@ def _along(kernel_name):
     return forward
 
 
-_max_dim = P("MaxBackward0", _along("max_along"), x=_pick_back)
-_min_dim = P("MinBackward0", _along("min_along"), x=_pick_back)
+_max_dim = P("MaxBackward0", _along("max_along"), extras=("indices",), x=_pick_back)
+_min_dim = P("MinBackward0", _along("min_along"), extras=("indices",), x=_pick_back)
 
 _logsumexp = P("LogsumexpBackward0",
                lambda K, x, *, dims, keepdim: K.logsumexp(x, dims, keepdim),
