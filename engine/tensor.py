@@ -229,11 +229,12 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require "
                                "gradient")
         if self._grad_fn is not None:
-            return _RemovableHandle(self._grad_fn.register_prehook(hook), hook)
+            self._grad_fn.register_prehook(hook)
+            return _RemovableHandle(self._grad_fn, "pre_hooks", hook)
         if not self._hooks:
             self._hooks = []
         self._hooks.append(hook)
-        return _RemovableHandle(self._hooks, hook)
+        return _RemovableHandle(self, "_hooks", hook)
 
     def detach(self):
         """The same data, cut from the graph (shares memory and version counter).
@@ -436,12 +437,19 @@ def _rebuild(array, device, requires_grad):
 
 
 class _RemovableHandle:
-    """What `register_hook` returns: `handle.remove()` unregisters the hook."""
+    """What `register_hook` returns: `handle.remove()` unregisters the hook.
 
-    def __init__(self, hooks, hook):
-        self._hooks = hooks
-        self._hook = hook
+    It keeps the object and the name of its hook list rather than the list: a node
+    replaces its list on every registration (so that a walk under way keeps the one
+    it started with), and a handle holding the old list would remove nothing."""
+
+    def __init__(self, owner, attribute, hook):
+        self._owner, self._attribute, self._hook = owner, attribute, hook
 
     def remove(self):
-        if self._hook in self._hooks:
-            self._hooks.remove(self._hook)
+        hooks = list(getattr(self._owner, self._attribute) or ())
+        for i, hook in enumerate(hooks):
+            if hook is self._hook:
+                del hooks[i]
+                setattr(self._owner, self._attribute, hooks)
+                return

@@ -432,3 +432,22 @@ def test_a_backward_started_inside_a_hook_walks_its_own_graph():
     (y * 3).sum().backward()
     assert seen == [12.0]
     assert_close(x.grad, [60.0, 120.0])
+
+
+@pytest.mark.parametrize("leaf", [True, False])
+def test_a_removed_hook_stays_removed_whatever_was_registered_after(leaf):
+    torch = pytest.importorskip("torch")
+    runs = {}
+    for lib in (engine, torch):
+        calls = runs[lib.__name__] = []
+        x = lib.ones(3, requires_grad=True)
+        y = x if leaf else x * 2
+        first = y.register_hook(lambda g: calls.append("first"))
+        y.register_hook(lambda g: calls.append("second"))
+        third = y.register_hook(lambda g: calls.append("third"))
+        first.remove()
+        y.register_hook(lambda g: calls.append("fourth"))
+        third.remove()
+        third.remove()  # a second remove() changes nothing
+        (y * 3).sum().backward()
+    assert runs["engine"] == runs["torch"] == ["second", "fourth"]
