@@ -6,7 +6,7 @@ side of a boundary, the `where` here puts the boundary on that side.
 """
 import engine
 
-from engine.ops.activation import elu, softmax, softplus, tanh
+from engine.ops.activation import elu, maybe_inplace, softmax, softplus, tanh
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -14,28 +14,30 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def hardsigmoid(input, inplace=False):
     """0 below -3, 1 above 3, x / 6 + 1/2 between (slope 0 at both ends)."""
-    return engine.where(input <= -3, 0.0, engine.where(input >= 3, 1.0, input / 6 + 0.5))
+    return maybe_inplace(input, inplace, lambda x: engine.where(
+        x <= -3, 0.0, engine.where(x >= 3, 1.0, x / 6 + 0.5)))
 
 
 def hardswish(input, inplace=False):
     """x * hardsigmoid(x); PyTorch's slope is 0 at -3 and 1 at 3 (the outer pieces')."""
-    return engine.where(input <= -3, 0.0,
-                        engine.where(input < 3, input * (input + 3) / 6, input))
+    return maybe_inplace(input, inplace, lambda x: engine.where(
+        x <= -3, 0.0, engine.where(x < 3, x * (x + 3) / 6, x)))
 
 
 def mish(input, inplace=False):
-    return input * tanh(softplus(input))
+    return maybe_inplace(input, inplace, lambda x: x * tanh(softplus(x)))
 
 
 def selu(input, inplace=False):
-    return _SELU_SCALE * elu(input, _SELU_ALPHA)
+    return maybe_inplace(input, inplace, lambda x: _SELU_SCALE * elu(x, _SELU_ALPHA))
 
 
 def celu(input, alpha=1.0, inplace=False):
     """alpha * (exp(x / alpha) - 1) below 0, x above."""
     if alpha == 0:
         raise ValueError("ZeroDivisionError: alpha cannot be 0 for CELU")
-    return engine.where(input > 0, input, alpha * ((input.clamp(max=0) / alpha).exp() - 1))
+    return maybe_inplace(input, inplace, lambda x: engine.where(
+        x > 0, x, alpha * ((x.clamp(max=0) / alpha).exp() - 1)))
 
 
 def softsign(input):
@@ -72,7 +74,8 @@ def prelu(input, weight):
 
 def threshold(input, threshold, value, inplace=False):
     """x where x > threshold, else value."""
-    return engine.where(input > threshold, input, float(value))
+    return maybe_inplace(input, inplace,
+                         lambda x: engine.where(x > threshold, x, float(value)))
 
 
 def hardshrink(input, lambd=0.5):

@@ -9,6 +9,7 @@ from engine.ops.pooling import (  # noqa: F401
 )
 from engine.ops.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: F401
 from engine.ops.interpolate import interpolate  # noqa: F401
+from engine.ops.activation import maybe_inplace
 from .composite_losses import (  # noqa: F401
     cosine_embedding_loss, cosine_similarity, gaussian_nll_loss, hinge_embedding_loss,
     margin_ranking_loss, multi_margin_loss, multilabel_soft_margin_loss, pairwise_distance,
@@ -204,11 +205,13 @@ def _channel_dropout(name, input, p, training, dims):
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False):
-    return _channel_dropout("Dropout1d", input, p, training, (2, 3))
+    return maybe_inplace(input, inplace,
+                         lambda x: _channel_dropout("Dropout1d", x, p, training, (2, 3)))
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
-    return _channel_dropout("Dropout2d", input, p, training, (3, 4))
+    return maybe_inplace(input, inplace,
+                         lambda x: _channel_dropout("Dropout2d", x, p, training, (3, 4)))
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):

@@ -6,6 +6,7 @@ kernel is an op too, with its own formulas, so second derivatives still work.
 import math
 
 from .. import dtypes
+from .inplace import apply_
 from .pointwise import exp, where
 from .primitive import Primitive as P
 
@@ -60,12 +61,17 @@ def tanh(input):
     return _tanh(_floating(input))
 
 
+def maybe_inplace(input, inplace, fn):
+    """fn(input), written into input when `inplace` (PyTorch's flag, honoured)."""
+    return apply_(input, fn) if inplace else fn(input)
+
+
 def relu(input, inplace=False):
-    return _relu(input)
+    return apply_(input, _relu) if inplace else _relu(input)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    return _leaky_relu(input, slope=negative_slope)
+    return maybe_inplace(input, inplace, lambda x: _leaky_relu(x, slope=negative_slope))
 
 
 def gelu(input, approximate="none"):
@@ -85,19 +91,23 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 def elu(input, alpha=1.0, inplace=False):
     # exp only sees x <= 0, so the unused branch never overflows into a NaN gradient.
-    return where(input > 0, input, alpha * (exp(input.clamp(max=0)) - 1))
+    return maybe_inplace(input, inplace,
+                         lambda x: where(x > 0, x, alpha * (exp(x.clamp(max=0)) - 1)))
 
 
 def silu(input, inplace=False):
-    return input * sigmoid(input)
+    return maybe_inplace(input, inplace, lambda x: x * sigmoid(x))
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
-    return input.clamp(min_val, max_val)
+    """x clamped to [min_val, max_val]; at the bounds the slope is 0, as PyTorch's (the
+    bounds are constants here, where clamp's slope there is 1)."""
+    return maybe_inplace(input, inplace, lambda x: where(
+        x <= min_val, float(min_val), where(x >= max_val, float(max_val), x)))
 
 
 def relu6(input, inplace=False):
-    return input.clamp(0, 6)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 # ---- softmax -------------------------------------------------------------------------
@@ -161,8 +171,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if not training or p == 0:
         return input
     if p == 1:
-        return input * 0
+        return maybe_inplace(input, inplace, lambda x: x * 0)
     from ..random import generator_for
 
-    out, _ = _dropout(input, p=p, generator=generator_for(input.device))
-    return out
+    generator = generator_for(input.device)
+    return maybe_inplace(input, inplace, lambda x: _dropout(x, p=p, generator=generator)[0])

@@ -46,6 +46,17 @@ def commit(target, result):
     return target
 
 
+def apply_(target, fn):
+    """PyTorch's `inplace=True` for an op written out of place: target = fn(target) in
+    target's memory, version bumped. When autograd records, fn runs on a clone, so that
+    what fn saves for backward is not the memory being overwritten."""
+    if needs_history(target):
+        check_writable(target)
+        return commit(target, fn(target.clone()))
+    with no_grad():
+        return commit(target, fn(target))
+
+
 def update(target, fn, other=None, kernel=None, **kwargs):
     """target = fn(target, other), in place; straight into its memory when nothing records."""
     if needs_history(target, other):

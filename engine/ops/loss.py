@@ -50,6 +50,7 @@ _mse = P("MseLossBackward0", _mse_forward,
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     return _mse(*_pair("mse_loss", input, target), reduction=reduction)
 
@@ -72,6 +73,7 @@ def _apply(losses, reduction):
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
     a, b = _pair("l1_loss", input, target)
     return _apply((a - b).abs(), reduction)
 
@@ -79,6 +81,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     from .pointwise import where
 
+    reduction = legacy_reduction(size_average, reduce, reduction)
     a, b = _pair("smooth_l1_loss", input, target)
     d = (a - b).abs()
     if beta == 0:
@@ -122,6 +125,7 @@ _bce_logits = P("BinaryCrossEntropyWithLogitsBackward0", _bce_logits_forward,
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
                                      reduce=None, reduction="mean", pos_weight=None):
     """BCE on logits, exact for any logit: log(sigmoid) is never formed."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if input.shape != target.shape:
         raise ValueError(f"Target size ({tuple(target.shape)}) must be the same as input size "
@@ -156,6 +160,7 @@ _bce = P("BinaryCrossEntropyBackward0", _bce_forward, p=_bce_dp, y=_bce_dy)
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
     """BCE on probabilities; each log is clamped at -100 as in PyTorch."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if input.shape != target.shape:
         raise ValueError(f"Using a target size ({tuple(target.shape)}) that is different to the "
@@ -217,6 +222,7 @@ def _check_targets(name, target, classes, ignore_index):
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     """Negative log-likelihood of class indices given log-probabilities (N, C, ...)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if input.dim() == 1:  # a single sample: (C,) with a 0-d target
         out = nll_loss(input.unsqueeze(0), target.reshape(1), weight, None, ignore_index,
@@ -279,6 +285,7 @@ _ce = P("NllLossBackward0", _ce_forward, extras=("total_weight",),
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
                   reduce=None, reduction="mean", label_smoothing=0.0):
     """log_softmax over dim 1, then NLL; targets are class indices or probabilities."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
@@ -362,6 +369,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     """KL(target || exp(input)) with `input` as log-probabilities."""
     from .pointwise import xlogy
 
+    reduction = legacy_reduction(size_average, reduce, reduction)
     if log_target:
         losses = target.exp() * (target - input)
     else:
