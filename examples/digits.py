@@ -1,6 +1,6 @@
 """Real data, offline: scikit-learn's bundled 8x8 handwritten digits, an MLP and Adam.
 
-Needs scikit-learn (`pip install numbagrad[examples]`); the data ships inside it, so
+Needs scikit-learn (`pip install -e ".[examples]"` in a checkout); the data ships inside it, so
 nothing is downloaded. The first 1500 images train, the other 297 (written by other
 people) test; this MLP reaches about 92% on them, as PyTorch's does from the same start.
 """
@@ -64,4 +64,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -11,7 +11,7 @@ from engine.data import DataLoader
 from engine.data.datasets import FashionMNIST
 from engine.data.transforms import ToTensor
 
-DEFAULTS = dict(epochs=5, batch_size=64, lr=1e-3)
+DEFAULTS = dict(epochs=5, batch_size=64, lr=1e-3, device="cpu", data_root=None)
 GOAL = ("accuracy", 0.6)
 
 
@@ -76,4 +76,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -8,7 +8,7 @@ import sys
 
 import engine as torch
 
-DEFAULTS = dict(epochs=200, batch_size=200, lr=0.5)
+DEFAULTS = dict(epochs=200, lr=0.5)
 GOAL = ("accuracy", 0.95)
 
 
@@ -66,4 +66,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -4,7 +4,7 @@ import sys
 import engine as torch
 from engine import nn
 
-DEFAULTS = dict(epochs=200, batch_size=90, lr=0.1)
+DEFAULTS = dict(epochs=200, lr=0.1)
 GOAL = ("accuracy", 0.9)
 
 
@@ -70,4 +70,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -10,7 +10,7 @@ from engine.data import DataLoader
 from engine.data.datasets import NotMNIST
 from engine.data.transforms import Compose, Normalize, ToTensor
 
-DEFAULTS = dict(epochs=3, batch_size=128, lr=1e-3)
+DEFAULTS = dict(epochs=3, batch_size=128, lr=1e-3, data_root=None)
 GOAL = ("accuracy", 0.85)
 
 
@@ -55,4 +55,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

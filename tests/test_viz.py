@@ -30,7 +30,7 @@ def _mlp():
 def test_every_example_graph_renders_with_names_and_shapes(name, data_root):  # noqa: F811
     import importlib
 
-    module = importlib.import_module(f"examples.{name}")
+    module = importlib.import_module(f"engine.examples.{name}")
     config = argparse.Namespace(**{**module.DEFAULTS, "epochs": 1, "seed": 0,
                                    "device": "cpu", "data_root": str(data_root),
                                    "progress": False})

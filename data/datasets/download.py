@@ -31,17 +31,20 @@ def check_integrity(path, md5=None, size=None):
 
 
 class _Progress:
-    """A one-line text progress bar on stderr (no dependency, and quiet when not a tty)."""
+    """A one-line text progress bar on stderr (no dependency). Redrawn in place on a
+    terminal; elsewhere only the final line is written, once."""
 
     def __init__(self, name, total, stream=None):
         self.name, self.total, self.done = name, total, 0
         self.stream = stream or sys.stderr
+        isatty = getattr(self.stream, "isatty", None)
+        self.live = bool(isatty and isatty())
         self.last = 0.0
 
     def update(self, n):
         self.done += n
         now = time.monotonic()
-        if now - self.last >= 0.1 or (self.total and self.done >= self.total):
+        if self.live and (now - self.last >= 0.1 or (self.total and self.done >= self.total)):
             self.last = now
             self._draw()
 
@@ -49,10 +52,10 @@ class _Progress:
         if self.total:
             frac = min(self.done / self.total, 1.0)
             bar = "#" * int(frac * 30)
-            text = f"\r{self.name}: [{bar:<30}] {frac:6.1%} of {self.total / 1e6:.1f} MB"
+            text = f"{self.name}: [{bar:<30}] {frac:6.1%} of {self.total / 1e6:.1f} MB"
         else:
-            text = f"\r{self.name}: {self.done / 1e6:.1f} MB"
-        self.stream.write(text)
+            text = f"{self.name}: {self.done / 1e6:.1f} MB"
+        self.stream.write("\r" + text if self.live else text)
         self.stream.flush()
 
     def close(self):

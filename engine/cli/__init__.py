@@ -2,14 +2,17 @@
 
     numbagrad list
     numbagrad run NAME [--device cpu|cuda] [--epochs N] [--batch-size N] [--lr X]
-                       [--seed N] [--graph FILE.svg|png] [--explain] [--loss-curve FILE.png]
-                       [--data-root DIR] [--quiet]
+                       [--seed N] [--graph FILE.svg|png|pdf] [--explain]
+                       [--loss-curve FILE.png|svg] [--data-root DIR] [--quiet]
 
-Bad names and options give one line on stderr and a non-zero exit, never a traceback.
+Bad names and options give one line on stderr and exit status 2 before any work
+starts, never a traceback; an option the example does not use is refused, not ignored.
+A run that misses its goal exits with 3.
 """
 import argparse
 import difflib
 import importlib
+import math
 import os
 import sys
 import time
@@ -27,7 +30,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _examples():
-    import examples
+    from engine import examples
 
     return examples.NAMES
 
@@ -38,7 +41,7 @@ def _load(name):
         close = difflib.get_close_matches(name, names, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise _Usage(f"unknown example '{name}'{hint}; `numbagrad list` shows them")
-    return importlib.import_module(f"examples.{name}")
+    return importlib.import_module(f"engine.examples.{name}")
 
 
 def _parser():
@@ -52,41 +55,80 @@ def _parser():
 
 
 def add_run_options(parser):
-    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    parser.add_argument("--epochs", type=_positive_int)
-    parser.add_argument("--batch-size", type=_positive_int)
-    parser.add_argument("--lr", type=_positive_float)
+    """The options every example understands (--seed, the outputs) and those it may
+    take (each example's DEFAULTS name the ones it uses)."""
+    parser.add_argument("--device", choices=["cpu", "cuda"])
+    parser.add_argument("--epochs", type=_positive(int, "a positive integer"))
+    parser.add_argument("--batch-size", type=_positive(int, "a positive integer"))
+    parser.add_argument("--lr", type=_positive(float, "a positive number"))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--graph", metavar="FILE", help="draw the last loss's graph (.svg/.png)")
+    parser.add_argument("--graph", metavar="FILE",
+                        help="draw the last loss's graph (.svg, .png or .pdf)")
     parser.add_argument("--explain", action="store_true",
                         help="print the backward walk of the last step")
-    parser.add_argument("--loss-curve", metavar="FILE.png")
-    parser.add_argument("--data-root", default="data")
+    parser.add_argument("--loss-curve", metavar="FILE", help="plot the losses (.png or .svg)")
+    parser.add_argument("--data-root", metavar="DIR",
+                        help="where datasets live (default: $NUMBAGRAD_DATA, else "
+                             "~/.cache/numbagrad)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def _positive_int(text):
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
+# Options every example honours; the others apply where the example's DEFAULTS name them.
+_UNIVERSAL = {"seed", "graph", "explain", "loss_curve", "quiet", "command", "name"}
 
 
-def _positive_float(text):
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return value
+def _positive(kind, what):
+    """An argparse type: a finite number above 0, refused in words otherwise."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got '{text}'") from None
+        if not (value > 0 and math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"expected {what}, got '{text}'")
+        return value
+
+    return parse
+
+
+def default_data_root():
+    """$NUMBAGRAD_DATA, else the user's cache folder: never the working directory, where
+    a folder named data is the `data` package itself in a checkout of numbagrad."""
+    root = os.environ.get("NUMBAGRAD_DATA")
+    if root:
+        return root
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "numbagrad")
 
 
 def configure(module, options):
-    """The example's defaults, overridden by whatever the command line set."""
-    config = argparse.Namespace(**module.DEFAULTS)
-    for key, value in vars(options).items():
-        if value is not None or not hasattr(config, key):
-            setattr(config, key, value)
+    """The example's defaults, overridden by whatever the command line set; an option the
+    example does not use is an error, not silently dropped."""
+    name = _short_name(module)
+    given = {k: v for k, v in vars(options).items() if v is not None and k not in _UNIVERSAL}
+    unused = [k for k in given if k not in module.DEFAULTS]
+    if unused:
+        own = ", ".join("--" + k.replace("_", "-") for k in module.DEFAULTS) or "none"
+        raise _Usage(f"{', '.join('--' + k.replace('_', '-') for k in unused)} does not "
+                     f"apply to {name} (its own options: {own})")
+    config = argparse.Namespace(**{**module.DEFAULTS, **given})
+    for key in _UNIVERSAL:
+        setattr(config, key, getattr(options, key, None))
+    if "data_root" in module.DEFAULTS and config.data_root is None:
+        config.data_root = default_data_root()
     config.progress = not getattr(options, "quiet", False)
     return config
+
+
+def _check_output(option, path, suffixes):
+    """An output file the run will write: a known kind, in a folder that exists; checked
+    before the run, not after minutes of training."""
+    if not path.lower().endswith(suffixes):
+        raise _Usage(f"{option} needs a {', '.join(suffixes[:-1])} or {suffixes[-1]} file "
+                     f"name, got '{path}'")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise _Usage(f"{option} {path}: the folder {folder} does not exist")
 
 
 def run_example(module, options, out=None):
@@ -94,11 +136,13 @@ def run_example(module, options, out=None):
     import engine
 
     out = out or sys.stdout
-    if options.graph and not options.graph.lower().endswith((".svg", ".png", ".pdf")):
-        raise _Usage(f"--graph needs a .svg, .png or .pdf file name, got '{options.graph}'")
-    if options.device == "cuda" and not engine.cuda.is_available():
-        raise _Usage("--device cuda: CUDA is not available on this machine")
+    if options.graph:
+        _check_output("--graph", options.graph, (".svg", ".png", ".pdf"))
+    if options.loss_curve:
+        _check_output("--loss-curve", options.loss_curve, (".png", ".svg"))
     config = configure(module, options)
+    if getattr(config, "device", None) == "cuda" and not engine.cuda.is_available():
+        raise _Usage("--device cuda: CUDA is not available on this machine")
     engine.manual_seed(config.seed)
     start = time.monotonic()
     result = module.run(config)
@@ -134,34 +178,59 @@ def _short_name(module):
 
 
 def main(argv=None):
-    try:
+    """`numbagrad ...`: returns the exit status."""
+    def command():
         options = _parser().parse_args(argv)
         if options.command == "list":
             for name in _examples():
                 doc = (_load(name).__doc__ or "").strip().splitlines()
                 print(f"{name:24} {doc[0] if doc else ''}")
+            sys.stdout.flush()
             return 0
-        result = run_example(_load(options.name), options)
-        return 0 if result["reached"] else 3
-    except _Usage as e:
-        print(f"numbagrad: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("numbagrad: interrupted", file=sys.stderr)
-        return 130
-    except Exception as e:  # one line, not a traceback; NUMBAGRAD_DEBUG=1 for the trace
-        if os.environ.get("NUMBAGRAD_DEBUG"):
-            raise
-        print(f"numbagrad: error: {type(e).__name__}: {e}", file=sys.stderr)
-        return 1
+        return _status(run_example(_load(options.name), options))
+
+    return _guarded("numbagrad", command)
 
 
 def standalone(module, argv=None):
-    """`python examples/NAME.py [options]`: the same options as `numbagrad run NAME`."""
-    parser = _Parser(prog=f"python examples/{os.path.basename(module.__file__)}")
+    """`python examples/NAME.py [options]`: the same options, messages and exit status
+    as `numbagrad run NAME`."""
+    prog = f"python examples/{os.path.basename(module.__file__)}"
+    parser = _Parser(prog=prog)
     add_run_options(parser)
+    return _guarded(prog, lambda: _status(run_example(module, parser.parse_args(argv))))
+
+
+def _status(result):
+    return 0 if result["reached"] else 3
+
+
+def _guarded(prog, command):
+    """Run command() and turn every way it can end into an exit status: 2 for usage,
+    1 for a failure (one line; NUMBAGRAD_DEBUG=1 shows the traceback), 130 for ^C, and a
+    closed output pipe (`numbagrad list | head -1`) ends quietly."""
     try:
-        return run_example(module, parser.parse_args(argv))
+        return command()
     except _Usage as e:
-        print(f"{parser.prog}: error: {e}", file=sys.stderr)
-        raise SystemExit(2)
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # Whoever read our output has gone: send the rest nowhere, and exit as if done.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except ModuleNotFoundError as e:
+        print(f"{prog}: error: this needs the {e.name} package, which is not installed: "
+              f"{_INSTALL_HINTS.get(e.name, f'pip install {e.name}')}", file=sys.stderr)
+        return 1
+    except Exception as e:  # one line, not a traceback; NUMBAGRAD_DEBUG=1 for the trace
+        if os.environ.get("NUMBAGRAD_DEBUG"):
+            raise
+        print(f"{prog}: error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+
+
+_INSTALL_HINTS = {"sklearn": 'pip install scikit-learn (or pip install -e ".[examples]" in '
+                             'a checkout of numbagrad)'}

@@ -1,4 +1,8 @@
-"""A small progress bar for training loops (stderr, redrawn in place, no dependencies)."""
+"""A small progress bar for training loops (stderr, no dependencies).
+
+On a terminal it is redrawn in place with carriage returns; elsewhere (a log file, a
+pipe, CI) that would leave a smear of partial lines, so only the final line is written,
+once."""
 import sys
 import time
 
@@ -11,6 +15,7 @@ class Progress:
         self.total = total if total is not None else (len(iterable) if hasattr(
             iterable, "__len__") else None)
         self.stream = stream or sys.stderr
+        self.live = _is_terminal(self.stream)
         self.width, self.count, self.notes = width, 0, {}
         self.start = self.last = time.monotonic()
 
@@ -22,7 +27,8 @@ class Progress:
             yield item
             self.count += 1
             now = time.monotonic()
-            if self.enabled and (now - self.last > 0.1 or self.count == self.total):
+            if self.live and self.enabled and (now - self.last > 0.1
+                                               or self.count == self.total):
                 self.last = now
                 self._draw(now)
         if self.enabled:
@@ -38,12 +44,17 @@ class Progress:
             done = self.count / self.total
             bar = "#" * int(done * self.width)
             eta = elapsed / self.count * (self.total - self.count) if self.count else 0.0
-            line = (f"\r{self.desc} [{bar:<{self.width}}] {self.count}/{self.total} "
+            line = (f"{self.desc} [{bar:<{self.width}}] {self.count}/{self.total} "
                     f"{elapsed:.1f}s<{eta:.1f}s {notes}")
         else:
-            line = f"\r{self.desc} {self.count} {elapsed:.1f}s {notes}"
-        self.stream.write(line)
+            line = f"{self.desc} {self.count} {elapsed:.1f}s {notes}"
+        self.stream.write("\r" + line if self.live else line)
         self.stream.flush()
+
+
+def _is_terminal(stream):
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def progress(iterable, total=None, desc="", enabled=True):

@@ -17,10 +17,12 @@ def _check(param, grad, states):
         if t._device is not device and t._device != device:
             raise RuntimeError(f"optimizer: the parameter is on {param.device} but its "
                                f"gradient or state is on {t.device}")
-        if t._data.shape != shape or t._dtype is not dtype:
-            raise RuntimeError(f"optimizer: the parameter is {dtype} of shape "
-                               f"{tuple(param.shape)} but its gradient or state is "
-                               f"{t.dtype} of shape {tuple(t.shape)}")
+        if t._data.shape != shape:
+            raise RuntimeError(f"optimizer: the parameter has shape {tuple(param.shape)} but "
+                               f"its gradient or state has shape {tuple(t.shape)}")
+        if t._dtype is not dtype:
+            raise RuntimeError(f"optimizer: the parameter is {dtype} but its gradient or "
+                               f"state is {t.dtype}")
 
 
 def _data(t):
