@@ -2,7 +2,7 @@
 
     import engine as torch          # tutorial code runs with only this line changed
 """
-from . import accelerator, autograd, cuda, dtypes  # noqa: F401
+from . import accelerator, autograd, backends, cuda, dtypes  # noqa: F401
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad  # noqa: F401
 from .autograd import set_grad_enabled  # noqa: F401
 from .creation import (  # noqa: F401
@@ -11,7 +11,7 @@ from .creation import (  # noqa: F401
     randperm,
     scalar_tensor, tensor, zeros, zeros_like,
 )
-from .device import device  # noqa: F401
+from .device import device, get_default_device, set_default_device  # noqa: F401
 from .legacy import (  # noqa: F401
     BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor,
     ShortTensor,
@@ -27,6 +27,8 @@ from .random import (  # noqa: F401
     set_rng_state,
 )
 from .tensor import Size, Tensor  # noqa: F401
+
+__version__ = "2.13.0+numbagrad.0.1.0"  # the PyTorch whose API it follows, then its own
 
 float32 = float = dtypes.float32  # noqa: A001 - PyTorch's names
 float64 = double = dtypes.float64
@@ -54,23 +56,45 @@ def __getattr__(name):
     raise AttributeError(f"module 'engine' has no attribute '{name}'")
 
 
+def _own_package(name):
+    """numbagrad's top-level package `name`, even where a user's module of that name
+    comes first on the path (a program with its own data.py): then ours is loaded by
+    its location as engine.<name> alone, and the user's keeps the top-level name."""
+    import importlib.util
+    import os
+    import sys
+
+    folder = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), name)
+    ours = os.path.join(folder, "__init__.py")
+    try:
+        found = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        found = None
+    if found is not None and found.origin and os.path.exists(found.origin) \
+            and os.path.samefile(found.origin, ours):
+        return importlib.import_module(name)
+    spec = importlib.util.spec_from_file_location(f"{__name__}.{name}", ours,
+                                                  submodule_search_locations=[folder])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def _register_packages():
     """`engine.nn`, `engine.optim` and `engine.data` are the top-level packages themselves,
     importable both ways (`from engine.data import DataLoader` too). Done last, when every
     name above exists, so the packages can `import engine` while this runs."""
-    import importlib
     import sys
-    import types
 
     for name in ("nn", "optim", "data"):
-        module = importlib.import_module(name)
+        module = _own_package(name)
         globals()[name] = module
         sys.modules[f"{__name__}.{name}"] = module
     # Tutorials also write torch.utils.data.DataLoader: the same package under that path.
-    utils = types.ModuleType(f"{__name__}.utils", "PyTorch's torch.utils path to `data`.")
+    from . import utils
+
     utils.data = globals()["data"]
-    globals()["utils"] = utils
-    sys.modules[f"{__name__}.utils"] = utils
     sys.modules[f"{__name__}.utils.data"] = utils.data
 
 

@@ -4,7 +4,7 @@ import numbers
 import numpy as np
 
 from . import dtypes
-from .device import backend, canonical
+from .device import CPU, backend, canonical
 from .random import generator_for
 from .tensor import Size, Tensor
 
@@ -168,7 +168,7 @@ def from_numpy(array):
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
     dtypes.from_numpy(array.dtype)
-    return Tensor._make(array, canonical(None))
+    return Tensor._make(array, CPU)
 
 
 def scalar_tensor(value, dtype=None, device=None, requires_grad=False):

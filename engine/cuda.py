@@ -51,11 +51,13 @@ def synchronize(device=None):
 
 
 def manual_seed(seed):
-    """Seed the GPU's default generator (engine.manual_seed seeds every device's)."""
+    """Seed the GPU's default generator (engine.manual_seed seeds every device's).
+    Without CUDA there is nothing to seed: ignored silently, as PyTorch documents."""
     from .device import canonical
     from .random import default_generator_for
 
-    default_generator_for(canonical("cuda")).manual_seed(seed)
+    if is_available():
+        default_generator_for(canonical("cuda")).manual_seed(seed)
 
 
 manual_seed_all = manual_seed

@@ -39,12 +39,25 @@ class device:
 
 
 CPU = device("cpu")
+_default = [CPU]  # set_default_device's choice: where factories put tensors by default
+
+
+def set_default_device(spec):
+    """Factories (tensor, zeros, randn, arange, ...) called without a device put their
+    tensor on this one; None restores the CPU. As in PyTorch, from_numpy and the *_like
+    functions are not affected."""
+    _default[0] = CPU if spec is None else canonical(spec)
+
+
+def get_default_device():
+    return _default[0]
 
 
 def canonical(spec):
-    """The concrete device for a user's spec: None means the CPU, bare 'cuda' means cuda:0."""
+    """The concrete device for a user's spec: None means the default device (the CPU
+    unless set_default_device chose another), bare 'cuda' means cuda:0."""
     if spec is None:
-        return CPU
+        return _default[0]
     d = spec if isinstance(spec, device) else device(spec if not isinstance(spec, int)
                                                      else f"cuda:{spec}")
     if d.type == "cuda":

@@ -136,8 +136,18 @@ class Tensor:
     def is_floating_point(self):
         return self._dtype.is_floating_point
 
-    def is_contiguous(self):
+    def is_contiguous(self, memory_format=None):
         return bool(self._data.flags.c_contiguous)
+
+    def stride(self, dim=None):
+        """The step in elements between neighbours along each dimension, as PyTorch
+        reports it (numpy's strides count bytes)."""
+        strides = self._backend.strides(self._data)
+        return strides if dim is None else strides[self._dim_index(dim)]
+
+    def storage_offset(self):
+        """Where this tensor starts in the memory it shares with its base, in elements."""
+        return self._backend.storage_offset(self._data)
 
     def _dim_index(self, dim):
         """A dimension number made non-negative, or an IndexError naming the valid range."""

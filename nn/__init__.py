@@ -33,3 +33,4 @@ from .transformer import (  # noqa: F401
     MultiheadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer,
     TransformerEncoder, TransformerEncoderLayer,
 )
+from . import modules  # noqa: E402,F401 - torch.nn.modules' paths, once the layers exist

@@ -1,5 +1,6 @@
 """`nn.functional`: PyTorch's functional API over engine ops (no kernels called here)."""
 import math
+import warnings
 
 import engine
 from engine.ops.conv import conv1d, conv2d, fold, unfold  # noqa: F401
@@ -210,6 +211,14 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
+    if input.dim() == 2:  # PyTorch warns, then drops elements: each is its own "channel"
+        warnings.warn("dropout2d: Received a 2-D input to dropout2d, which is deprecated and "
+                      "will result in an error in a future release. To retain the behavior "
+                      "and silence this warning, please use dropout instead. Note that "
+                      "dropout2d exists to provide channel-wise dropout on inputs with 2 "
+                      "spatial dimensions, a channel dimension, and an optional batch "
+                      "dimension (i.e. 3D or 4D inputs).", UserWarning, stacklevel=2)
+        return dropout(input, p, training, inplace)
     return maybe_inplace(input, inplace,
                          lambda x: _channel_dropout("Dropout2d", x, p, training, (3, 4)))
 

@@ -101,6 +101,10 @@ class RNNBase(Module):
         get = lambda name: getattr(self, name + suffix, None)  # noqa: E731
         return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
 
+    def flatten_parameters(self):
+        """PyTorch packs the weights into one block for cuDNN here; numbagrad has no
+        cuDNN, and its weights need no packing, so there is nothing to do."""
+
     def forward(self, input, hx=None):
         name = type(self).__name__
         if isinstance(input, PackedSequence):

@@ -20,6 +20,11 @@ if config.ENABLE_CUDASIM != int(os.environ["NUMBA_ENABLE_CUDASIM"]):
 
 import engine  # noqa: E402
 
+if config.ENABLE_CUDASIM:  # the launches test_cuda_ptx.py compiles for a real GPU
+    import cuda_ptx  # noqa: E402
+
+    cuda_ptx.start_recording()
+
 try:
     import torch
 except ImportError:  # the suite runs without the oracle; comparisons skip

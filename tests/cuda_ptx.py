@@ -5,12 +5,14 @@ would reject (a type it cannot unify, an unsupported call). This script, in two
 processes, closes that gap without a GPU:
 
   record   run under the simulator, noting every kernel launched and the numba types
-           of its arguments;
+           of its arguments (the suite's conftest.py records its own session's
+           launches the same way, so that the CUDA tests need not run twice);
   compile  import the backend for real (no GPU needed to compile), rebuild each
-           recorded kernel and compile it with NVVM for the recorded types.
+           recorded kernel and compile it with NVVM for the recorded types; `--part
+           i/n` compiles every n-th entry from the i-th, so that n processes share it.
 
 Usage: python tests/cuda_ptx.py record OUT.json -- PYTEST_ARGS...
-       python tests/cuda_ptx.py compile OUT.json   (needs CUDA_HOME with nvvm/)
+       python tests/cuda_ptx.py compile OUT.json [--part I/N]   (needs CUDA_HOME)
 """
 import importlib
 import json
@@ -58,25 +60,42 @@ def _identity(kernel, args):
     return ["static", fn.__module__, fn.__name__]
 
 
-def record(path, pytest_args):
-    os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
-    import pytest
+LAUNCHED = {}  # (kernel id, argument types) -> (kernel, arguments), while recording
+
+
+def start_recording():
+    """Note every simulated kernel launch in LAUNCHED from now on."""
     from numba.cuda.simulator import kernel as simulated
 
-    launched = {}
     call = simulated.FakeCUDAKernel.__call__
+    if getattr(call, "records", False):
+        return
 
     def noting(self, *args):
         if not getattr(self, "_device", False) and not self._device:
-            launched[id(self), json.dumps([_type_of(a) for a in args])] = (self, args)
+            LAUNCHED[id(self), json.dumps([_type_of(a) for a in args])] = (self, args)
         return call(self, *args)
 
+    noting.records = True
     simulated.FakeCUDAKernel.__call__ = noting
-    code = pytest.main(pytest_args)
+
+
+def save_recording(path):
+    """The distinct (kernel, argument types) launched so far, as JSON at `path`."""
     seen = {json.dumps([_identity(k, args), json.loads(types)])
-            for (_, types), (k, args) in launched.items()}
+            for (_, types), (k, args) in LAUNCHED.items()}
     with open(path, "w") as f:
         json.dump([json.loads(s) for s in sorted(seen)], f, indent=0)
+    return len(seen)
+
+
+def record(path, pytest_args):
+    os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
+    import pytest
+
+    start_recording()
+    code = pytest.main(pytest_args)
+    save_recording(path)
     return code
 
 
@@ -116,7 +135,7 @@ def _parse(text):
     return eval(text, names)
 
 
-def compile_all(path):
+def compile_all(path, part="0/1"):
     os.environ["NUMBA_ENABLE_CUDASIM"] = "0"
     import types
 
@@ -128,7 +147,8 @@ def compile_all(path):
     numba.cuda.dispatcher.get_current_device = lambda: hopper
 
     failures = []
-    entries = json.load(open(path))
+    first, step = map(int, part.split("/"))
+    entries = json.load(open(path))[first::step]
     for identity, arg_types in entries:
         kernel = _rebuild(identity)
         signature = tuple(_parse(t) for t in arg_types)
@@ -146,4 +166,4 @@ def compile_all(path):
 if __name__ == "__main__":
     if sys.argv[1] == "record":
         sys.exit(record(sys.argv[2], sys.argv[4:]))
-    sys.exit(compile_all(sys.argv[2]))
+    sys.exit(compile_all(sys.argv[2], *sys.argv[4:5]))

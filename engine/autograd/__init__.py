@@ -7,3 +7,4 @@ from .grad_mode import (  # noqa: F401
     enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled,
 )
 from .node import AccumulateGrad, Node  # noqa: F401
+from .variable import Variable  # noqa: F401

@@ -6,6 +6,8 @@ input, as in PyTorch; their gradients just undo the reshaping.
 import math
 from operator import attrgetter
 
+from kernels.layout import view_strides
+
 from ..tensor import Tensor, version_counter
 from .operands import promote
 from .primitive import Primitive as P
@@ -95,12 +97,15 @@ def reshape(input, *shape):
 
 
 def view(input, *shape):
+    """The same memory under another shape, whenever the strides allow it (PyTorch's
+    rule: a transposed or split tensor often can be viewed), else an error."""
     shape = infer_shape(_shape_args(shape), input.numel())
-    if not input.is_contiguous() and input.numel() > 1 and shape != input.shape:
+    if not input.is_contiguous() and input.numel() and shape != input.shape and \
+            view_strides(input.shape, input.stride(), shape) is None:
         raise RuntimeError(f"view size is not compatible with input tensor's size and stride "
-                           f"(input shape {tuple(input.shape)}, requested {shape}): at least "
-                           f"one dimension spans across two contiguous subspaces. Use "
-                           f".reshape(...) instead.")
+                           f"(input shape {tuple(input.shape)}, stride {input.stride()}, "
+                           f"requested {shape}): at least one dimension spans across two "
+                           f"contiguous subspaces. Use .reshape(...) instead.")
     return _as_view(_view(input, shape=shape), input)
 
 

@@ -11,7 +11,7 @@ from .optim import (  # noqa: F401
 from .memory import (  # noqa: F401
     arange, astype, broadcast_to, concatenate, copy, copy_into, empty, eye, from_numpy,
     full, getitem, index_add, linspace, memory_root, permute, reshape, setitem, stack,
-    to_numpy, where,
+    storage_offset, strides, to_numpy, where,
 )
 from .random import bernoulli, generator, multinomial, normal, randint, uniform  # noqa: F401
 from .reduce import (  # noqa: F401

@@ -58,6 +58,20 @@ def memory_root(x):
     return x if x.base is None else x.base
 
 
+def strides(x):
+    """x's strides in elements, as PyTorch counts them (numpy counts bytes)."""
+    return tuple(s // x.itemsize for s in x.strides)
+
+
+def storage_offset(x):
+    """Where x starts in the memory it views, in elements."""
+    root = x
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    return (x.__array_interface__["data"][0] - root.__array_interface__["data"][0]) \
+        // x.itemsize
+
+
 def reshape(x, shape):
     """A view when the layout allows it, else a copy (PyTorch's reshape rule)."""
     return x.reshape(shape)
@@ -91,7 +105,12 @@ def broadcast_to(x, shape):
 
 
 def getitem(x, index):
-    return x[index]
+    """x[index]; where numpy would hand back a scalar (every index an integer), a 0-d
+    view instead, as PyTorch's x[i] is: writing into it writes into x."""
+    out = x[index]
+    if isinstance(out, np.ndarray):
+        return out
+    return x[(*index, ...) if isinstance(index, tuple) else (index, ...)]
 
 
 def setitem(x, index, value):

@@ -15,7 +15,7 @@ from .window import fold, unfold  # noqa: F401
 from .loss import cross_entropy_backward_rows, cross_entropy_rows  # noqa: F401
 from .memory import (  # noqa: F401
     arange, astype, concatenate, copy_into, eye, from_numpy, full, linspace, memory_root,
-    stack, to_numpy, where,
+    stack, storage_offset, strides, to_numpy, where,
 )
 from .optim import (  # noqa: F401
     adadelta_step, adagrad_step, adam_step, adamax_step, nadam_step, radam_step, rmsprop_step,

@@ -84,6 +84,15 @@ def copy_into(dst, src):
         identity(src if isinstance(src, CudaArray) else dst.dtype.type(src), out=dst)
 
 
+def strides(x):
+    """x's strides in elements (a CudaArray keeps them so)."""
+    return tuple(x.strides)
+
+
+def storage_offset(x):
+    return x.offset
+
+
 def memory_root(x):
     """The array owning x's memory, or None when x cannot be written (a broadcast)."""
     return x.root if x.flags.writeable else None
