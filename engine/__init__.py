@@ -2,7 +2,7 @@
 
     import engine as torch          # tutorial code runs with only this line changed
 """
-from . import accelerator, autograd, backends, cuda, dtypes  # noqa: F401
+from . import accelerator, autograd, backends, cuda, dtypes, serialization  # noqa: F401
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad  # noqa: F401
 from .autograd import set_grad_enabled  # noqa: F401
 from .creation import (  # noqa: F401

@@ -10,11 +10,13 @@ File layout (little-endian), in the spirit of safetensors:
               starts 8-byte aligned
     ...       the tensors' raw bytes, C order, at their offsets from the end of the header
 
-`tree` is the saved object with each tensor replaced by {"__tensor__": i}. Plain values
-(None, bools, ints, floats incl. inf/nan, strings), lists, tuples and dicts (string or
-int keys) round-trip; anything else is refused at save time rather than pickled. Saves
-write a temporary file in the same folder and rename it over the target, so a crash
-never leaves a half-written checkpoint where the old one was.
+`tree` is the saved object with each tensor replaced by {"__tensor__": i} (a numpy
+array by {"__ndarray__": i}). Plain values (None, bools, ints, floats incl. inf/nan,
+strings), lists, tuples and dicts (string or int keys) round-trip. Anything else (a
+whole module, a custom class) is pickled instead, as PyTorch does, and loading that
+needs weights_only=False or an allowance (`engine.unpickling`). Saves to a path write a
+temporary file in the same folder and rename it over the target, so a crash never
+leaves a half-written checkpoint where the old one was; file objects are written to.
 
 Tensors are stored in order, each at the first offset after its predecessor that is a
 multiple of its item size (b"NBGRAD01" files, written before alignment, pack them with
@@ -24,13 +26,17 @@ ending where the file ends; so the bytes a file decodes to are bounded by its si
 import json
 import math
 import os
+import pickle
 import stat
 import tempfile
 
 import numpy as np
 
-from . import dtypes
+from . import dtypes, unpickling
 from .tensor import Tensor
+from .unpickling import (  # noqa: F401 - torch.serialization's names
+    WeightsOnlyError, add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals,
+)
 
 MAGIC = b"NBGRAD02"
 # Each format's alignment of a tensor's offset, from its item size.
@@ -47,6 +53,10 @@ def _encode(obj, tensors, path):
     if isinstance(obj, Tensor):
         tensors.append(obj)
         return {"__tensor__": len(tensors) - 1}
+    if isinstance(obj, np.ndarray):
+        dtypes.from_numpy(obj.dtype)  # a TypeError for dtypes the format has no name for
+        tensors.append(Tensor._make(np.ascontiguousarray(obj)))
+        return {"__ndarray__": len(tensors) - 1}
     if obj is None or isinstance(obj, (bool, str)):
         return obj
     if isinstance(obj, (int, np.integer)):
@@ -69,10 +79,21 @@ def _encode(obj, tensors, path):
                     f"numbers, strings, None, lists, tuples and dicts are saved (no pickle)")
 
 
-def save(obj, f):
-    """Write `obj` (nested dicts/lists of tensors and plain values) to path `f`, atomically."""
+def save(obj, f, pickle_module=None, pickle_protocol=2):
+    """Write `obj` to `f` (a path, written atomically, or a binary file object): in the
+    safe format when it is made of tensors, numpy arrays, containers and plain values,
+    else pickled (with `pickle_module` and `pickle_protocol`, as PyTorch's save)."""
     tensors = []
-    tree = _encode(obj, tensors, "obj")
+    try:
+        tree = _encode(obj, tensors, "obj")
+    except TypeError:
+        _write(f, [unpickling.dumps(obj, pickle_module, pickle_protocol)])
+        return
+    _write(f, _safe_format(tree, tensors))
+
+
+def _safe_format(tree, tensors):
+    """The file's bytes, as a list of chunks."""
     entries, end, blobs = [], 0, []
     for t in tensors:
         array = t.detach().cpu().numpy()  # tobytes() below writes C order whatever the layout
@@ -83,17 +104,24 @@ def save(obj, f):
         end = offset + array.nbytes
     header = json.dumps({"tree": tree, "tensors": entries}).encode("utf-8")
     header += b" " * (_align(16 + len(header), 8) - 16 - len(header))
+    chunks = [MAGIC, len(header).to_bytes(8, "little"), header]
+    for padding, array in blobs:
+        chunks += [bytes(padding), array.tobytes()]
+    return chunks
+
+
+def _write(f, chunks):
+    if hasattr(f, "write"):
+        for chunk in chunks:
+            f.write(chunk)
+        return
     path = os.fspath(f)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(MAGIC)
-            out.write(len(header).to_bytes(8, "little"))
-            out.write(header)
-            for padding, array in blobs:
-                out.write(bytes(padding))
-                out.write(array.tobytes())
+            for chunk in chunks:
+                out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
@@ -111,17 +139,33 @@ def _align(offset, alignment):
 
 # ---- loading: every check, before anything is built ------------------------------------
 
-def load(f, map_location=None, weights_only=True):
-    """Read a checkpoint written by `save`; never executes anything from the file.
+def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None,
+         **pickle_load_args):
+    """Read a checkpoint written by `save` from a path or a binary file object.
 
-    Whatever the file holds, the outcome is the saved object or a `CheckpointError`
-    saying what is wrong: the header is checked entry by entry against the layout
-    above before a single tensor is made.
+    A safe-format file never executes anything: whatever it holds, the outcome is the
+    saved object or a `CheckpointError` saying what is wrong, the header checked entry
+    by entry against the layout above before a single tensor is made. A pickled one
+    loads with weights_only=True (the default, as in PyTorch 2.6) only if it names
+    nothing but tensors' own parts and what `add_safe_globals` allowed.
     """
     from .creation import tensor as make_tensor
 
-    path = os.fspath(f)
-    raw = _read_regular_file(path)
+    if mmap:
+        raise ValueError("load: mmap=True is not supported: checkpoints are read whole")
+    if hasattr(f, "read"):
+        path, raw = getattr(f, "name", "<file object>"), f.read()
+    else:
+        path = os.fspath(f)
+        raw = _read_regular_file(path)
+    if raw[:8] == unpickling.MAGIC:
+        try:
+            return unpickling.loads(raw, path, weights_only is not False, map_location,
+                                    pickle_module, **pickle_load_args)
+        except unpickling.WeightsOnlyError:
+            raise
+        except (pickle.UnpicklingError, EOFError, ValueError, IndexError) as e:
+            raise CheckpointError(f"{path}: a corrupt pickled checkpoint ({e})") from None
     try:
         header, data, alignment = _split(raw)
         entries = _entries(header, len(data), alignment)
@@ -243,6 +287,8 @@ def _decode(node, tensors, depth):
     ((kind, value),) = node.items()
     if kind == "__tensor__" and type(value) is int and 0 <= value < len(tensors):
         return tensors[value]
+    if kind == "__ndarray__" and type(value) is int and 0 <= value < len(tensors):
+        return tensors[value].detach().cpu().numpy()
     if kind == "__tuple__" and isinstance(value, list):
         return tuple(_decode(v, tensors, depth + 1) for v in value)
     if kind == "__float__" and value in ("inf", "-inf", "nan"):

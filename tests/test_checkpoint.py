@@ -88,10 +88,87 @@ def test_truncated_and_corrupt_files_are_refused(tmp_path):
         engine.load(corrupt)
 
 
-def test_unsupported_objects_are_refused_at_save(tmp_path):
-    with pytest.raises(TypeError, match=r"cannot store object at obj\['x'\]"):
-        engine.save({"x": object()}, tmp_path / "x.ngd")
-    assert not os.listdir(tmp_path)
+def test_other_objects_are_pickled_and_refused_by_weights_only_loads(tmp_path):
+    """PyTorch 2.6's rule: save pickles what the safe format cannot hold; load refuses
+    to unpickle it unless told weights_only=False, or the global is allowed."""
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+    engine.save(model, tmp_path / "model.ngd")
+    with pytest.raises(engine.serialization.WeightsOnlyError,
+                       match=r"names nn\.containers\.Sequential.*weights_only=False.*"
+                             r"arbitrary code execution"):
+        engine.load(tmp_path / "model.ngd")
+    back = engine.load(tmp_path / "model.ngd", weights_only=False)
+    assert repr(back) == repr(model)
+    assert back[0].weight.tolist() == model[0].weight.tolist()
+    with engine.serialization.safe_globals([nn.Sequential, nn.Linear]):
+        with pytest.raises(engine.serialization.WeightsOnlyError, match="ReLU"):
+            engine.load(tmp_path / "model.ngd")  # every class named must be allowed
+    with engine.serialization.safe_globals([nn.Sequential, nn.Linear, nn.ReLU]):
+        assert repr(engine.load(tmp_path / "model.ngd")) == repr(model)
+    assert engine.serialization.get_safe_globals() == []
+
+
+class _Point:
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+
+def test_allowed_globals_load_with_weights_only(tmp_path):
+    engine.save({"p": _Point(1, engine.ones(2))}, tmp_path / "p.ngd")
+    with pytest.raises(engine.serialization.WeightsOnlyError, match="_Point"):
+        engine.load(tmp_path / "p.ngd")
+    with engine.serialization.safe_globals([_Point]):
+        point = engine.load(tmp_path / "p.ngd")["p"]
+    assert point.x == 1 and point.y.tolist() == [1.0, 1.0]
+    engine.serialization.add_safe_globals([_Point])
+    try:
+        assert engine.load(tmp_path / "p.ngd")["p"].x == 1
+    finally:
+        engine.serialization.clear_safe_globals()
+
+
+class _Evil:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.path}",))
+
+
+def test_a_weights_only_load_never_runs_code_from_the_file(tmp_path):
+    marker = tmp_path / "ran"
+    engine.save({"w": engine.ones(2), "evil": _Evil(marker)}, tmp_path / "evil.ngd")
+    with pytest.raises(engine.serialization.WeightsOnlyError, match="system"):
+        engine.load(tmp_path / "evil.ngd")
+    assert not marker.exists()
+
+
+def test_numpy_arrays_and_file_objects(tmp_path):
+    import io
+
+    obj = {"a": np.arange(3.0), "b": [np.ones((2, 2), np.int32), engine.ones(2)],
+           "c": np.zeros((0, 3), np.bool_)}
+    buffer = io.BytesIO()
+    engine.save(obj, buffer)
+    buffer.seek(0)
+    back = engine.load(buffer)
+    assert isinstance(back["a"], np.ndarray) and back["a"].tolist() == [0.0, 1.0, 2.0]
+    assert back["b"][0].dtype == np.int32 and isinstance(back["b"][1], engine.Tensor)
+    assert back["c"].shape == (0, 3) and back["c"].dtype == np.bool_
+    with open(tmp_path / "f.ngd", "wb") as f:
+        engine.save({"w": engine.arange(4)}, f)
+    with open(tmp_path / "f.ngd", "rb") as f:
+        assert engine.load(f)["w"].tolist() == [0, 1, 2, 3]
+    engine.save(np.ones(3, np.float16), tmp_path / "half.ngd")  # no name in the format:
+    assert engine.load(tmp_path / "half.ngd", weights_only=True).dtype == np.float16  # pickled
+
+
+def test_pickled_tensors_honour_map_location(tmp_path):
+    engine.save({"w": engine.ones(2), "k": {1, 2}}, tmp_path / "set.ngd")  # a set: pickled
+    back = engine.load(tmp_path / "set.ngd", map_location="cpu")
+    assert back["k"] == {1, 2} and back["w"].device.type == "cpu"
+    with pytest.raises(ValueError, match="mmap"):
+        engine.load(tmp_path / "set.ngd", mmap=True)
 
 
 def test_a_failed_save_leaves_the_old_checkpoint(tmp_path, monkeypatch):
