@@ -51,8 +51,10 @@ class RandomSampler(Sampler):
     def __iter__(self):
         n = len(self.data_source)
         gen = _seed_generator(self.generator)
-        if self.replacement:
-            yield from engine.randint(0, n, (self.num_samples,), generator=gen).tolist()
+        if self.replacement:  # drawn 32 at a time, as PyTorch does: num_samples may be huge
+            for _ in range(self.num_samples // 32):
+                yield from engine.randint(0, n, (32,), generator=gen).tolist()
+            yield from engine.randint(0, n, (self.num_samples % 32,), generator=gen).tolist()
             return
         for _ in range(self.num_samples // n):
             yield from engine.randperm(n, generator=gen).tolist()

@@ -176,3 +176,19 @@ def test_rnn_flatten_parameters_is_accepted():
     for lib in (engine, torch):
         lstm = lib.nn.LSTM(3, 4)
         assert lstm.flatten_parameters() is None
+
+
+def test_random_sampler_with_replacement_draws_lazily():
+    import itertools
+    import tracemalloc
+
+    sampler = engine.utils.data.RandomSampler(range(10), replacement=True,
+                                              num_samples=int(1e10))
+    tracemalloc.start()
+    first = list(itertools.islice(iter(sampler), 1000))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(sampler) == int(1e10) and peak < 10_000_000
+    assert set(first) <= set(range(10)) and len(set(first)) == 10
+    assert len(list(engine.utils.data.RandomSampler(range(5), replacement=True,
+                                                    num_samples=70))) == 70
