@@ -306,6 +306,7 @@ def test_devices_and_pipes_are_refused_without_reading(tmp_path):
         assert run.returncode == 0 and "is not a regular file" in run.stdout, run.stderr
 
 
+@pytest.mark.slow
 def test_fuzzed_checkpoints_are_refused_or_round_trip(tmp_path):
     """2,500 damaged checkpoints (truncations, bit flips, header edits) in a child
     process, so that a crash fails this test instead of ending the suite."""

@@ -13,8 +13,10 @@ from engine import nn, optim
 from op_specs import SPECS, make_array
 from conftest import assert_close
 
-pytestmark = pytest.mark.skipif(not engine.cuda.is_available(), reason="no CUDA device or "
-                                "simulator")
+# slow: the simulator runs every GPU thread in Python (about 3 minutes for the module)
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not engine.cuda.is_available(), reason="no CUDA device or "
+                                 "simulator")]
 
 CUDA = engine.device("cuda:0")
 

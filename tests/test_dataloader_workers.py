@@ -172,6 +172,7 @@ def test_pin_memory_without_cuda_is_a_no_op():
 
 # ---- faults met in a hostile-input run ---------------------------------------------------
 
+@pytest.mark.slow
 def test_workers_killed_while_sending_large_batches_never_hang_the_loader():
     """20 runs, each SIGKILLing a random worker at a random moment while 13 MB batches
     are in flight: an error naming the signal within seconds, and no worker left."""

@@ -71,6 +71,7 @@ def test_every_example_is_listed(capsys):
     assert listed == list(CASES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 def test_example_reaches_its_goal_through_the_cli(name, data_root, tmp_path, capsys):
     args = ["run", name, "--quiet"] + CASES[name]
