@@ -294,8 +294,15 @@ def test_the_wheel_installs_examples_under_the_engine(tmp_path):
     """No top-level `examples` package: it would clash with other distributions'."""
     import zipfile
 
+    import shutil
+
+    source = tmp_path / "source"  # a copy: building writes build/ beside the sources
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", "build", "*.egg-info", "__pycache__", ".hypothesis", "data*"))
+    shutil.copytree(os.path.join(ROOT, "data"), source / "data",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     build = _cli("-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                 str(tmp_path), ROOT)
+                 str(tmp_path), str(source))
     assert build.returncode == 0, build.stderr[-2000:]
     (wheel,) = tmp_path.glob("numbagrad-*.whl")
     names = zipfile.ZipFile(wheel).namelist()

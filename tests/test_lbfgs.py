@@ -26,7 +26,7 @@ def _train(lib, line_search, lr, steps=5, history=5, max_iter=8):
         loss.backward()
         return loss
 
-    losses = [float(opt.step(closure)) for _ in range(steps)]
+    losses = [opt.step(closure).item() for _ in range(steps)]
     state = opt.state[next(iter(model.parameters()))]
     return losses, [p.detach().numpy() for p in model.parameters()], state
 
