@@ -19,7 +19,7 @@ from .legacy import (  # noqa: F401
 from .dtypes import get_default_dtype, promote_types, set_default_dtype  # noqa: F401
 from .dtypes import dtype  # noqa: F401
 from .ops import *  # noqa: F401,F403
-from .ops import _METHODS  # noqa: F401
+from . import linalg  # noqa: E402,F401 - torch.linalg (after the ops, which it uses)
 from .printing import set_printoptions  # noqa: F401
 from .serialization import CheckpointError, load, save  # noqa: F401
 from .random import (  # noqa: F401

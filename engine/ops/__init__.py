@@ -1,74 +1,23 @@
-"""The op table's public face: each function serves as `engine.<name>` and, where it
-takes a tensor first, as the method `Tensor.<name>`; operators map onto the same ones."""
+"""The op table's public face: each op module declares its public ops beside their
+definitions (`registry.public`); here they become `engine.<name>`, Tensor methods,
+in-place methods and out= spellings, and the operators map onto the same ops."""
 from ..tensor import Tensor, version_counter
+from . import (  # noqa: F401 - importing each op module declares its ops
+    activation, arrange, conv, conv_transpose, einsum, indexing, inplace, linalg, loss,
+    matrix, pointwise, pooling, products, reduction, reorder, scan, shape, sorting,
+    triangular,
+)
 from .out import with_out
-from . import indexing, inplace, loss, shape  # noqa: F401
-from .activation import (  # noqa: F401
-    dropout, elu, gelu, hardtanh, leaky_relu, log_softmax, relu, relu6, sigmoid, silu,
-    softmax, softplus, tanh,
-)
-from .indexing import (  # noqa: F401
-    argwhere, gather, index_add, index_fill, index_select, masked_fill, masked_select,
-    nonzero, scatter, scatter_add, take_along_dim,
-)
-from .arrange import (  # noqa: F401
-    broadcast_tensors, column_stack, dstack, hstack, meshgrid, repeat_interleave, reshape_as,
-    row_stack, view_as, vstack,
-)
-from .conv import conv1d, conv2d  # noqa: F401
-from .pooling import max_pool1d, max_pool2d  # noqa: F401
-from .conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: F401
-from .linalg import addmm, bmm, dot, matmul, mm, mv, outer  # noqa: F401
-from .pointwise import (  # noqa: F401
-    abs, acos, add, addcdiv, addcmul, allclose, arccos, arcsin, arctan, arctan2, asin, atan,
-    atan2, ceil, clamp, clamp_max, clamp_min, clip, cos, cosh, div, divide, eq, equal, erf, exp,
-    exp2, expm1, fix, floor, floor_divide, fmod, frac, ge, greater, greater_equal, gt, hypot,
-    isclose, isfinite, isinf, isnan, le, lerp, less, less_equal, log, log10, log1p, log2,
-    logaddexp, logical_and, logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, ne,
-    neg, negative, nan_to_num, not_equal, pow, reciprocal, remainder, round, rsqrt, sign, sin,
-    sinh, sqrt, square, sub, subtract, tan, true_divide, trunc, where, xlogy,
-)
-from .reduction import (  # noqa: F401
-    all, amax, amin, any, argmax, argmin, count_nonzero, logsumexp, max, mean, min, norm, std,
-    sum, var,
-)
-from .sorting import argsort, median, sort, topk, unique  # noqa: F401
-from .triangular import tril, triu  # noqa: F401
-from .reorder import flip, roll  # noqa: F401
-from .scan import cumsum  # noqa: F401
-from .einsum import einsum  # noqa: F401
-from .matrix import baddbmm, cdist, diag, diagonal, inner, trace  # noqa: F401
-from .products import cumprod, prod  # noqa: F401
-from .shape import (  # noqa: F401
-    broadcast_to, cat, chunk, clone, concat, concatenate, contiguous, expand, expand_as,
-    flatten, narrow, permute, repeat, reshape, select, split, squeeze, stack, swapaxes,
-    swapdims, t, transpose, unbind, unflatten, unsqueeze, view,
-)
+from .registry import OPS
 
-multiply = mul
-
-_METHODS = """
-abs add allclose equal clamp clamp_max clamp_min clip cos div divide eq exp ge greater greater_equal
-gt isclose isfinite isinf isnan le less less_equal log log1p log2 log10 logical_and logical_not
-logical_or logical_xor lt maximum minimum mul multiply ne neg negative not_equal pow
-reciprocal rsqrt sign sin sqrt square sub subtract true_divide xlogy floor_divide remainder
-floor ceil round tan asin acos atan sinh cosh erf exp2 expm1 trunc fix frac logaddexp
-atan2 arctan2 fmod hypot arcsin arccos arctan
-all amax amin any argmax argmin logsumexp max mean min norm std sum var
-broadcast_to chunk clone contiguous expand expand_as flatten narrow permute repeat reshape
-select split squeeze swapaxes swapdims t transpose unbind unflatten unsqueeze view
-gather index_select masked_fill scatter_add take_along_dim argsort sort topk tril triu
-argwhere index_add index_fill masked_select nonzero scatter repeat_interleave reshape_as view_as
-prod cumprod diag diagonal trace inner baddbmm count_nonzero median unique lerp addcmul addcdiv
-nan_to_num
-flip roll cumsum
-matmul mm mv dot bmm addmm outer
-relu sigmoid tanh softmax log_softmax
-""".split()
-
-for _name in _METHODS:
-    setattr(Tensor, _name, globals()[_name])
-
+# The bare ops first: the operators and methods below use them, and pay nothing for out=.
+globals().update({name: entry.fn for name, entry in OPS.items()})
+__all__ = [*OPS, "with_out", "activation", "arrange", "conv", "conv_transpose", "einsum",
+           "indexing", "inplace", "loss", "matrix", "pointwise", "pooling",
+           "products", "reduction", "reorder", "scan", "shape", "sorting", "triangular"]
+for _name, _entry in OPS.items():
+    if _entry.method:
+        setattr(Tensor, _name, _entry.fn)
 
 def _swap(fn):
     return lambda self, other: fn(other, self)
@@ -165,18 +114,16 @@ def _inplace_unary(fn):
     return method
 
 
-Tensor.add_ = _inplace(add, "add_")
-Tensor.sub_ = _inplace(sub, "sub_")
-Tensor.mul_ = _inplace(mul, "mul_")
-Tensor.div_ = _inplace(div, "div_")
-Tensor.pow_ = _inplace(pow)
+for _name, _entry in OPS.items():
+    if _entry.inplace == "unary":
+        setattr(Tensor, _name + "_", _inplace_unary(_entry.fn))
+    elif _entry.inplace:
+        kernel = _entry.inplace if isinstance(_entry.inplace, str) else None
+        setattr(Tensor, _name + "_", _inplace(_entry.fn, kernel))
 Tensor.__iadd__ = Tensor.add_
 Tensor.__isub__ = Tensor.sub_
 Tensor.__imul__ = Tensor.mul_
 Tensor.__itruediv__ = Tensor.div_
-for _name in ("clamp", "exp", "log", "neg", "sqrt", "abs", "relu", "sigmoid", "tanh",
-              "sin", "cos", "clamp_min", "clamp_max"):
-    setattr(Tensor, _name + "_", _inplace_unary(globals()[_name]))
 
 
 def _copy_(self, src, non_blocking=False):
@@ -238,16 +185,6 @@ Tensor.masked_fill_ = _masked_fill_
 
 # The functional spellings take out= (engine.mul(a, b, out=c)); the operators and methods
 # attached above keep the bare ops, so they pay nothing for it.
-_WITH_OUT = """
-abs add ceil clamp clamp_max clamp_min clip cos div divide eq exp floor floor_divide ge
-greater greater_equal gt le less less_equal log log1p log2 log10 logical_and logical_not
-logical_or logical_xor lt maximum minimum mul multiply ne neg negative not_equal pow
-reciprocal remainder round rsqrt sign sin sqrt square sub subtract true_divide where xlogy
-tan asin acos atan sinh cosh erf exp2 expm1 trunc atan2 fmod hypot logaddexp
-all amax amin any argmax argmin logsumexp max mean min norm std sum var sort topk
-matmul mm mv dot bmm addmm outer cat concat concatenate stack sigmoid tanh tril triu
-cumsum
-""".split()
-
-for _name in _WITH_OUT:
-    globals()[_name] = with_out(globals()[_name])
+for _name, _entry in OPS.items():
+    if _entry.out:
+        globals()[_name] = with_out(_entry.fn)

@@ -9,6 +9,7 @@ from .. import dtypes
 from .inplace import apply_
 from .pointwise import exp, where
 from .primitive import Primitive as P
+from .registry import public
 
 # ---- sigmoid, tanh, relu, leaky_relu, gelu -------------------------------------------
 
@@ -53,10 +54,12 @@ def _floating(x):
     return x if x._dtype.is_floating_point else x.to(dtypes.get_default_dtype())
 
 
+@public(method=True, out=True, inplace="unary")
 def sigmoid(input):
     return _sigmoid(_floating(input))
 
 
+@public(method=True, out=True, inplace="unary")
 def tanh(input):
     return _tanh(_floating(input))
 
@@ -66,14 +69,17 @@ def maybe_inplace(input, inplace, fn):
     return apply_(input, fn) if inplace else fn(input)
 
 
+@public(method=True, inplace="unary")
 def relu(input, inplace=False):
     return apply_(input, _relu) if inplace else _relu(input)
 
 
+@public()
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     return maybe_inplace(input, inplace, lambda x: _leaky_relu(x, slope=negative_slope))
 
 
+@public()
 def gelu(input, approximate="none"):
     """Exact GELU, x * Phi(x); approximate='tanh' gives the tanh formula."""
     if approximate == "tanh":
@@ -85,20 +91,24 @@ def gelu(input, approximate="none"):
     return _gelu(_floating(input))
 
 
+@public()
 def softplus(input, beta=1.0, threshold=20.0):
     return _softplus(input, beta=beta, threshold=threshold)
 
 
+@public()
 def elu(input, alpha=1.0, inplace=False):
     # exp only sees x <= 0, so the unused branch never overflows into a NaN gradient.
     return maybe_inplace(input, inplace,
                          lambda x: where(x > 0, x, alpha * (exp(x.clamp(max=0)) - 1)))
 
 
+@public()
 def silu(input, inplace=False):
     return maybe_inplace(input, inplace, lambda x: x * sigmoid(x))
 
 
+@public()
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """x clamped to [min_val, max_val]; at the bounds the slope is 0, as PyTorch's (the
     bounds are constants here, where clamp's slope there is 1)."""
@@ -106,6 +116,7 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
         x <= min_val, float(min_val), where(x >= max_val, float(max_val), x)))
 
 
+@public()
 def relu6(input, inplace=False):
     return hardtanh(input, 0.0, 6.0, inplace)
 
@@ -143,11 +154,13 @@ def _rowwise(prim, input, dim, dtype):
     return prim(input, dim=_softmax_dim(input, dim))
 
 
+@public(method=True)
 def softmax(input, dim=None, dtype=None):
     """exp(x) / sum(exp(x)) along `dim`, shifted by the maximum so it never overflows."""
     return _rowwise(_softmax, input, dim, dtype)
 
 
+@public(method=True)
 def log_softmax(input, dim=None, dtype=None):
     """x - logsumexp(x) along `dim`: exact even for logits in the thousands."""
     return _rowwise(_log_softmax, input, dim, dtype)
@@ -161,9 +174,11 @@ def _dropout_forward(K, x, *, p, generator):
     return K.mul(x, mask), {"mask": mask}
 
 
-_dropout = P("NativeDropoutBackward0", _dropout_forward, extras=("mask",), x=lambda g, mask: g * mask)
+_dropout = P("NativeDropoutBackward0", _dropout_forward, extras=("mask",),
+             x=lambda g, mask: g * mask)
 
 
+@public()
 def dropout(input, p=0.5, training=True, inplace=False):
     """Zero each element with probability p and scale the rest by 1/(1-p), when training."""
     if not 0 <= p <= 1:

@@ -6,16 +6,20 @@ import numpy as np
 from ..creation import tensor
 from .operands import broadcast_shapes
 from .shape import cat
+from .registry import public
 
 
+@public(method=True)
 def view_as(input, other):
     return input.view(other.shape)
 
 
+@public(method=True)
 def reshape_as(input, other):
     return input.reshape(other.shape)
 
 
+@public()
 def broadcast_tensors(*tensors):
     """Each tensor expanded (a view) to the shape all of them broadcast to."""
     shape = broadcast_shapes(*[tuple(t.shape) for t in tensors], op="broadcast_tensors")
@@ -33,12 +37,14 @@ def _at_least(t, n):
     return t.reshape(1, -1, 1) if t.dim() == 1 else t.unsqueeze(-1)  # to 3 dims
 
 
+@public()
 def hstack(tensors):
     """Joined along the columns: dim 1, or dim 0 for 1-d tensors."""
     tensors = [_at_least(t, 1) for t in tensors]
     return cat(tensors, 0 if tensors[0].dim() == 1 else 1)
 
 
+@public("row_stack")
 def vstack(tensors):
     """Joined along the rows (1-d tensors become rows)."""
     return cat([_at_least(t, 2) for t in tensors], 0)
@@ -47,16 +53,19 @@ def vstack(tensors):
 row_stack = vstack
 
 
+@public()
 def dstack(tensors):
     """Joined along the third dim (1-d and 2-d tensors gain it)."""
     return cat([_at_least(t, 3) for t in tensors], 2)
 
 
+@public()
 def column_stack(tensors):
     """1-d tensors as columns, beside 2-d ones."""
     return hstack([t.reshape(-1, 1) if t.dim() <= 1 else t for t in tensors])
 
 
+@public()
 def meshgrid(*tensors, indexing="ij"):
     """Coordinate grids from 1-d tensors: 'ij' gives grids of shape (len(a), len(b), ...),
     'xy' swaps the first two, as numpy's default does."""
@@ -80,6 +89,7 @@ def meshgrid(*tensors, indexing="ij"):
     return tuple(grids)
 
 
+@public(method=True)
 def repeat_interleave(input, repeats, dim=None, *, output_size=None):
     """Each element (each slice along dim) repeated `repeats` times in place; with no dim,
     over the flattened tensor."""

@@ -11,6 +11,7 @@ from kernels.windows import positions
 from .operands import same_dtype
 from .padding import pad
 from .primitive import Primitive as P
+from .registry import public
 
 
 def _fold_back(g, x_shape, kernel, dilation, padding, stride):
@@ -101,6 +102,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     return image if input.dim() == 3 else image.squeeze(0)
 
 
+@public()
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """Cross-correlate (N, C, H, W) with weight (O, C / groups, kh, kw), plus bias (O,)."""
     x, added = _batched("conv2d", input)
@@ -161,6 +163,7 @@ def _rows(op, input):
     return input.unsqueeze(-2)
 
 
+@public()
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """Cross-correlate (N, C, L) with weight (O, C / groups, k), plus bias (O,)."""
     if weight.dim() != 3:

@@ -9,8 +9,10 @@ from kernels.windows import positions
 from .conv import _batched, _floating, _fold, _pair, _rows, _single
 from .operands import same_dtype
 from .padding import pad
+from .registry import public
 
 
+@public()
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
                      groups=1, dilation=1):
     """(N, C, H, W) with weight (C, O / groups, kh, kw) -> (N, O, H', W'), where
@@ -57,6 +59,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return out.squeeze(0) if added else out
 
 
+@public()
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
                      groups=1, dilation=1):
     """(N, C, L) with weight (C, O / groups, k): conv_transpose2d one row high."""

@@ -10,6 +10,7 @@ import string
 from ..creation import arange
 from .linalg import matmul
 from .shape import permute
+from .registry import public
 
 _LETTERS = string.ascii_letters
 
@@ -138,6 +139,7 @@ def _contract(a, a_labels, b, b_labels, needed):
     return product.reshape([size[lb] for lb in labels]), labels
 
 
+@public()
 def einsum(equation, *operands):
     """Sum of products over the labels the output does not name ('ij,jk->ik' is a matrix
     product); operands may also come as one list, as in PyTorch."""

@@ -7,6 +7,7 @@ from .inplace import check_writable, commit, needs_history
 from .operands import scalar
 from .primitive import Primitive as P
 from .shape import _as_view
+from .registry import public
 
 
 def _getitem_forward(K, x, *, index):
@@ -155,6 +156,7 @@ def scatter_into_zeros(src, index, dim, shape):
     return _scatter_zeros(src, index, dim=dim, shape=tuple(shape))
 
 
+@public(method=True)
 def gather(input, dim, index):
     """out[i][j] = input[i][index[i][j]] for dim=1 (and likewise for any dim)."""
     d = input._dim_index(dim)
@@ -162,6 +164,7 @@ def gather(input, dim, index):
     return _gather(input, index, dim=d)
 
 
+@public(method=True)
 def scatter_add(input, dim, index, src):
     d = input._dim_index(dim)
     _check_index("scatter_add", input, d, index)
@@ -171,17 +174,20 @@ def scatter_add(input, dim, index, src):
     return input + scatter_into_zeros(src, index, d, input.shape)
 
 
+@public(method=True)
 def index_select(input, dim, index):
     d = input._dim_index(dim)
     return input[(slice(None),) * d + (index,)]
 
 
+@public(method=True)
 def masked_fill(input, mask, value):
     from .pointwise import where
 
     return where(mask, value, input)
 
 
+@public(method=True)
 def take_along_dim(input, indices, dim):
     return gather(input, dim, indices)
 
@@ -197,6 +203,7 @@ def _written(input, dim, index):
     return hits > 0
 
 
+@public(method=True)
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     """input with input[..., index[..., j, ...], ...] = src[..., j, ...] along dim (or the
     number `value`); where index repeats a place, the written values must agree."""
@@ -216,6 +223,7 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     return where(_written(input, d, index), placed, input)
 
 
+@public(method=True)
 def index_add(input, dim, index, source, *, alpha=1):
     """input with source's slices added at the positions index names along dim."""
     d = input._dim_index(dim)
@@ -229,6 +237,7 @@ def index_add(input, dim, index, source, *, alpha=1):
                                       input.shape)
 
 
+@public(method=True)
 def index_fill(input, dim, index, value):
     """input with the slices index names along dim set to value."""
     from ..creation import zeros
@@ -242,6 +251,7 @@ def index_fill(input, dim, index, value):
     return where(marks.reshape(shape), value, input)
 
 
+@public(method=True)
 def masked_select(input, mask):
     """The elements where mask (broadcast with input) is True, as a 1-d tensor."""
     from .arrange import broadcast_tensors
@@ -250,6 +260,7 @@ def masked_select(input, mask):
     return values[keep]
 
 
+@public(method=True)
 def nonzero(input, *, as_tuple=False):
     """The indices of the non-zero elements: (count, dims), or one tensor per dim."""
     from ..creation import tensor
@@ -261,5 +272,6 @@ def nonzero(input, *, as_tuple=False):
     return tensor(found, dtype=dtypes.int64, device=input.device).reshape(-1, input.dim())
 
 
+@public(method=True)
 def argwhere(input):
     return nonzero(input)

@@ -1,6 +1,7 @@
 """Matrix products with PyTorch's rules for 1-d, 2-d and batched operands. GEMM is BLAS."""
 from .operands import broadcast_shapes, same_dtype
 from .primitive import Primitive as P
+from .registry import public
 
 
 def _mT(x):
@@ -41,6 +42,7 @@ def _mismatch(name, a, b, inner_a, inner_b):
                         f": inner dimensions {inner_a} and {inner_b} differ")
 
 
+@public(method=True, out=True)
 def mm(input, mat2):
     a, b = same_dtype("mm", input, mat2)
     if a.dim() != 2 or b.dim() != 2:
@@ -51,6 +53,7 @@ def mm(input, mat2):
     return _mm(a, b)
 
 
+@public(method=True, out=True)
 def mv(input, vec):
     a, b = same_dtype("mv", input, vec)
     if a.dim() != 2 or b.dim() != 1:
@@ -61,6 +64,7 @@ def mv(input, vec):
     return _mv(a, b)
 
 
+@public(method=True, out=True)
 def dot(input, other):
     a, b = same_dtype("dot", input, other)
     if a.dim() != 1 or b.dim() != 1 or a.shape != b.shape:
@@ -69,6 +73,7 @@ def dot(input, other):
     return _dot(a, b)
 
 
+@public(method=True, out=True)
 def bmm(input, mat2):
     same_dtype("bmm", input, mat2)
     if input.dim() != 3 or mat2.dim() != 3 or input.shape[0] != mat2.shape[0]:
@@ -77,6 +82,7 @@ def bmm(input, mat2):
     return matmul(input, mat2)
 
 
+@public(method=True, out=True)
 def matmul(input, other):
     """PyTorch's matmul: dot, mv, mm, or a batched product broadcasting leading dims."""
     a, b = same_dtype("matmul", input, other)
@@ -99,6 +105,7 @@ def matmul(input, other):
     return _bmm(a, b)
 
 
+@public(method=True, out=True)
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """beta * input + alpha * (mat1 @ mat2), in one pass over the output."""
     bias, a, b = same_dtype("addmm", input, mat1, mat2)
@@ -108,6 +115,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     return _addmm(bias, a, b, beta=beta, alpha=alpha)
 
 
+@public(method=True, out=True)
 def outer(input, vec2):
     return input.unsqueeze(1) * vec2.unsqueeze(0)
 

@@ -3,8 +3,10 @@ baddbmm and cdist. Their gradients come from the ops they are made of."""
 from ..creation import arange, zeros
 from .linalg import matmul
 from .operands import broadcast_shapes
+from .registry import public
 
 
+@public(method=True)
 def diagonal(input, offset=0, dim1=0, dim2=1):
     """The elements (i, i + offset) of the (dim1, dim2) planes, as the last dim."""
     d1, d2 = input._dim_index(dim1), input._dim_index(dim2)
@@ -19,6 +21,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     return x[..., steps + start_row, steps + start_col]
 
 
+@public(method=True)
 def diag(input, diagonal=0):
     """A 1-d input on the `diagonal` of a square matrix, or a 2-d input's diagonal."""
     if input.dim() == 2:
@@ -33,12 +36,14 @@ def diag(input, diagonal=0):
     return flat.index_add(0, rows * n + cols, input).reshape(n, n)
 
 
+@public(method=True)
 def trace(input):
     if input.dim() != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.dim()}")
     return diagonal(input).sum()
 
 
+@public(method=True)
 def inner(input, other):
     """Sum over the last dims of every pair: shape input.shape[:-1] + other.shape[:-1]."""
     if input.dim() == 0 or other.dim() == 0:
@@ -51,6 +56,7 @@ def inner(input, other):
     return out.reshape(tuple(input.shape[:-1]) + tuple(other.shape[:-1]))
 
 
+@public(method=True)
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta * input + alpha * (batch1 @ batch2), batch by batch."""
     product = matmul(batch1, batch2)
@@ -58,6 +64,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     return product if beta == 0 else (input * beta if beta != 1 else input) + product
 
 
+@public()
 def cdist(x1, x2, p=2.0, compute_mode=None):
     """The p-norm distance between each row of x1 and each row of x2 (batched):
     (..., P, M) and (..., R, M) give (..., P, R)."""

@@ -11,6 +11,7 @@ import numpy as np
 from .. import dtypes
 from .operands import NUMBER, check_broadcast, promote
 from .primitive import Primitive as P
+from .registry import public
 
 # ---- arithmetic ----------------------------------------------------------------------
 
@@ -94,34 +95,40 @@ def _integer_division(prim, name):
     return op
 
 
-mul = _binary(_mul, "mul")
-floor_divide = _integer_division(_floor_divide, "floor_divide")
-remainder = _integer_division(_remainder, "remainder")
-div = _binary(_div, "div", floating=True)
-maximum = _binary(_maximum, "maximum")
-minimum = _binary(_minimum, "minimum")
+mul = public("multiply", method=True, out=True, inplace="mul_")(_binary(_mul, "mul"))
+floor_divide = public(method=True, out=True)(_integer_division(_floor_divide, "floor_divide"))
+remainder = public(method=True, out=True)(_integer_division(_remainder, "remainder"))
+div = public("divide", "true_divide", method=True, out=True, inplace="div_")(
+    _binary(_div, "div", floating=True))
+maximum = public(method=True, out=True)(_binary(_maximum, "maximum"))
+minimum = public(method=True, out=True)(_binary(_minimum, "minimum"))
 true_divide = divide = div
-atan2 = arctan2 = _binary(_atan2, "atan2", floating=True)
-fmod = _integer_division(_fmod, "fmod")
+atan2 = arctan2 = public("arctan2", method=True, out=True)(_binary(_atan2, "atan2", floating=True))
+fmod = public(method=True, out=True)(_integer_division(_fmod, "fmod"))
 
 
+@public(method=True, out=True)
 def hypot(input, other):
     return sqrt(input * input + other * other)
 
 
+@public(method=True)
 def lerp(input, end, weight):
     """input + weight * (end - input)."""
     return input + weight * (end - input)
 
 
+@public(method=True)
 def addcmul(input, tensor1, tensor2, *, value=1):
     return input + value * tensor1 * tensor2
 
 
+@public(method=True)
 def addcdiv(input, tensor1, tensor2, *, value=1):
     return input + value * tensor1 / tensor2
 
 
+@public(method=True)
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     """NaN, +inf and -inf replaced (by default with 0 and the dtype's largest and smallest
     finite values)."""
@@ -134,6 +141,7 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
                                             where(input == -math.inf, low, input)))
 
 
+@public(method=True, out=True, inplace="add_")
 def add(input, other, *, alpha=1):
     """input + alpha * other."""
     a, b = promote("add", input, other)
@@ -144,6 +152,7 @@ def add(input, other, *, alpha=1):
     return _add(a, b)
 
 
+@public("subtract", method=True, out=True, inplace="sub_")
 def sub(input, other, *, alpha=1):
     """input - alpha * other."""
     a, b = promote("sub", input, other)
@@ -160,6 +169,7 @@ def sub(input, other, *, alpha=1):
 subtract = sub
 
 
+@public(method=True, out=True, inplace=True)
 def pow(input, exponent):  # noqa: A001 - PyTorch's name
     """input ** exponent; a number exponent is an attribute, not a tensor input."""
     if isinstance(exponent, NUMBER) and not isinstance(input, NUMBER):
@@ -170,6 +180,7 @@ def pow(input, exponent):  # noqa: A001 - PyTorch's name
     return _pow(a, b)
 
 
+@public(out=True)
 def where(condition, input, other):
     """Elements of `input` where `condition` holds, else of `other`."""
     a, b = promote("where", input, other, device=condition.device)
@@ -185,12 +196,12 @@ def _comparison(kernel_name, name):
     return _binary(prim, name)
 
 
-eq = _comparison("eq", "eq")
-ne = _comparison("ne", "ne")
-lt = _comparison("lt", "lt")
-le = _comparison("le", "le")
-gt = _comparison("gt", "gt")
-ge = _comparison("ge", "ge")
+eq = public(method=True, out=True)(_comparison("eq", "eq"))
+ne = public("not_equal", method=True, out=True)(_comparison("ne", "ne"))
+lt = public("less", method=True, out=True)(_comparison("lt", "lt"))
+le = public("less_equal", method=True, out=True)(_comparison("le", "le"))
+gt = public("greater", method=True, out=True)(_comparison("gt", "gt"))
+ge = public("greater_equal", method=True, out=True)(_comparison("ge", "ge"))
 less, less_equal, greater, greater_equal, not_equal = lt, le, gt, ge, ne
 
 
@@ -232,73 +243,85 @@ def _unary(prim, name, floating=True):
     return op
 
 
-neg = negative = _unary(_neg, "neg", floating=False)
-abs = _unary(_abs, "abs", floating=False)  # noqa: A001 - PyTorch's name
-sign = _unary(_sign, "sign", floating=False)
-exp = _unary(_exp, "exp")
-log = _unary(_log, "log")
-log1p = _unary(_log1p, "log1p")
-sqrt = _unary(_sqrt, "sqrt")
-sin = _unary(_sin, "sin")
-floor = _unary(_floor, "floor", floating=False)
-ceil = _unary(_ceil, "ceil", floating=False)
-round = _unary(_round, "round", floating=False)  # noqa: A001 - PyTorch's name
-cos = _unary(_cos, "cos")
-tan = _unary(_tan, "tan")
-asin = arcsin = _unary(_asin, "asin")
-acos = arccos = _unary(_acos, "acos")
-atan = arctan = _unary(_atan, "atan")
-sinh = _unary(_sinh, "sinh")
-cosh = _unary(_cosh, "cosh")
-erf = _unary(_erf, "erf")
-exp2 = _unary(_exp2, "exp2")
-expm1 = _unary(_expm1, "expm1")
-trunc = fix = _unary(_trunc, "trunc", floating=False)
+neg = negative = public("negative", method=True, out=True, inplace="unary")(
+    _unary(_neg, "neg", floating=False))
+abs = public(method=True, out=True, inplace="unary")(_unary(_abs, "abs", floating=False))
+sign = public(method=True, out=True)(_unary(_sign, "sign", floating=False))
+exp = public(method=True, out=True, inplace="unary")(_unary(_exp, "exp"))
+log = public(method=True, out=True, inplace="unary")(_unary(_log, "log"))
+log1p = public(method=True, out=True)(_unary(_log1p, "log1p"))
+sqrt = public(method=True, out=True, inplace="unary")(_unary(_sqrt, "sqrt"))
+sin = public(method=True, out=True, inplace="unary")(_unary(_sin, "sin"))
+floor = public(method=True, out=True)(_unary(_floor, "floor", floating=False))
+ceil = public(method=True, out=True)(_unary(_ceil, "ceil", floating=False))
+round = public(method=True, out=True)(_unary(_round, "round", floating=False))
+cos = public(method=True, out=True, inplace="unary")(_unary(_cos, "cos"))
+tan = public(method=True, out=True)(_unary(_tan, "tan"))
+asin = arcsin = public("arcsin", method=True, out=True)(_unary(_asin, "asin"))
+acos = arccos = public("arccos", method=True, out=True)(_unary(_acos, "acos"))
+atan = arctan = public("arctan", method=True, out=True)(_unary(_atan, "atan"))
+sinh = public(method=True, out=True)(_unary(_sinh, "sinh"))
+cosh = public(method=True, out=True)(_unary(_cosh, "cosh"))
+erf = public(method=True, out=True)(_unary(_erf, "erf"))
+exp2 = public(method=True, out=True)(_unary(_exp2, "exp2"))
+expm1 = public(method=True, out=True)(_unary(_expm1, "expm1"))
+trunc = fix = public("fix", method=True, out=True)(_unary(_trunc, "trunc", floating=False))
 
 
+@public(method=True)
 def frac(input):
     """The fractional part, with the sign of the input: x - trunc(x)."""
     return input - trunc(input)
 
 
+@public(method=True, out=True)
 def logaddexp(input, other):
     """log(exp(a) + exp(b)) without overflow: the larger plus log1p of the other's share."""
     high = maximum(input, other)
     return high + log1p(exp(-abs(input - other)))
 
 
+@public(method=True, out=True)
 def rsqrt(input):
     return 1 / sqrt(input)
 
 
+@public(method=True, out=True)
 def square(input):
     return input * input
 
 
+@public(method=True, out=True)
 def reciprocal(input):
     return 1 / input
 
 
+@public(method=True, out=True)
 def log2(input):
     return log(input) / math.log(2)
 
 
+@public(method=True, out=True)
 def log10(input):
     return log(input) / math.log(10)
 
 
+@public(method=True)
 def isnan(input):
     return input != input
 
 
+@public(method=True)
 def isinf(input):
     return abs(input) == math.inf
 
 
+@public(method=True)
 def isfinite(input):
     return (input == input) & (abs(input) != math.inf)
 
 
+@public(method=True)
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """|input - other| <= atol + rtol * |other| elementwise, for operands of one dtype.
     Equal values are close (infinities included); NaN is close to NaN only with
@@ -318,11 +341,13 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     return logical_or(close, logical_and(isnan(a), isnan(b))) if equal_nan else close
 
 
+@public(method=True)
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Whether every element is close (see isclose): a Python bool."""
     return bool(isclose(input, other, rtol, atol, equal_nan).all())
 
 
+@public(method=True)
 def equal(input, other):
     """Whether both have the same shape and the same elements: a Python bool (NaN is
     never equal, as in PyTorch)."""
@@ -332,6 +357,7 @@ def equal(input, other):
     return tuple(input.shape) == tuple(other.shape) and bool((input == other).all())
 
 
+@public(method=True, out=True)
 def logical_not(input):
     return _logical_not(input if input._dtype is dtypes.bool_ else input.to(dtypes.bool_))
 
@@ -339,14 +365,17 @@ def logical_not(input):
 _logical_not = P("logical_not", lambda K, x: K.logical_not(x))
 
 
+@public(method=True, out=True)
 def logical_and(input, other):
     return (input.to(dtypes.bool_) * other.to(dtypes.bool_)).to(dtypes.bool_)
 
 
+@public(method=True, out=True)
 def logical_or(input, other):
     return (input.to(dtypes.bool_).long() + other.to(dtypes.bool_).long()) > 0
 
 
+@public(method=True, out=True)
 def logical_xor(input, other):
     return input.to(dtypes.bool_) != other.to(dtypes.bool_)
 
@@ -358,6 +387,7 @@ _clamp = P("ClampBackward1", lambda K, x, *, low, high: K.clamp(x, low, high),
 _clamp_mask = P("clamp_mask", lambda K, x, *, low, high: K.clamp_mask(x, low, high))
 
 
+@public("clip", method=True, out=True, inplace="unary")
 def clamp(input, min=None, max=None):  # noqa: A002 - PyTorch's argument names
     """Limit every element to [min, max]; either bound may be None."""
     if min is None and max is None:
@@ -382,14 +412,17 @@ def _int_limits(dtype):
 clip = clamp
 
 
+@public(method=True, out=True, inplace="unary")
 def clamp_min(input, min):  # noqa: A002
     return clamp(input, min=min)
 
 
+@public(method=True, out=True, inplace="unary")
 def clamp_max(input, max):  # noqa: A002
     return clamp(input, max=max)
 
 
+@public(method=True, out=True)
 def xlogy(input, other):
     """x * log(y), defined as 0 where x is 0 (as in KL divergence)."""
     return where(input == 0, 0.0, input * log(where(input == 0, 1.0, other)))

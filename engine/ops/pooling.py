@@ -15,6 +15,7 @@ from ..creation import arange, ones, tensor, zeros
 from .conv import _batched, _floating, _geometry, _pair, _rows, _single, _unfold
 from .padding import pad
 from .pointwise import where
+from .registry import public
 
 
 def _ceil_extra(size, kernel, dilation, padding, stride):
@@ -52,6 +53,7 @@ def _windows(op, input, kernel_size, stride, padding, dilation, ceil_mode, pad_v
         (kernel, dilation, padding, stride), extra
 
 
+@public()
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """The largest value in each window; padding never wins (it reads as -inf)."""
@@ -140,6 +142,7 @@ def _last_copies(idx, size):
 
 # ---- 1-d: the 2-d ops over images one row high ----------------------------------------
 
+@public()
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     stride = kernel_size if stride is None or stride == [] else stride

@@ -7,6 +7,7 @@ zeros included (the product of the other elements), where a division by x would 
 """
 from .. import dtypes
 from .shape import cat
+from .registry import public
 
 
 def _int64_unless(input, dtype):
@@ -26,6 +27,7 @@ def _prod_along(x, d):
     return x
 
 
+@public(method=True)
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     """The product of all elements, or over `dim` (ints and bools multiply as int64)."""
     x = _int64_unless(input, dtype)
@@ -38,6 +40,7 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     return out if keepdim else out.squeeze(d)
 
 
+@public(method=True)
 def cumprod(input, dim, *, dtype=None):
     """out[i] = input[0] * ... * input[i] along `dim`."""
     x = _int64_unless(input, dtype)

@@ -7,6 +7,7 @@ from .. import dtypes
 from ..tensor import Tensor
 from .pointwise import maximum, minimum, where
 from .primitive import Primitive as P
+from .registry import public
 
 _SUM = lambda K, x, *, dims, keepdim, dtype: K.sum(x, dims, keepdim, dtype)  # noqa: E731
 _MEAN = lambda K, x, *, dims, keepdim, count: K.div(K.sum(x, dims, keepdim), count)  # noqa: E731
@@ -132,6 +133,7 @@ def normalize_dims(input, dim):
     return dims
 
 
+@public(method=True, out=True)
 def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001 - PyTorch's name
     """Sum over `dim` (an int, a tuple, or None for all); bools and ints sum as int64."""
     if dtype is None:
@@ -140,6 +142,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001 - PyTorch'
     return prim(input, dims=normalize_dims(input, dim), keepdim=keepdim, dtype=dtype.numpy)
 
 
+@public(method=True, out=True)
 def mean(input, dim=None, keepdim=False, *, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
@@ -171,6 +174,7 @@ def _extreme(name, input, dim, keepdim, full, along):
     return return_types(values, Tensor._make(aux["indices"], input.device))
 
 
+@public(method=True, out=True)
 def max(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     """The largest element, or (values, indices) along `dim`; max(a, b) is maximum."""
     if isinstance(dim, Tensor):
@@ -178,32 +182,38 @@ def max(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     return _extreme("max", input, dim, keepdim, _max_all, _max_dim)
 
 
+@public(method=True, out=True)
 def min(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     if isinstance(dim, Tensor):
         return minimum(input, dim)
     return _extreme("min", input, dim, keepdim, _min_all, _min_dim)
 
 
+@public(method=True, out=True)
 def amax(input, dim=(), keepdim=False):
     return _amax(input, dims=normalize_dims(input, dim), keepdim=keepdim)
 
 
+@public(method=True, out=True)
 def amin(input, dim=(), keepdim=False):
     return _amin(input, dims=normalize_dims(input, dim), keepdim=keepdim)
 
 
+@public(method=True, out=True)
 def argmax(input, dim=None, keepdim=False):
     if dim is None:
         return max(input.reshape(-1), 0).indices
     return max(input, dim, keepdim).indices
 
 
+@public(method=True, out=True)
 def argmin(input, dim=None, keepdim=False):
     if dim is None:
         return min(input.reshape(-1), 0).indices
     return min(input, dim, keepdim).indices
 
 
+@public(method=True, out=True)
 def logsumexp(input, dim, keepdim=False):
     """log(sum(exp(x))) computed without overflow."""
     if not input.dtype.is_floating_point:
@@ -219,24 +229,29 @@ def _spread(prim, input, dim, unbiased, keepdim, correction):
     return prim(input, dims=dims, keepdim=keepdim, count=count, correction=correction)
 
 
+@public(method=True, out=True)
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance with Bessel's correction by default (correction=1)."""
     return _spread(_var, input, dim, unbiased, keepdim, correction)
 
 
+@public(method=True, out=True)
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return _spread(_std, input, dim, unbiased, keepdim, correction)
 
 
+@public(method=True, out=True)
 def all(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     b = input.to(dtypes.bool_).long()
     return sum(b, dim, keepdim) == (b.numel() if dim is None else b.shape[dim])
 
 
+@public(method=True, out=True)
 def any(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     return sum(input.to(dtypes.bool_).long(), dim, keepdim) > 0
 
 
+@public(method=True, out=True)
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """The vector p-norm over `dim` (all elements by default): (sum |x|^p)^(1/p), the
     largest or smallest |x| for p = inf or -inf, the count of non-zeros for p = 0.
@@ -257,5 +272,6 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     return _norm(input, dims=dims, keepdim=keepdim, p=p)
 
 
+@public(method=True)
 def count_nonzero(input, dim=None):
     return (input != 0).sum(dim)

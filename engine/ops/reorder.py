@@ -3,6 +3,7 @@ an index made on the host, and each one's gradient is the reverse reordering of 
 import numpy as np
 
 from .primitive import Primitive as P
+from .registry import public
 
 
 def _along(K, x, dim, order):
@@ -38,6 +39,7 @@ def _dims(input, dims):
     return found
 
 
+@public(method=True)
 def flip(input, *dims):
     """The elements in reverse order along each of `dims` (a copy, as in PyTorch); dims
     come as one list or, as for the method, one by one."""
@@ -46,6 +48,7 @@ def flip(input, *dims):
     return _flip(input, dims=_dims(input, dims))
 
 
+@public(method=True)
 def roll(input, shifts, dims=None):
     """Elements shifted by `shifts` along `dims`, those pushed off one end coming back in
     at the other; with no dims, over the flattened tensor."""

@@ -2,11 +2,13 @@
 from .. import dtypes
 from .reorder import flip
 from .primitive import Primitive as P
+from .registry import public
 
 _cumsum = P("CumsumBackward0", lambda K, x, *, dim: K.cumsum(x, dim),
             x=lambda g, dim: flip(_cumsum(flip(g, dim), dim=dim), dim))
 
 
+@public(method=True, out=True)
 def cumsum(input, dim, *, dtype=None):
     """out[i] = input[0] + ... + input[i] along `dim`. Integers and bools sum as int64,
     as in PyTorch, unless `dtype` says otherwise."""

@@ -11,6 +11,7 @@ from kernels.layout import view_strides
 from ..tensor import Tensor, version_counter
 from .operands import promote
 from .primitive import Primitive as P
+from .registry import public
 
 _dtype_of = attrgetter("_dtype")
 _shape_of = attrgetter("_data.shape")
@@ -87,6 +88,7 @@ def _shape_args(shape):
     return tuple(int(n) for n in shape)
 
 
+@public(method=True)
 def reshape(input, *shape):
     shape = infer_shape(_shape_args(shape), input._data.size)
     if shape == input._data.shape:
@@ -96,6 +98,7 @@ def reshape(input, *shape):
     return _as_view(out, input)
 
 
+@public(method=True)
 def view(input, *shape):
     """The same memory under another shape, whenever the strides allow it (PyTorch's
     rule: a transposed or split tensor often can be viewed), else an error."""
@@ -109,6 +112,7 @@ def view(input, *shape):
     return _as_view(_view(input, shape=shape), input)
 
 
+@public(method=True)
 def flatten(input, start_dim=0, end_dim=-1):
     if input.dim() == 0:
         return input.reshape(1)
@@ -119,12 +123,14 @@ def flatten(input, start_dim=0, end_dim=-1):
     return reshape(input, shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
 
 
+@public(method=True)
 def unflatten(input, dim, sizes):
     d = input._dim_index(dim)
     shape = input.shape
     return reshape(input, shape[:d] + tuple(sizes) + shape[d + 1:])
 
 
+@public(method=True)
 def permute(input, *dims):
     dims = tuple(input._dim_index(d) for d in _shape_args(dims))
     if sorted(dims) != list(range(input.dim())):
@@ -140,6 +146,7 @@ def _swap(n, d0, d1):
     return tuple(dims)
 
 
+@public("swapaxes", "swapdims", method=True)
 def transpose(input, dim0, dim1):
     if input.dim() == 0:
         return input
@@ -150,6 +157,7 @@ def transpose(input, dim0, dim1):
 swapaxes = swapdims = transpose
 
 
+@public(method=True)
 def t(input):
     """Transpose a matrix (a 0-d or 1-d tensor is returned as it is)."""
     if input.dim() > 2:
@@ -168,6 +176,7 @@ def numpy_T(input):
     return permute(input, tuple(reversed(range(input.dim()))))
 
 
+@public(method=True)
 def expand(input, *sizes):
     sizes = _shape_args(sizes)
     if len(sizes) < input.dim():
@@ -192,10 +201,12 @@ def expand(input, *sizes):
     return _as_view(_expand(input, shape=tuple(shape)), input)
 
 
+@public(method=True)
 def expand_as(input, other):
     return expand(input, other.shape)
 
 
+@public(method=True)
 def repeat(input, *sizes):
     """Tile the tensor sizes[d] times along each dim (extra leading sizes add dims).
 
@@ -219,10 +230,12 @@ def repeat(input, *sizes):
     return input.reshape(paired).expand(expanded).reshape(result)
 
 
+@public(method=True)
 def broadcast_to(input, shape):
     return expand(input, shape)
 
 
+@public(method=True)
 def squeeze(input, dim=None):
     if dim is None:
         shape = tuple(n for n in input.shape if n != 1)
@@ -232,6 +245,7 @@ def squeeze(input, dim=None):
     return _as_view(_squeeze_dim(input, shape=shape), input)
 
 
+@public(method=True)
 def unsqueeze(input, dim):
     n = input.dim() + 1
     if not -n <= dim < n:
@@ -242,10 +256,12 @@ def unsqueeze(input, dim):
     return _as_view(_unsqueeze(input, shape=shape), input)
 
 
+@public(method=True)
 def clone(input, *, memory_format=None):
     return _clone(input)
 
 
+@public(method=True)
 def contiguous(input, memory_format=None):
     return input if input.is_contiguous() else _clone(input)
 
@@ -265,6 +281,7 @@ def _same_dtype_and_device(name, tensors):
     return promote(name, *tensors)
 
 
+@public("concat", "concatenate", out=True)
 def cat(tensors, dim=0):
     """Join tensors along an existing dimension; every other dimension must agree."""
     tensors = [t for t in _same_dtype_and_device("cat", list(tensors))
@@ -283,6 +300,7 @@ def cat(tensors, dim=0):
 concat = concatenate = cat
 
 
+@public(out=True)
 def stack(tensors, dim=0):
     """Join same-shaped tensors along a new dimension."""
     tensors = _same_dtype_and_device("stack", list(tensors))
@@ -300,17 +318,20 @@ def stack(tensors, dim=0):
     return _stack(*tensors, dim=dim % n)
 
 
+@public(method=True)
 def narrow(input, dim, start, length):
     d = input._dim_index(dim)
     index = [slice(None)] * d + [slice(start, start + length)]
     return input[tuple(index)]
 
 
+@public(method=True)
 def select(input, dim, index):
     d = input._dim_index(dim)
     return input[(slice(None),) * d + (index,)]
 
 
+@public(method=True)
 def split(input, split_size_or_sections, dim=0):
     d = input._dim_index(dim)
     size = input.shape[d]
@@ -330,11 +351,13 @@ def split(input, split_size_or_sections, dim=0):
     return tuple(out)
 
 
+@public(method=True)
 def chunk(input, chunks, dim=0):
     size = input.shape[input._dim_index(dim)]
     return split(input, max(1, -(-size // chunks)), dim)
 
 
+@public(method=True)
 def unbind(input, dim=0):
     d = input._dim_index(dim)
     return tuple(select(input, d, i) for i in range(input.shape[d]))

@@ -9,8 +9,10 @@ from .. import dtypes
 from ..tensor import Tensor
 from .indexing import gather
 from .reduction import return_types
+from .registry import public
 
 
+@public(method=True)
 def argsort(input, dim=-1, descending=False, stable=False):
     """The indices that sort `input` along `dim`."""
     if input.dim() == 0:
@@ -19,6 +21,7 @@ def argsort(input, dim=-1, descending=False, stable=False):
     return Tensor._make(input._backend.argsort(input._data, d, descending), input.device)
 
 
+@public(method=True, out=True)
 def sort(input, dim=-1, descending=False, stable=False):
     """(values, indices): the elements along `dim` in order, and where each came from."""
     if input.dim() == 0:
@@ -28,6 +31,7 @@ def sort(input, dim=-1, descending=False, stable=False):
     return return_types(gather(input, d, indices), indices)
 
 
+@public(method=True, out=True)
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """(values, indices) of the k largest (or smallest) elements along `dim`, in order."""
     size = input.shape[input._dim_index(dim)] if input.dim() else 1
@@ -41,6 +45,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     return return_types(gather(input, d, indices), indices)
 
 
+@public(method=True)
 def median(input, dim=None, keepdim=False):
     """The lower median: of all elements, or (values, indices) along dim. NaN sorts last,
     so a NaN in a row makes the median NaN only past the middle, as in PyTorch's sort."""
@@ -68,6 +73,7 @@ def median(input, dim=None, keepdim=False):
     return return_types(values, indices)
 
 
+@public(method=True)
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
     """The distinct values, sorted (with, on request, where each element went and how
     often each value occurs). No gradient, as in PyTorch."""

@@ -6,6 +6,7 @@ device; the kernels then only select. Each op's gradient is the same triangle of
 import numpy as np
 
 from .primitive import Primitive as P
+from .registry import public
 
 
 def _triangle(K, x, diagonal, lower):
@@ -30,12 +31,14 @@ def _check(name, input, diagonal):
                         f"{type(diagonal).__name__}")
 
 
+@public(method=True, out=True)
 def tril(input, diagonal=0):
     """The lower triangle (j <= i + diagonal) of each matrix; the rest is zero."""
     _check("tril", input, diagonal)
     return _tril(input, diagonal=int(diagonal))
 
 
+@public(method=True, out=True)
 def triu(input, diagonal=0):
     """The upper triangle (j >= i + diagonal) of each matrix; the rest is zero."""
     _check("triu", input, diagonal)

@@ -5,3 +5,38 @@ import numpy as np
 def matmul(a, b, out=None):
     """numpy's matmul: batched, broadcasting over leading dimensions."""
     return np.matmul(a, b, out=out)
+
+
+# ---- factorisations and solves: LAPACK through numpy, batched over leading dims --------
+# Each raises numpy.linalg.LinAlgError for a singular or indefinite matrix; the ops
+# turn that into PyTorch's error.
+
+def inv(a):
+    return np.linalg.inv(a)
+
+
+def solve(a, b):
+    """X with a @ X = b, for b of shape (..., n, k)."""
+    return np.linalg.solve(a, b)
+
+
+def det(a):
+    return np.linalg.det(a)
+
+
+def slogdet(a):
+    """(sign, log|det|)."""
+    sign, logabs = np.linalg.slogdet(a)
+    return sign.astype(a.dtype), logabs.astype(a.dtype)
+
+
+def cholesky(a):
+    """The lower-triangular L with a = L L^T."""
+    return np.linalg.cholesky(a)
+
+
+def eigh(a):
+    """(ascending eigenvalues, eigenvectors as columns) of the symmetric matrices a,
+    read from their lower triangles."""
+    w, v = np.linalg.eigh(a, UPLO="L")
+    return w, v

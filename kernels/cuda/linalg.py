@@ -125,3 +125,24 @@ def matmul(a, b, out=None):
         copy_into(out, result)
         return out
     return result
+
+
+# ---- factorisations and solves: through the host --------------------------------------
+# numba.cuda has no LAPACK (cuSOLVER is not reachable from it), so these copy to the
+# host, call the CPU backend's LAPACK and copy back: correct, not fast.
+
+def _on_host(cpu_fn):
+    from .. import cpu
+    from .memory import from_numpy, to_numpy
+
+    def fn(*arrays):
+        result = getattr(cpu, cpu_fn)(*map(to_numpy, arrays))
+        return tuple(map(from_numpy, result)) if isinstance(result, tuple) \
+            else from_numpy(np.asarray(result))
+
+    fn.__name__ = cpu_fn
+    return fn
+
+
+inv, solve, det, slogdet, cholesky, eigh = map(
+    _on_host, ("inv", "solve", "det", "slogdet", "cholesky", "eigh"))
