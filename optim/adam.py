@@ -28,8 +28,8 @@ class Adam(Optimizer):
         vmax = state_tensor(state, "max_exp_avg_sq", p, create=True) if amsgrad else None
         step = step_count(state)
         beta1, beta2 = group["betas"]
-        adam_(p, p.grad, exp_avg, exp_avg_sq, vmax, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-              weight_decay=group["weight_decay"], decoupled=self.decoupled,
+        adam_(p, p.grad, exp_avg, exp_avg_sq, vmax, lr=group["lr"], beta1=beta1, beta2=beta2,
+              eps=group["eps"], weight_decay=group["weight_decay"], decoupled=self.decoupled,
               amsgrad=amsgrad, maximize=group["maximize"], step=step)
 
 

@@ -7,7 +7,13 @@ from . import (  # noqa: F401 - importing each op module declares its ops
     matrix, pointwise, pooling, products, reduction, reorder, scan, shape, sorting,
     triangular,
 )
+from .indexing import masked_fill
+from .linalg import matmul
 from .out import with_out
+from .pointwise import (  # the bare ops the operators below stand for
+    add, div, eq, floor_divide, ge, gt, le, logical_and, logical_not, logical_or, logical_xor,
+    lt, mul, ne, neg, remainder, sub, where,
+)
 from .registry import OPS
 
 # The bare ops first: the operators and methods below use them, and pay nothing for out=.

@@ -50,7 +50,6 @@ def vstack(tensors):
     return cat([_at_least(t, 2) for t in tensors], 0)
 
 
-row_stack = vstack
 
 
 @public()

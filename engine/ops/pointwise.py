@@ -102,8 +102,7 @@ div = public("divide", "true_divide", method=True, out=True, inplace="div_")(
     _binary(_div, "div", floating=True))
 maximum = public(method=True, out=True)(_binary(_maximum, "maximum"))
 minimum = public(method=True, out=True)(_binary(_minimum, "minimum"))
-true_divide = divide = div
-atan2 = arctan2 = public("arctan2", method=True, out=True)(_binary(_atan2, "atan2", floating=True))
+atan2 = public("arctan2", method=True, out=True)(_binary(_atan2, "atan2", floating=True))
 fmod = public(method=True, out=True)(_integer_division(_fmod, "fmod"))
 
 
@@ -166,9 +165,6 @@ def sub(input, other, *, alpha=1):
     return _sub(a, b)
 
 
-subtract = sub
-
-
 @public(method=True, out=True, inplace=True)
 def pow(input, exponent):  # noqa: A001 - PyTorch's name
     """input ** exponent; a number exponent is an attribute, not a tensor input."""
@@ -202,7 +198,6 @@ lt = public("less", method=True, out=True)(_comparison("lt", "lt"))
 le = public("less_equal", method=True, out=True)(_comparison("le", "le"))
 gt = public("greater", method=True, out=True)(_comparison("gt", "gt"))
 ge = public("greater_equal", method=True, out=True)(_comparison("ge", "ge"))
-less, less_equal, greater, greater_equal, not_equal = lt, le, gt, ge, ne
 
 
 # ---- unary ---------------------------------------------------------------------------
@@ -243,7 +238,7 @@ def _unary(prim, name, floating=True):
     return op
 
 
-neg = negative = public("negative", method=True, out=True, inplace="unary")(
+neg = public("negative", method=True, out=True, inplace="unary")(
     _unary(_neg, "neg", floating=False))
 abs = public(method=True, out=True, inplace="unary")(_unary(_abs, "abs", floating=False))
 sign = public(method=True, out=True)(_unary(_sign, "sign", floating=False))
@@ -257,15 +252,15 @@ ceil = public(method=True, out=True)(_unary(_ceil, "ceil", floating=False))
 round = public(method=True, out=True)(_unary(_round, "round", floating=False))
 cos = public(method=True, out=True, inplace="unary")(_unary(_cos, "cos"))
 tan = public(method=True, out=True)(_unary(_tan, "tan"))
-asin = arcsin = public("arcsin", method=True, out=True)(_unary(_asin, "asin"))
-acos = arccos = public("arccos", method=True, out=True)(_unary(_acos, "acos"))
-atan = arctan = public("arctan", method=True, out=True)(_unary(_atan, "atan"))
+asin = public("arcsin", method=True, out=True)(_unary(_asin, "asin"))
+acos = public("arccos", method=True, out=True)(_unary(_acos, "acos"))
+atan = public("arctan", method=True, out=True)(_unary(_atan, "atan"))
 sinh = public(method=True, out=True)(_unary(_sinh, "sinh"))
 cosh = public(method=True, out=True)(_unary(_cosh, "cosh"))
 erf = public(method=True, out=True)(_unary(_erf, "erf"))
 exp2 = public(method=True, out=True)(_unary(_exp2, "exp2"))
 expm1 = public(method=True, out=True)(_unary(_expm1, "expm1"))
-trunc = fix = public("fix", method=True, out=True)(_unary(_trunc, "trunc", floating=False))
+trunc = public("fix", method=True, out=True)(_unary(_trunc, "trunc", floating=False))
 
 
 @public(method=True)
@@ -409,7 +404,6 @@ def _int_limits(dtype):
     return (int(info.min), int(info.max))
 
 
-clip = clamp
 
 
 @public(method=True, out=True, inplace="unary")

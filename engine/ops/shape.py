@@ -154,7 +154,6 @@ def transpose(input, dim0, dim1):
     return _as_view(_transpose(input, dims=dims), input)
 
 
-swapaxes = swapdims = transpose
 
 
 @public(method=True)
@@ -297,7 +296,6 @@ def cat(tensors, dim=0):
     return _cat(*tensors, dim=d)
 
 
-concat = concatenate = cat
 
 
 @public(out=True)
