@@ -2,7 +2,7 @@
 
 The data is a backend array (a numpy array on the CPU). Ops are attached from
 `engine.ops` (one function serves as `engine.exp(t)` and `t.exp()`), and `backward`
-from `engine.autograd.functional`; this file holds only what is about the tensor
+from `engine.autograd.gradients`; this file holds only what is about the tensor
 itself: metadata, autograd state, conversion.
 """
 import numpy as np

@@ -1,93 +1,205 @@
-"""`backward` and `autograd.grad`: check what the user asked for, then walk the graph."""
-from ..creation import ones_like, zeros_like
+"""`torch.autograd.functional`: derivative operators of whole functions - vjp, jvp,
+jacobian, hessian, hvp, vhp - with PyTorch's arguments and result structures.
+
+All are built on reverse mode (`autograd.grad`): a Jacobian is one vector-Jacobian
+product per output element; a Jacobian-vector product is the derivative of a
+vector-Jacobian product in its (dummy) vector, which is linear in it ("the double-vjp
+trick"); a Hessian is the Jacobian of the gradient. The graphs they build are ordinary
+graphs, so create_graph=True makes every result differentiable again.
+"""
 from ..tensor import Tensor
-from .graph import run_backward
-from .node import edge_of
+from .gradients import grad
+from .grad_mode import enable_grad
 
 
-def _as_tuple(x):
-    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+def _tuple(name, x, what):
+    """(tuple of tensors, whether x was a tuple)."""
+    if isinstance(x, Tensor):
+        return (x,), False
+    if isinstance(x, (tuple, list)) and all(isinstance(t, Tensor) for t in x):
+        return tuple(x), True
+    raise TypeError(f"The {what} given to {name} must be either a Tensor or a tuple of "
+                    f"Tensors but the given {what} has type {type(x).__name__}.")
 
 
-def _root_gradients(outputs, grad_outputs):
-    grads = []
-    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
-        if not out.requires_grad:
-            raise RuntimeError(f"element {i} of tensors does not require grad and does not "
-                               f"have a grad_fn")
+def _differentiable(inputs, create_graph):
+    """Inputs that record: detached copies, or (create_graph) views that keep the caller's
+    graph, so that results can be differentiated with respect to the caller's tensors."""
+    return tuple(t.view_as(t) if create_graph and t.requires_grad
+                 else t.detach().requires_grad_(True) for t in inputs)
+
+
+def _grads(outputs, inputs, grad_outputs, create_graph, strict, name, what="input"):
+    """d(sum grad_outputs * outputs)/d inputs; zeros for inputs the outputs do not depend
+    on, or, strict, an error naming the first."""
+    wanted = [(o, g) for o, g in zip(outputs, grad_outputs) if o.requires_grad]
+    if not wanted:
+        found = (None,) * len(inputs)
+    else:
+        found = grad([o for o, _ in wanted], inputs, [g for _, g in wanted],
+                     retain_graph=True, create_graph=create_graph, allow_unused=True)
+    out = []
+    for i, (g, t) in enumerate(zip(found, inputs)):
         if g is None:
-            if out.numel() != 1:
-                raise RuntimeError(f"grad can be implicitly created only for scalar outputs "
-                                   f"(the output has shape {tuple(out.shape)}); pass a "
-                                   f"gradient of that shape")
-            g = ones_like(out)
-        elif g.shape != out.shape:
-            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
-                               f"{tuple(g.shape)} and output[{i}] has a shape of "
-                               f"{tuple(out.shape)}.")
-        elif g.device != out.device:
-            raise RuntimeError(f"grad_output[{i}] is on {g.device} but output[{i}] is on "
-                               f"{out.device}")
-        grads.append(g)
-    return grads
+            if strict:
+                raise RuntimeError(f"The output of the user-provided function is independent "
+                                   f"of {what} {i}. This is not allowed in strict mode.")
+            g = t.new_zeros(t.shape)
+        out.append(g)
+    return tuple(out)
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
-    """Accumulate the gradients of `tensors` into the `.grad` of the leaves (or `inputs`)."""
-    outputs = _as_tuple(tensors)
-    grads = _root_gradients(outputs, _as_tuple(grad_tensors) if grad_tensors is not None
-                            else (None,) * len(outputs))
-    if retain_graph is None:
-        retain_graph = create_graph
-    roots = [edge_of(out) for out in outputs]
-    if inputs is None:
-        run_backward(roots, grads, retain_graph, create_graph)
-        return
-    chosen = _as_tuple(inputs)
-    captured = run_backward(roots, grads, retain_graph, create_graph,
-                            capture={edge_of(t) for t in chosen})
-    for t in chosen:
-        g = captured.get(edge_of(t))
-        if g is not None:
-            t._grad = g.detach() if t._grad is None else (t._grad + g).detach()
+def _check_v(name, v, like, what):
+    v, _ = _tuple(name, v, what)
+    if len(v) != len(like):
+        raise RuntimeError(f"{name}: v has {len(v)} tensors, the {what[2:]} has {len(like)}")
+    for i, (a, b) in enumerate(zip(v, like)):
+        if a.shape != b.shape:
+            raise RuntimeError(f"v has invalid size: should be {b.shape} but got {a.shape} "
+                               f"(index {i})")
+    return v
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=None, materialize_grads=False):
-    """The gradients of `outputs` with respect to `inputs`, returned rather than stored."""
-    outputs = _as_tuple(outputs)
-    inputs = _as_tuple(inputs)
-    for i, t in enumerate(inputs):
-        if not t.requires_grad:
-            raise RuntimeError(f"One of the differentiated Tensors (input {i}, shape "
-                               f"{tuple(t.shape)}) does not require grad")
-    grads = _root_gradients(outputs, _as_tuple(grad_outputs) if grad_outputs is not None
-                            else (None,) * len(outputs))
-    if retain_graph is None:
-        retain_graph = create_graph
-    edges = [edge_of(t) for t in inputs]
-    captured = run_backward([edge_of(out) for out in outputs], grads, retain_graph,
-                            create_graph, capture=set(edges))
-    result = []
-    for i, (t, edge) in enumerate(zip(inputs, edges)):
-        g = captured.get(edge)
-        if g is None:
-            if materialize_grads:
-                g = zeros_like(t)
-            elif not allow_unused:
-                raise RuntimeError(f"One of the differentiated Tensors (input {i}, shape "
-                                   f"{tuple(t.shape)}) appears to not have been used in the "
-                                   f"graph. Set allow_unused=True if this is the desired "
-                                   f"behavior.")
-        result.append(g)
-    return tuple(result)
+def _outputs(name, func, inputs):
+    with enable_grad():
+        result = func(*inputs)
+    return _tuple(name, result, "outputs of the user-provided function")
 
 
-def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-    """Accumulate d(self)/d(leaf) into the `.grad` of every leaf that requires grad."""
-    backward(self, gradient, retain_graph, create_graph, inputs)
+def _finish(values, is_tuple, create_graph):
+    values = tuple(v if create_graph else v.detach() for v in values)
+    return values if is_tuple else values[0]
 
 
-# Attached here, as engine.ops attaches the ops: tensor.py cannot import autograd, and an
-# import inside the method cost 2 us per call.
-Tensor.backward = _tensor_backward
+def vjp(func, inputs, v=None, create_graph=False, strict=False):
+    """(func(inputs), v^T J): the vector-Jacobian product; v may be omitted when func
+    returns one element."""
+    inputs, inputs_tuple = _tuple("vjp", inputs, "inputs")
+    inputs = _differentiable(inputs, create_graph)
+    outputs, outputs_tuple = _outputs("vjp", func, inputs)
+    if v is None:
+        if len(outputs) != 1 or outputs[0].numel() != 1:
+            raise RuntimeError("The vector v can only be None if the user-provided function "
+                               "returns a single Tensor with a single element.")
+        v = (outputs[0].new_ones(outputs[0].shape),)
+    else:
+        v = _check_v("vjp", v, outputs, "v as the outputs")
+    products = _grads(outputs, inputs, v, create_graph, strict, "vjp")
+    return (_finish(outputs, outputs_tuple, create_graph),
+            _finish(products, inputs_tuple, create_graph))
+
+
+def jvp(func, inputs, v=None, create_graph=False, strict=False):
+    """(func(inputs), J v): the Jacobian-vector product; v may be omitted when the input
+    is a single element."""
+    inputs, inputs_tuple = _tuple("jvp", inputs, "inputs")
+    inputs = _differentiable(inputs, create_graph)
+    if v is None:
+        if len(inputs) != 1 or inputs[0].numel() != 1:
+            raise RuntimeError("The vector v can only be None if the input to the "
+                               "user-provided function is a single Tensor with a single "
+                               "element.")
+        v = (inputs[0].new_ones(inputs[0].shape),)
+    else:
+        v = _check_v("jvp", v, inputs, "v as the inputs")
+    outputs, outputs_tuple = _outputs("jvp", func, inputs)
+    # u -> u^T J is linear in u: differentiating it in u along v gives J v.
+    dummies = tuple(o.new_zeros(o.shape).requires_grad_(True) for o in outputs)
+    with enable_grad():
+        vjps = _grads(outputs, inputs, dummies, True, strict, "jvp")
+    products = _grads(vjps, dummies, v, create_graph, strict, "jvp", what="output")
+    return (_finish(outputs, outputs_tuple, create_graph),
+            _finish(products, outputs_tuple, create_graph))
+
+
+def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
+             strategy="reverse-mode"):
+    """d func / d inputs: for one input and one output a tensor of shape output.shape +
+    input.shape; tuples of them (outputs outer, inputs inner) where either is a tuple.
+
+    vectorize only changes how PyTorch computes the rows (vmap instead of a loop); the
+    result is the same, and here the rows are always computed one by one.
+    strategy="forward-mode" needs forward-mode AD, which numbagrad does not have yet."""
+    if strategy not in ("reverse-mode", "forward-mode"):
+        raise ValueError(f'jacobian: strategy must be "forward-mode" or "reverse-mode", got '
+                         f'{strategy!r}')
+    if strategy == "forward-mode":
+        raise NotImplementedError("jacobian: strategy='forward-mode' needs forward-mode AD, "
+                                  "which numbagrad does not have yet; use 'reverse-mode'")
+    inputs, inputs_tuple = _tuple("jacobian", inputs, "inputs")
+    inputs = _differentiable(inputs, create_graph)
+    outputs, outputs_tuple = _outputs("jacobian", func, inputs)
+    rows = []
+    for out in outputs:
+        per_input = [[] for _ in inputs]
+        flat = out.reshape(-1)
+        for k in range(flat.numel()):
+            onehot = flat.new_zeros(flat.shape)
+            onehot[k] = 1.0
+            found = _grads((flat,), inputs, (onehot,), create_graph, strict, "jacobian")
+            for j, g in enumerate(found):
+                per_input[j].append(g)
+        blocks = []
+        for j, grads in enumerate(per_input):
+            shape = tuple(out.shape) + tuple(inputs[j].shape)
+            block = (_stack(grads) if grads else inputs[j].new_zeros((0,) + inputs[j].shape))
+            blocks.append(block.reshape(shape))
+        rows.append(_finish(blocks, inputs_tuple, create_graph))
+    return tuple(rows) if outputs_tuple else rows[0]
+
+
+def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
+            outer_jacobian_strategy="reverse-mode"):
+    """The Hessian of a function returning one element: for one input a tensor of shape
+    input.shape + input.shape, for a tuple of inputs a tuple of tuples."""
+    _, inputs_tuple = _tuple("hessian", inputs, "inputs")
+
+    def gradient(*xs):
+        _, found = _value_and_gradient("hessian", func, xs, strict)
+        return found if inputs_tuple else found[0]
+
+    return jacobian(gradient, inputs, create_graph, strict, vectorize, outer_jacobian_strategy)
+
+
+def vhp(func, inputs, v=None, create_graph=False, strict=False):
+    """(func(inputs), v^T H) for a function returning one element."""
+    inputs, inputs_tuple = _tuple("vhp", inputs, "inputs")
+    inputs = _differentiable(inputs, create_graph)
+    output, gradient = _value_and_gradient("vhp", func, inputs, strict)
+    v = _vector("vhp", v, inputs)
+    products = _grads(gradient, inputs, v, create_graph, strict, "vhp")
+    return (_finish((output,), False, create_graph),
+            _finish(products, inputs_tuple, create_graph))
+
+
+def hvp(func, inputs, v=None, create_graph=False, strict=False):
+    """(func(inputs), H v) for a function returning one element (H is symmetric, so this
+    is v^T H transposed, as PyTorch computes it)."""
+    return vhp(func, inputs, v, create_graph, strict)
+
+
+def _value_and_gradient(name, func, inputs, strict):
+    outputs, _ = _outputs(name, func, inputs)
+    if len(outputs) != 1 or outputs[0].numel() != 1:
+        raise RuntimeError(f"The Tensor returned by the function given to {name} should "
+                           f"contain a single element")
+    with enable_grad():
+        gradient = _grads(outputs, inputs, (outputs[0].new_ones(outputs[0].shape),), True,
+                          strict, name)
+    return outputs[0], gradient
+
+
+def _vector(name, v, inputs):
+    if v is None:
+        if len(inputs) != 1 or inputs[0].numel() != 1:
+            raise RuntimeError("The vector v can only be None if the input to the "
+                               "user-provided function is a single Tensor with a single "
+                               "element.")
+        return (inputs[0].new_ones(inputs[0].shape),)
+    return _check_v(name, v, inputs, "v as the inputs")
+
+
+def _stack(tensors):
+    from ..ops.shape import stack
+
+    return stack(tensors)

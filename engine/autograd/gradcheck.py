@@ -40,7 +40,7 @@ def _concat(outputs):
 
 def analytical_jacobian(fn, inputs):
     """The same Jacobians from autograd, one vector-Jacobian product per output element."""
-    from .functional import grad
+    from .gradients import grad
     from ..creation import zeros_like
 
     outputs = _flat_outputs(fn, inputs)
@@ -87,7 +87,7 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
 def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
                   raise_exception=True, **unused):
     """gradcheck of the gradient itself: checks create_graph=True second derivatives."""
-    from .functional import grad
+    from .gradients import grad
     from ..creation import randn
 
     inputs = _as_tuple(inputs)
