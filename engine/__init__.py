@@ -49,7 +49,7 @@ def numel(input):
 
 
 def __getattr__(name):
-    if name in ("viz", "testing", "distributions"):
+    if name in ("viz", "testing", "distributions", "func"):
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")

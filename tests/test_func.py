@@ -1,0 +1,129 @@
+"""engine.func against torch.func: grad, grad_and_value, vjp, jvp, jacrev, jacfwd,
+hessian, functional_call and vmap, their compositions (per-example gradients), argnums,
+has_aux, in_dims/out_dims and the randomness modes."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import engine
+
+torch = pytest.importorskip("torch")
+RNG = np.random.default_rng(0)
+W, X, Y = RNG.standard_normal((3, 2)), RNG.standard_normal((5, 3)), RNG.standard_normal((5, 2))
+
+
+def _same(a, b, rtol=1e-10):
+    if isinstance(a, (tuple, list)):
+        assert type(a) is type(b) and len(a) == len(b)
+        for x, y in zip(a, b):
+            _same(x, y, rtol)
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            _same(a[k], b[k], rtol)
+    else:
+        assert isinstance(a, engine.Tensor) and a.shape == b.shape
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=rtol,
+                                   atol=1e-12)
+
+
+def loss(w, x):
+    return ((x @ w).tanh() ** 2).sum()
+
+
+CALLS = {
+    "grad": lambda L: L.func.grad(loss)(L.tensor(W), L.tensor(X)),
+    "grad argnums": lambda L: L.func.grad(loss, argnums=(0, 1))(L.tensor(W), L.tensor(X)),
+    "grad_and_value": lambda L: L.func.grad_and_value(loss)(L.tensor(W), L.tensor(X)),
+    "grad has_aux": lambda L: L.func.grad(lambda w: (loss(w, L.tensor(X)), w.sum()),
+                                          has_aux=True)(L.tensor(W)),
+    "grad of a dict": lambda L: L.func.grad(lambda p: (p["a"] * p["b"]).sum())(
+        {"a": L.tensor(X), "b": L.tensor(X * 2)}),
+    "vjp": lambda L: L.func.vjp(lambda w: (L.tensor(X) @ w).sin(), L.tensor(W))[1](
+        L.tensor(Y)),
+    "jvp": lambda L: L.func.jvp(lambda w: (w ** 2).sin(), (L.tensor(W),),
+                                (L.tensor(W * 0.5),)),
+    "jacrev": lambda L: L.func.jacrev(lambda w: (L.tensor(X) @ w).sin())(L.tensor(W)),
+    "jacrev argnums": lambda L: L.func.jacrev(lambda w, x: (x @ w).sin(), argnums=(0, 1))(
+        L.tensor(W), L.tensor(X[:2])),
+    "jacfwd": lambda L: L.func.jacfwd(lambda w: w.exp() * 2)(L.tensor(W)),
+    "hessian": lambda L: L.func.hessian(lambda w: (w ** 3).sum() * w.sum())(L.tensor(W[0])),
+    "vmap": lambda L: L.func.vmap(lambda x: (x ** 2).sum())(L.tensor(X)),
+    "vmap in_dims": lambda L: L.func.vmap(lambda w, x: x @ w, in_dims=(None, 0))(
+        L.tensor(W), L.tensor(X)),
+    "vmap dim 1 out 1": lambda L: L.func.vmap(lambda x: x * 2, in_dims=1, out_dims=1)(
+        L.tensor(X)),
+    "vmap tuple out": lambda L: L.func.vmap(lambda x: (x.sum(), x.exp()))(L.tensor(X)),
+    "vmap nested": lambda L: L.func.vmap(L.func.vmap(lambda v: v.sin()))(L.tensor(X)),
+    "per-example grads": lambda L: L.func.vmap(
+        L.func.grad(lambda w, x, y: ((x @ w - y) ** 2).sum()), in_dims=(None, 0, 0))(
+        L.tensor(W), L.tensor(X), L.tensor(Y)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_matches_torch_func(name):
+    _same(CALLS[name](engine), CALLS[name](torch))
+
+
+def test_per_example_gradients_of_an_mlp_equal_the_loop():
+    engine.manual_seed(0)
+    model = engine.nn.Sequential(engine.nn.Linear(3, 4), engine.nn.Tanh(),
+                                 engine.nn.Linear(4, 2)).double()
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    x, y = engine.tensor(X), engine.tensor(Y)
+
+    def sample_loss(p, xi, yi):
+        out = engine.func.functional_call(model, p, (xi.unsqueeze(0),))
+        return ((out - yi) ** 2).sum()
+
+    per_example = engine.func.vmap(engine.func.grad(sample_loss), in_dims=(None, 0, 0))(
+        params, x, y)
+    for i in range(5):
+        model.zero_grad()
+        ((model(x[i:i + 1]) - y[i]) ** 2).sum().backward()
+        for name, p in model.named_parameters():
+            np.testing.assert_allclose(per_example[name][i].numpy(), p.grad.numpy(),
+                                       rtol=1e-10)
+    assert all(p.grad is not None for p in model.parameters())  # the model is untouched
+
+
+def test_functional_call_restores_the_module():
+    model = engine.nn.Linear(3, 2).double()
+    before = {k: v.detach().clone() for k, v in model.named_parameters()}
+    zeros = {"weight": engine.zeros(2, 3, dtype=engine.float64),
+             "bias": engine.ones(2, dtype=engine.float64)}
+    out = engine.func.functional_call(model, zeros, (engine.tensor(X),))
+    assert out.tolist() == [[1.0, 1.0]] * 5
+    for k, v in model.named_parameters():
+        assert isinstance(v, engine.nn.Parameter) and engine.equal(v, before[k])
+    with pytest.raises(RuntimeError, match="missing keys \\['bias'\\]"):
+        engine.func.functional_call(model, {"weight": zeros["weight"]}, (engine.tensor(X),),
+                                    strict=True)
+
+
+def test_vmap_randomness_modes():
+    def noisy(x):
+        return x + engine.rand(())
+
+    x = engine.zeros(4)
+    with pytest.raises(RuntimeError, match="randomness error mode"):
+        engine.func.vmap(noisy)(x)
+    same = engine.func.vmap(noisy, randomness="same")(x)
+    different = engine.func.vmap(noisy, randomness="different")(x)
+    assert len(set(same.tolist())) == 1 and len(set(different.tolist())) == 4
+    with pytest.raises(ValueError, match="same size in the mapped dimension"):
+        engine.func.vmap(lambda a, b: a + b)(engine.zeros(3), engine.zeros(4))
+
+
+@settings(deadline=None, max_examples=15)
+@given(batch=st.integers(1, 4), features=st.integers(1, 3), dim=st.integers(0, 1),
+       seed=st.integers(0, 2 ** 16))
+def test_vmap_of_grad_over_shapes_and_in_dims(batch, features, dim, seed):
+    rng = np.random.default_rng(seed)
+    data = rng.standard_normal((batch, features) if dim == 0 else (features, batch))
+    w = rng.standard_normal(features)
+    results = [lib.func.vmap(lib.func.grad(lambda v, x: (v * x).sin().sum()),
+                             in_dims=(None, dim))(lib.tensor(w), lib.tensor(data))
+               for lib in (engine, torch)]
+    _same(*results)
