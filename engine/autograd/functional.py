@@ -119,14 +119,17 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
 
     vectorize only changes how PyTorch computes the rows (vmap instead of a loop); the
     result is the same, and here the rows are always computed one by one.
-    strategy="forward-mode" needs forward-mode AD, which numbagrad does not have yet."""
+    strategy="forward-mode" builds it column by column from Jacobian-vector products
+    (forward_ad), one per input element, instead of row by row."""
     if strategy not in ("reverse-mode", "forward-mode"):
         raise ValueError(f'jacobian: strategy must be "forward-mode" or "reverse-mode", got '
                          f'{strategy!r}')
-    if strategy == "forward-mode":
-        raise NotImplementedError("jacobian: strategy='forward-mode' needs forward-mode AD, "
-                                  "which numbagrad does not have yet; use 'reverse-mode'")
     inputs, inputs_tuple = _tuple("jacobian", inputs, "inputs")
+    if strategy == "forward-mode":
+        if create_graph:
+            raise NotImplementedError("jacobian: strategy='forward-mode' with "
+                                      "create_graph=True is not supported; use 'reverse-mode'")
+        return _jacobian_forward(func, inputs, inputs_tuple)
     inputs = _differentiable(inputs, create_graph)
     outputs, outputs_tuple = _outputs("jacobian", func, inputs)
     rows = []
@@ -146,6 +149,40 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
             blocks.append(block.reshape(shape))
         rows.append(_finish(blocks, inputs_tuple, create_graph))
     return tuple(rows) if outputs_tuple else rows[0]
+
+
+def _jacobian_forward(func, inputs, inputs_tuple):
+    from . import forward_ad
+
+    columns = []  # per input: per element, the tuple of output tangents
+    for j, x in enumerate(inputs):
+        per_element = []
+        for k in range(x.numel()):
+            with forward_ad.dual_level():
+                duals = []
+                for i, t in enumerate(inputs):
+                    tangent = t.new_zeros(t.numel())
+                    if i == j:
+                        tangent[k] = 1.0
+                    duals.append(forward_ad.make_dual(t.detach(), tangent.reshape(t.shape)))
+                outputs, outputs_tuple = _outputs("jacobian", func, duals)
+                per_element.append(tuple(
+                    _zero_if_none(forward_ad.unpack_dual(o).tangent, o) for o in outputs))
+        columns.append(per_element)
+    outputs, outputs_tuple = _outputs("jacobian", func, [t.detach() for t in inputs])
+    rows = []
+    for i, out in enumerate(outputs):
+        blocks = []
+        for j, x in enumerate(inputs):
+            cols = [c[i].reshape(-1) for c in columns[j]]
+            block = _stack(cols).t() if cols else out.new_zeros((out.numel(), 0))
+            blocks.append(block.reshape(tuple(out.shape) + tuple(x.shape)))
+        rows.append(_finish(blocks, inputs_tuple, False))
+    return tuple(rows) if outputs_tuple else rows[0]
+
+
+def _zero_if_none(tangent, like):
+    return like.new_zeros(like.shape).detach() if tangent is None else tangent
 
 
 def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
