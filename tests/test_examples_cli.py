@@ -62,6 +62,7 @@ CASES = {  # small settings for CI, and what the run must reach
     "notmnist": ["--epochs", "2"],
     "digits": [],
     "char_gpt": ["--epochs", "3"],
+    "private_sgd": ["--epochs", "12", "--lr", "1.5"],
 }
 
 

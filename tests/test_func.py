@@ -127,3 +127,34 @@ def test_vmap_of_grad_over_shapes_and_in_dims(batch, features, dim, seed):
                              in_dims=(None, dim))(lib.tensor(w), lib.tensor(data))
                for lib in (engine, torch)]
     _same(*results)
+
+
+@pytest.mark.skipif(not engine.cuda.is_available(), reason="no CUDA device or simulator")
+def test_transforms_on_cuda_match_the_cpu():
+    """jvp (forward mode), jacrev and vmap(grad) over a small MLP, on the GPU backend."""
+    engine.manual_seed(0)
+    model = engine.nn.Sequential(engine.nn.Linear(3, 4), engine.nn.Tanh(),
+                                 engine.nn.Linear(4, 1))
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    x, y = engine.tensor(X, dtype=engine.float32), engine.tensor(Y[:, :1],
+                                                                 dtype=engine.float32)
+
+    def sample_loss(p, xi, yi):
+        return ((engine.func.functional_call(model, p, (xi.unsqueeze(0),)) - yi) ** 2).sum()
+
+    def run(device):
+        model.to(device)
+        p = {k: v.to(device) for k, v in params.items()}
+        per_example = engine.func.vmap(engine.func.grad(sample_loss), in_dims=(None, 0, 0))(
+            p, x.to(device), y.to(device))
+        jac = engine.func.jacrev(lambda w: (x.to(device) @ w).sin())(p["0.weight"].t())
+        with engine.autograd.forward_ad.dual_level():
+            dual = engine.autograd.forward_ad.make_dual(x.to(device), engine.ones_like(
+                x.to(device)))
+            tangent = engine.autograd.forward_ad.unpack_dual(model(dual)).tangent
+        model.to("cpu")
+        return [per_example["0.weight"], jac, tangent]
+
+    for a, b in zip(run("cuda"), run("cpu")):
+        assert a.device.type == "cuda"
+        np.testing.assert_allclose(a.cpu().numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
