@@ -140,3 +140,14 @@ def test_jacobian_shapes_of_any_input(shape, seed):
         return  # torch's own jacobian fails here ("stack expects a non-empty TensorList")
     theirs = torch.autograd.functional.jacobian(lambda t: (t * t).tanh(), torch.tensor(x))
     _same(ours, theirs)
+
+
+def test_a_hessian_built_with_create_graph_draws_its_second_order_graph():
+    x = engine.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    h = engine.autograd.functional.hessian(lambda v: (v.sin() * v).sum(), x,
+                                           create_graph=True)
+    source = engine.viz.draw(h.sum(), {"x": x}).source
+    # sin's derivative is cos, and cos's is -sin: both appear in the second-order graph
+    assert "SinBackward0" in source and "CosBackward0" in source and "x" in source
+    h.sum().backward()  # and it is differentiable once more: third derivatives
+    assert x.grad.shape == (3,)
