@@ -70,10 +70,9 @@ def grad_and_value(func, argnums=0, has_aux=False):
             result = func(*args, **kwargs)
         output, aux = _split_aux(result, has_aux)
         if not isinstance(output, Tensor) or output.numel() != 1:
-            raise RuntimeError(f"grad: expected f(*args) to return a scalar Tensor, got "
-                               f"{type(output).__name__}"
-                               f"{'' if not isinstance(output, Tensor) else ' of shape '}"
-                               f"{'' if not isinstance(output, Tensor) else tuple(output.shape)}")
+            got = f"shape {tuple(output.shape)}" if isinstance(output, Tensor) \
+                else type(output).__name__
+            raise RuntimeError(f"grad: expected f(*args) to return a scalar Tensor, got {got}")
         wrt = [leaf for n in nums for leaf in _leaves(args[n])]
         found = _grad(output, wrt, create_graph=nested, allow_unused=True) \
             if output.requires_grad else (None,) * len(wrt)

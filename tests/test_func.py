@@ -158,3 +158,10 @@ def test_transforms_on_cuda_match_the_cpu():
     for a, b in zip(run("cuda"), run("cpu")):
         assert a.device.type == "cuda"
         np.testing.assert_allclose(a.cpu().numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_grad_refuses_a_non_scalar_output():
+    with pytest.raises(RuntimeError, match=r"scalar Tensor, got shape \(3,\)"):
+        engine.func.grad(lambda x: x * 2)(engine.ones(3))
+    with pytest.raises(RuntimeError, match="scalar Tensor, got float"):
+        engine.func.grad(lambda x: 2.0)(engine.ones(3))
