@@ -94,14 +94,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
     is a single element."""
     inputs, inputs_tuple = _tuple("jvp", inputs, "inputs")
     inputs = _differentiable(inputs, create_graph)
-    if v is None:
-        if len(inputs) != 1 or inputs[0].numel() != 1:
-            raise RuntimeError("The vector v can only be None if the input to the "
-                               "user-provided function is a single Tensor with a single "
-                               "element.")
-        v = (inputs[0].new_ones(inputs[0].shape),)
-    else:
-        v = _check_v("jvp", v, inputs, "v as the inputs")
+    v = _vector("jvp", v, inputs)
     outputs, outputs_tuple = _outputs("jvp", func, inputs)
     # u -> u^T J is linear in u: differentiating it in u along v gives J v.
     dummies = tuple(o.new_zeros(o.shape).requires_grad_(True) for o in outputs)

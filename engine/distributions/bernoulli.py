@@ -3,7 +3,7 @@ from ..creation import rand
 from ..ops.activation import sigmoid
 from ..tensor import Size
 from .categorical import clamp_probs
-from .distribution import Distribution
+from .distribution import Distribution, as_tensor
 
 
 class Bernoulli(Distribution):
@@ -13,11 +13,11 @@ class Bernoulli(Distribution):
         if (probs is None) == (logits is None):
             raise ValueError("Either `probs` or `logits` must be specified, but not both.")
         if probs is not None:
-            self.probs = probs = _as_tensor(probs)
+            self.probs = probs = as_tensor(probs)
             clamped = clamp_probs(probs)
             self.logits = clamped.log() - (-clamped).log1p()
         else:
-            logits = _as_tensor(logits)
+            logits = as_tensor(logits)
             self.logits, self.probs = logits, sigmoid(logits)
         given = probs if probs is not None else logits
         super().__init__(Size(given.shape), validate_args=validate_args)
@@ -54,13 +54,6 @@ class Bernoulli(Distribution):
         from ..ops.loss import binary_cross_entropy_with_logits
 
         return binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
-
-
-def _as_tensor(value):
-    from ..creation import tensor
-    from ..tensor import Tensor
-
-    return value if isinstance(value, Tensor) else tensor(float(value))
 
 
 def _broadcast(a, b):

@@ -80,3 +80,12 @@ class Distribution:
 
 
 LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def as_tensor(value, like=None):
+    """A parameter as a tensor: a number becomes a 0-d tensor of like's dtype."""
+    from ..creation import tensor
+
+    if isinstance(value, Tensor):
+        return value
+    return tensor(float(value), dtype=like.dtype if isinstance(like, Tensor) else None)

@@ -2,17 +2,10 @@
 import math
 import numbers
 
-from ..creation import randn, tensor
+from ..creation import randn
 from ..ops.operands import broadcast_shapes
-from ..tensor import Size, Tensor
-from .distribution import LOG_SQRT_2PI, Distribution
-
-
-def _as_tensor(value, like=None):
-    if isinstance(value, Tensor):
-        return value
-    dtype = like.dtype if isinstance(like, Tensor) else None
-    return tensor(float(value), dtype=dtype)
+from ..tensor import Size
+from .distribution import LOG_SQRT_2PI, Distribution, as_tensor
 
 
 class Normal(Distribution):
@@ -22,7 +15,7 @@ class Normal(Distribution):
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = _as_tensor(loc, scale), _as_tensor(scale, loc)
+        self.loc, self.scale = as_tensor(loc, scale), as_tensor(scale, loc)
         shape = broadcast_shapes(self.loc.shape, self.scale.shape, op="Normal")
         self.loc, self.scale = self.loc.expand(shape), self.scale.expand(shape)
         scalar = isinstance(loc, numbers.Number) and isinstance(scale, numbers.Number)
