@@ -49,7 +49,7 @@ def numel(input):
 
 
 def __getattr__(name):
-    if name in ("viz", "testing", "distributions", "func"):
+    if name in ("viz", "testing", "distributions", "distributed", "func"):
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")
@@ -87,15 +87,20 @@ def _register_packages():
     name above exists, so the packages can `import engine` while this runs."""
     import sys
 
-    for name in ("nn", "optim", "data"):
-        module = _own_package(name)
-        globals()[name] = module
-        sys.modules[f"{__name__}.{name}"] = module
-    # Tutorials also write torch.utils.data.DataLoader: the same package under that path.
     from . import utils
 
+    # Tutorials also write torch.utils.data.DataLoader: the same package under that path.
+    utils.data = None
+    for name, aliases in (("nn", ["nn"]), ("optim", ["optim"]), ("data", ["data", "utils.data"])):
+        module = globals()[name] = _own_package(name)
+        # its submodules too (`from torch.utils.data.distributed import ...`), so that a
+        # class has one identity whichever path imported it
+        loaded = [(key[len(module.__name__):], m) for key, m in list(sys.modules.items())
+                  if key == module.__name__ or key.startswith(module.__name__ + ".")]
+        for alias in aliases:
+            for suffix, m in loaded:
+                sys.modules.setdefault(f"{__name__}.{alias}{suffix}", m)
     utils.data = globals()["data"]
-    sys.modules[f"{__name__}.utils.data"] = utils.data
 
 
 _register_packages()

@@ -59,8 +59,8 @@ class Tensor:
     """
 
     __slots__ = ("_data", "_dtype", "_device", "_backend", "_requires_grad", "_grad",
-                 "_grad_fn", "_version", "_base", "_hooks", "_accumulator", "_retains_grad",
-                 "_grad_mark", "__weakref__")
+                 "_grad_fn", "_version", "_base", "_hooks", "_post_accumulate_hooks",
+                 "_accumulator", "_retains_grad", "_grad_mark", "__weakref__")
 
     def __new__(cls, data=(), *, dtype=None, device=None, requires_grad=False):
         """`Tensor(data)`: as in PyTorch, the default float dtype unless `dtype` says."""
@@ -89,7 +89,7 @@ class Tensor:
         t._requires_grad = grad_fn is not None
         t._version = None  # see version_counter
         t._base = None
-        t._hooks = ()  # a list once a hook is registered
+        t._hooks = t._post_accumulate_hooks = ()  # lists once a hook is registered
         t._accumulator = None
         t._retains_grad = False
         t._grad_mark = 0  # used by the backward walk; see autograd.graph._Grads
@@ -245,6 +245,21 @@ class Tensor:
             self._hooks = []
         self._hooks.append(hook)
         return _RemovableHandle(self, "_hooks", hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """hook(tensor) runs after a backward pass has added into this leaf's `.grad`.
+
+        It sees the finished gradient, so it can start work on it at once (an optimizer
+        step per parameter, or DistributedDataParallel's allreduce) while backward goes on.
+        """
+        if self._grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        self._post_accumulate_hooks = list(self._post_accumulate_hooks) + [hook]
+        return _RemovableHandle(self, "_post_accumulate_hooks", hook)
 
     def detach(self):
         """The same data, cut from the graph (shares memory and version counter).

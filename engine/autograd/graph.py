@@ -96,12 +96,33 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ob
         grads.push(node, g, shared=True)
     # The graph is emptied at the end, so that it keeps no node alive: the nodes go by
     # refcount, and the graph goes back to the spares for the next walk.
+    _callbacks.append([])
     try:
         with set_grad_enabled(create_graph):
-            return _walk(graph, grads, retain_graph, create_graph, capture, observe)
+            captured = _walk(graph, grads, retain_graph, create_graph, capture, observe)
+        for callback in _callbacks[-1]:
+            callback()
+        return captured
     finally:
+        _callbacks.pop()
         graph.clear()
         _spare_graphs.append(graph)
+
+
+# One list per walk under way (a hook may start a walk of its own).
+_callbacks = []
+
+
+def queue_callback(fn):
+    """Run fn() once the walk under way has finished, as PyTorch's engine.queue_callback.
+
+    This is how a hook that starts work in the background (DistributedDataParallel's
+    gradient allreduce) waits for it before backward() returns.
+    """
+    if not _callbacks:
+        raise RuntimeError("queue_callback: no backward pass is running; call it from a "
+                           "hook during backward()")
+    _callbacks[-1].append(fn)
 
 
 def _walk(graph, grads, retain_graph, create_graph, capture, observe):

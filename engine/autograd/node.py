@@ -158,6 +158,8 @@ class AccumulateGrad:
             leaf._grad = leaf._grad + g
         else:
             leaf._grad._backend.add_(leaf._grad._data, g._data)
+        for hook in leaf._post_accumulate_hooks:
+            hook(leaf)
 
     def __repr__(self):
         return f"<AccumulateGrad object at {hex(id(self))}>"

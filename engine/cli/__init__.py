@@ -4,6 +4,7 @@
     numbagrad run NAME [--device cpu|cuda] [--epochs N] [--batch-size N] [--lr X]
                        [--seed N] [--graph FILE.svg|png|pdf] [--explain]
                        [--loss-curve FILE.png|svg] [--data-root DIR] [--quiet]
+                       [--nproc N [--all-ranks]] [--save FILE]
 
 Bad names and options give one line on stderr and exit status 2 before any work
 starts, never a traceback; an option the example does not use is refused, not ignored.
@@ -71,10 +72,17 @@ def add_run_options(parser):
                         help="where datasets live (default: $NUMBAGRAD_DATA, else "
                              "~/.cache/numbagrad)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--nproc", type=_positive(int, "a positive integer"),
+                        help="train data-parallel on N MPI ranks (started with mpiexec)")
+    parser.add_argument("--all-ranks", action="store_true",
+                        help="with --nproc, print every rank's output, not only rank 0's")
+    parser.add_argument("--save", metavar="FILE",
+                        help="save the trained weights (engine.save; rank 0 only)")
 
 
 # Options every example honours; the others apply where the example's DEFAULTS name them.
-_UNIVERSAL = {"seed", "graph", "explain", "loss_curve", "quiet", "command", "name"}
+_UNIVERSAL = {"seed", "graph", "explain", "loss_curve", "quiet", "command", "name",
+              "all_ranks"}
 
 
 def _positive(kind, what):
@@ -143,6 +151,10 @@ def run_example(module, options, out=None):
     config = configure(module, options)
     if getattr(config, "device", None) == "cuda" and not engine.cuda.is_available():
         raise _Usage("--device cuda: CUDA is not available on this machine")
+    if getattr(config, "save", None):
+        _check_output("--save", config.save, (".pt", ".pth", ".ckpt"))
+    if getattr(config, "nproc", 1) > 1:
+        out = _join_ranks(config, options, out)
     engine.manual_seed(config.seed)
     start = time.monotonic()
     result = module.run(config)
@@ -173,6 +185,42 @@ def run_example(module, options, out=None):
     return result
 
 
+def _join_ranks(config, options, out):
+    """Inside one of --nproc N ranks: join the MPI job (checking it has N ranks); every
+    rank but 0 prints nothing unless --all-ranks. Returns where the summary goes."""
+    from engine import distributed as dist
+
+    dist.init_process_group("mpi")
+    if dist.get_world_size() != config.nproc:
+        raise _Usage(f"--nproc {config.nproc}, but this job has {dist.get_world_size()} MPI "
+                     f"rank(s); start it with `numbagrad run NAME --nproc N`, or with "
+                     f"mpiexec -n {config.nproc}")
+    if dist.get_rank() != 0 and not options.all_ranks:
+        config.progress = False
+        sys.stdout = open(os.devnull, "w")
+        return sys.stdout
+    return out
+
+
+def _inside_mpi_job():
+    """True in a process started by an MPI launcher (MPICH, Open MPI, Slurm, PMIx)."""
+    return any(name in os.environ for name in
+               ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_SIZE"))
+
+
+def launch(argv, nproc):
+    """`--nproc N` outside an MPI job: start N copies of this command under mpiexec,
+    which pass through here again, each as one rank; returns mpiexec's status."""
+    import shutil
+    import subprocess
+
+    mpiexec = shutil.which("mpiexec")
+    if mpiexec is None:
+        raise _Usage("--nproc needs MPI's mpiexec, which is not installed: "
+                     "pip install mpi4py mpich")
+    return subprocess.call([mpiexec, "-n", str(nproc), sys.executable, "-m", "engine", *argv])
+
+
 def _short_name(module):
     return os.path.splitext(os.path.basename(module.__file__))[0]
 
@@ -187,7 +235,11 @@ def main(argv=None):
                 print(f"{name:24} {doc[0] if doc else ''}")
             sys.stdout.flush()
             return 0
-        return _status(run_example(_load(options.name), options))
+        module = _load(options.name)
+        if (options.nproc or 1) > 1 and not _inside_mpi_job():
+            configure(module, options)  # an option the example does not take: refused here
+            return launch(sys.argv[1:] if argv is None else list(argv), options.nproc)
+        return _status(run_example(module, options))
 
     return _guarded("numbagrad", command)
 
@@ -229,7 +281,15 @@ def _guarded(prog, command):
         if os.environ.get("NUMBAGRAD_DEBUG"):
             raise
         print(f"{prog}: error: {type(e).__name__}: {e}", file=sys.stderr)
+        _abort_other_ranks(e)
         return 1
+
+
+def _abort_other_ranks(error):
+    """A rank of --nproc N that fails ends the job, rather than leave the others waiting."""
+    group = sys.modules.get("engine.distributed.group")
+    if group is not None:
+        group.abort(f"{type(error).__name__}: {error}")
 
 
 _INSTALL_HINTS = {"sklearn": 'pip install scikit-learn (or pip install -e ".[examples]" in '

@@ -22,7 +22,7 @@ from .optim import (  # noqa: F401
     sgd_step,
 )
 from .random import bernoulli, generator, multinomial, normal, randint, uniform  # noqa: F401
-from .pinned import is_pinned, pinned_empty  # noqa: F401 - host memory for fast copies
+from .pinned import from_pinned, is_pinned, pinned_empty, to_pinned  # noqa: F401 - host memory
 from .reduce import (  # noqa: F401
     amax, amin, argsort, cumsum, gather, log_softmax, log_softmax_backward, logsumexp, max_along,
     min_along, scatter_add, softmax, softmax_backward, sum,

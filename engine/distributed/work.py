@@ -1,0 +1,54 @@
+"""The handle of a collective under way: `async_op=True` returns it, `wait()` finishes it."""
+import time
+
+
+class Work:
+    """MPI requests plus what must happen once they complete (copying a staged result
+    back to the GPU, dividing a sum for AVG, filling a list of tensors).
+
+    wait() polls the requests rather than blocking in MPI, so that a rank that never
+    joins the collective ends the job after the group's timeout instead of hanging it.
+    """
+
+    def __init__(self, name, requests, finish=None, timeout=None, status=None):
+        self._name, self._requests, self._finish = name, list(requests), finish
+        self._timeout, self._status = timeout, status  # status: filled in by a receive
+        self._done = False
+
+    def is_completed(self):
+        if not self._done and all(r.Test(self._status) for r in self._requests):
+            self._complete()
+        return self._done
+
+    def wait(self, timeout=None):
+        """Block until the collective has finished; True, as PyTorch's Work.wait."""
+        if self._done:
+            return True
+        limit = timeout if timeout is not None else self._timeout
+        deadline = None if limit is None else time.monotonic() + _seconds(limit)
+        pending = self._requests
+        spins = 0
+        while pending:
+            pending = [r for r in pending if not r.Test(self._status)]
+            spins += 1
+            if pending and deadline is not None and spins % 1024 == 0:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{self._name}: not finished after "
+                                       f"{_seconds(limit):g} s (timeout); another rank may "
+                                       f"have failed or not called {self._name}")
+                time.sleep(0)
+        self._complete()
+        return True
+
+    def _complete(self):
+        self._done = True
+        if self._finish is not None:
+            finish, self._finish = self._finish, None
+            finish()
+
+    def __repr__(self):
+        return f"<Work {self._name} {'completed' if self._done else 'pending'}>"
+
+
+def _seconds(limit):
+    return limit.total_seconds() if hasattr(limit, "total_seconds") else float(limit)
