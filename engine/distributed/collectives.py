@@ -5,14 +5,11 @@ through pinned host memory: copied out, sent, and copied back when the work fini
 Every collective is started non-blocking and, unless `async_op=True` asked for the
 handle, waited for at once; the wait is bounded by the group's timeout.
 """
-import os
-
 import numpy as np
 
 from ..autograd import no_grad
 from ..device import device as engine_device
 from ..tensor import Tensor, version_counter
-from . import mpi
 from .group import _resolve
 from .work import Work
 
@@ -37,7 +34,7 @@ _MPI_NAME = {"SUM": "SUM", "AVG": "SUM", "PRODUCT": "PROD", "MIN": "MIN", "MAX":
              "BAND": "BAND", "BOR": "BOR", "BXOR": "BXOR"}
 
 
-def _mpi_op(op, tensor, name):
+def _mpi_op(pg, op, tensor, name):
     if not isinstance(op, _Op):
         raise TypeError(f"{name}: op must be a ReduceOp (such as ReduceOp.SUM), got {op!r}")
     if op is ReduceOp.AVG and not tensor.dtype.is_floating_point:
@@ -46,7 +43,7 @@ def _mpi_op(op, tensor, name):
     if op.name in ("BAND", "BOR", "BXOR") and tensor.dtype.is_floating_point:
         raise ValueError(f"{name}: ReduceOp.{op.name} needs an integer or bool tensor, got "
                          f"{tensor.dtype}")
-    return getattr(mpi.load(), _MPI_NAME[op.name])
+    return getattr(pg.MPI, _MPI_NAME[op.name])
 
 
 def _checked(tensor, name, what="tensor"):
@@ -81,11 +78,9 @@ def _store_into(tensors, rows):
 
 
 def _debug_check(pg, name, *signature):
-    """With NUMBAGRAD_DISTRIBUTED_DEBUG set, every rank compares what it is about to do
-    (as TORCH_DISTRIBUTED_DEBUG does): a mismatch is a clear error on all ranks rather
-    than a hang or a truncated message inside MPI."""
-    if os.environ.get("NUMBAGRAD_DISTRIBUTED_DEBUG", "0") in ("", "0", "OFF"):
-        return
+    """In debug mode every rank compares what it is about to do (as with
+    TORCH_DISTRIBUTED_DEBUG): a mismatch is a clear error on all ranks rather than a hang
+    or a truncated message inside MPI."""
     mine = (name,) + signature
     every = pg.comm.allgather(mine)
     if any(s != mine for s in every):
@@ -138,10 +133,11 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     """Combine `tensor` over all ranks, in place on every rank."""
     pg = _resolve(group)
     _checked(tensor, "all_reduce")
-    mpi_op = _mpi_op(op, tensor, "all_reduce")
-    _debug_check(pg, "all_reduce", *_meta(tensor), op.name)
+    mpi_op = _mpi_op(pg, op, tensor, "all_reduce")
+    if pg.debug:
+        _debug_check(pg, "all_reduce", *_meta(tensor), op.name)
     buffer = _Buffer(tensor)
-    request = pg.comm.Iallreduce(mpi.load().IN_PLACE, buffer.array, op=mpi_op)
+    request = pg.comm.Iallreduce(pg.MPI.IN_PLACE, buffer.array, op=mpi_op)
 
     def finish():
         _divide_for_avg(op, buffer, pg.size())
@@ -155,7 +151,8 @@ def broadcast(tensor, src=0, group=None, async_op=False):
     pg = _resolve(group)
     _checked(tensor, "broadcast")
     _check_root(pg, "broadcast", src, "src")
-    _debug_check(pg, "broadcast", *_meta(tensor), src)
+    if pg.debug:
+        _debug_check(pg, "broadcast", *_meta(tensor), src)
     buffer = _Buffer(tensor)
     request = pg.comm.Ibcast(buffer.array, root=src)
     return _run(pg, "broadcast", async_op, [request], buffer.store)
@@ -166,7 +163,8 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     pg = _resolve(group)
     _checked(tensor, "all_gather")
     _check_list(pg, "all_gather", tensor_list, tensor, "tensor_list")
-    _debug_check(pg, "all_gather", *_meta(tensor))
+    if pg.debug:
+        _debug_check(pg, "all_gather", *_meta(tensor))
     send = _Buffer(tensor).array
     received = np.empty((pg.size(),) + send.shape, send.dtype)
     request = pg.comm.Iallgather(send, received)
@@ -181,7 +179,8 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
     _checked(input_tensor, name, "input_tensor")
     _checked(output_tensor, name, "output_tensor")
     _check_sizes(name, output_tensor, input_tensor, pg.size(), "output_tensor", "input_tensor")
-    _debug_check(pg, name, *_meta(input_tensor))
+    if pg.debug:
+        _debug_check(pg, name, *_meta(input_tensor))
     send = _Buffer(input_tensor).array
     out = _Buffer(output_tensor)
     request = pg.comm.Iallgather(send, out.array)
@@ -195,8 +194,9 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
     _checked(input, name, "input")
     _checked(output, name, "output")
     _check_sizes(name, input, output, pg.size(), "input", "output")
-    mpi_op = _mpi_op(op, input, name)
-    _debug_check(pg, name, *_meta(input), op.name)
+    mpi_op = _mpi_op(pg, op, input, name)
+    if pg.debug:
+        _debug_check(pg, name, *_meta(input), op.name)
     send = _Buffer(input).array
     out = _Buffer(output)
     request = pg.comm.Ireduce_scatter_block(send, out.array, op=mpi_op)
@@ -230,7 +230,8 @@ def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
         _check_list(pg, "gather", gather_list, tensor, "gather_list")
     elif gather_list:
         raise ValueError("gather: gather_list must be empty or None on ranks other than dst")
-    _debug_check(pg, "gather", *_meta(tensor), dst)
+    if pg.debug:
+        _debug_check(pg, "gather", *_meta(tensor), dst)
     send = _Buffer(tensor).array
     received = np.empty((pg.size(),) + send.shape, send.dtype) if here else None
     request = pg.comm.Igather(send, received, root=dst)
@@ -248,7 +249,8 @@ def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
         _check_list(pg, "scatter", scatter_list, tensor, "scatter_list")
     elif scatter_list:
         raise ValueError("scatter: scatter_list must be empty or None on ranks other than src")
-    _debug_check(pg, "scatter", *_meta(tensor), src)
+    if pg.debug:
+        _debug_check(pg, "scatter", *_meta(tensor), src)
     send = (np.stack([t.detach().cpu().numpy() for t in scatter_list]) if here else None)
     out = _Buffer(tensor)
     request = pg.comm.Iscatter(send, out.array, root=src)
@@ -284,7 +286,7 @@ def recv(tensor, src=None, group=None, tag=0):
 def _receive(tensor, src, group, tag, name):
     pg = _resolve(group)
     _checked(tensor, name)
-    MPI = mpi.load()
+    MPI = pg.MPI
     if src is not None:
         _check_root(pg, name, src, "src")
     buffer = _Buffer(tensor)

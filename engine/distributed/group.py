@@ -1,5 +1,6 @@
 """The process group: MPI's COMM_WORLD, how a job starts, and how it ends when a rank fails."""
 import datetime
+import os
 import sys
 import time
 import traceback
@@ -11,10 +12,14 @@ ABORT_GRACE_SECONDS = 0.5
 
 
 class ProcessGroup:
-    """The ranks a collective runs over (only the world, here) and its MPI communicator."""
+    """The ranks a collective runs over (only the world, here) and its MPI communicator.
 
-    def __init__(self, comm, timeout):
-        self.comm, self.timeout = comm, timeout
+    `debug` is NUMBAGRAD_DISTRIBUTED_DEBUG as it was when the group was made (PyTorch
+    also reads TORCH_DISTRIBUTED_DEBUG once): then every collective first checks that
+    all ranks are running the same one on the same shapes."""
+
+    def __init__(self, MPI, comm, timeout, debug):
+        self.MPI, self.comm, self.timeout, self.debug = MPI, comm, timeout, debug
 
     def rank(self):
         return self.comm.Get_rank()
@@ -61,13 +66,16 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     if not isinstance(timeout, datetime.timedelta):
         raise TypeError(f"init_process_group: timeout must be a datetime.timedelta, got "
                         f"{type(timeout).__name__}")
-    comm = mpi.load().COMM_WORLD
+    MPI = mpi.load()
+    comm = MPI.COMM_WORLD
     for name, given, actual in (("world_size", world_size, comm.Get_size()),
                                 ("rank", rank, comm.Get_rank())):
         if given not in (-1, None) and given != actual:
             raise ValueError(f"init_process_group: {name}={given}, but MPI started this "
                              f"process with {name} {actual}")
-    _state["group"] = _World.WORLD = ProcessGroup(comm, timeout)
+    debug = os.environ.get("NUMBAGRAD_DISTRIBUTED_DEBUG", "OFF").upper() not in ("", "0",
+                                                                              "OFF")
+    _state["group"] = _World.WORLD = ProcessGroup(MPI, comm, timeout, debug)
     if comm.Get_size() > 1:
         _abort_on_uncaught_exception()
 

@@ -26,17 +26,15 @@ class Work:
             return True
         limit = timeout if timeout is not None else self._timeout
         deadline = None if limit is None else time.monotonic() + _seconds(limit)
-        pending = self._requests
-        spins = 0
-        while pending:
-            pending = [r for r in pending if not r.Test(self._status)]
-            spins += 1
-            if pending and deadline is not None and spins % 1024 == 0:
-                if time.monotonic() > deadline:
+        status = self._status
+        for request in self._requests:
+            spins = 0
+            while not request.Test(status):  # each Test also advances MPI's progress
+                spins += 1
+                if spins % 4096 == 0 and deadline is not None and time.monotonic() > deadline:
                     raise RuntimeError(f"{self._name}: not finished after "
                                        f"{_seconds(limit):g} s (timeout); another rank may "
                                        f"have failed or not called {self._name}")
-                time.sleep(0)
         self._complete()
         return True
 

@@ -30,10 +30,19 @@ def assign_buckets(params, cap_bytes, first_cap_bytes):
 
 
 class _Bucket:
+    """Parameters whose gradients are averaged together, in one flat buffer kept from
+    step to step (a fresh one each step cost more than the allreduce: page faults)."""
+
     def __init__(self, params):
         self.params = params
         self.ready = 0
-        self.flat = self.work = None
+        self.work = None
+        self.flat = engine.zeros(sum(p.numel() for p in params), dtype=params[0].dtype,
+                                 device=params[0].device)
+        self.views, offset = [], 0
+        for p in params:
+            self.views.append(self.flat[offset:offset + p.numel()].view(p.shape))
+            offset += p.numel()
 
 
 class Reducer:
@@ -63,7 +72,7 @@ class Reducer:
                 "If the model does not use every parameter in every step, pass "
                 "find_unused_parameters=True to DistributedDataParallel.")
         for b in self.buckets:
-            b.ready, b.flat, b.work = 0, None, None
+            b.ready, b.work = 0, None
         self.next_bucket, self.queued, self.armed = 0, False, True
         self.used, self.seen = None, set()
         if self.find_unused:
@@ -89,9 +98,13 @@ class Reducer:
             self.next_bucket += 1
 
     def _launch(self, bucket):
-        grads = [p.grad if p.grad is not None else engine.zeros_like(p) for p in bucket.params]
+        """Copy the gradients into the bucket and start averaging it over the ranks."""
         with engine.no_grad():
-            bucket.flat = engine.cat([g.reshape(-1) for g in grads])
+            for p, view in zip(bucket.params, bucket.views):
+                if p.grad is None:
+                    view.zero_()
+                elif p.grad is not view:
+                    view.copy_(p.grad)
         bucket.work = dist.all_reduce(bucket.flat, dist.ReduceOp.AVG, async_op=True)
 
     def _finish(self):
@@ -107,7 +120,7 @@ class Reducer:
         for bucket in self.buckets:
             bucket.work.wait()
             self._write_back(bucket, used_anywhere)
-            bucket.flat = bucket.work = None
+            bucket.work = None
         self.armed = False
 
     def _used_anywhere(self):
@@ -121,16 +134,14 @@ class Reducer:
         return {id(p) for p, f in zip(params, flags.tolist()) if f}
 
     def _write_back(self, bucket, used_anywhere):
-        offset = 0
         with engine.no_grad():
-            for p in bucket.params:
-                n = p.numel()
-                average = bucket.flat[offset:offset + n].view(p.shape)
-                offset += n
+            for p, average in zip(bucket.params, bucket.views):
                 if used_anywhere is not None and id(p) not in used_anywhere:
                     continue
-                if self.grads_as_views or p.grad is None:
+                if self.grads_as_views:
                     p.grad = average
+                elif p.grad is None:
+                    p.grad = average.clone()
                 else:
                     p.grad.copy_(average)
 
