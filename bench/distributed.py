@@ -15,7 +15,6 @@ Interleaved rounds, medians; rank 0 reports.
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -112,7 +111,9 @@ def ddp_job(rounds, batch):
 
 
 def _job(nproc, kind, rounds, port):
-    mpiexec = shutil.which("mpiexec")
+    from engine.distributed.mpi import find_mpiexec
+
+    mpiexec = find_mpiexec()
     if mpiexec is None:
         sys.exit("bench.distributed needs mpiexec: pip install mpi4py mpich")
     env = {**os.environ, "MASTER_PORT": str(port)}

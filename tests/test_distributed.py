@@ -5,7 +5,6 @@ a check failing in a rank aborts the job with that rank's error, which fails the
 Every job is bounded in time: a hang is a failure, not a stuck suite.
 """
 import os
-import shutil
 import subprocess
 import sys
 
@@ -16,10 +15,11 @@ from conftest import needs_torch, torch
 
 import engine
 from engine.data import DistributedSampler
+from engine.distributed.mpi import find_mpiexec
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RANKS = os.path.join(HERE, "ranks")
-MPIEXEC = shutil.which("mpiexec")
+MPIEXEC = find_mpiexec()
 needs_mpi = pytest.mark.skipif(
     MPIEXEC is None or not engine.distributed.is_available(),
     reason="MPI is not installed (pip install mpi4py mpich)")
@@ -237,7 +237,7 @@ def test_cli_all_ranks_prints_every_rank():
     assert done.stdout.count("digits: loss") == 2, done.stdout + done.stderr
 
 
-def test_cli_nproc_refusals():
+def test_cli_nproc_refusals(tmp_path):
     def run(*args, env=None):
         done = subprocess.run([sys.executable, "-m", "engine", "run", *args],
                               capture_output=True, text=True, timeout=120,
@@ -246,7 +246,12 @@ def test_cli_nproc_refusals():
 
     status, err = run("or_gate", "--nproc", "2")
     assert status == 2 and "--nproc does not apply to or_gate" in err, err
-    status, err = run("digits", "--nproc", "2", env={"PATH": "/nonexistent"})
+    fake_python = tmp_path / "python"  # a Python with no mpiexec beside it or on PATH
+    fake_python.symlink_to(sys.executable)
+    done = subprocess.run([str(fake_python), "-m", "engine", "run", "digits", "--nproc", "2"],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PATH": "/nonexistent"})
+    status, err = done.returncode, done.stderr
     assert status == 2 and "pip install mpi4py mpich" in err, err
     status, err = run("digits", "--nproc", "0")
     assert status == 2 and "expected a positive integer" in err, err

@@ -211,10 +211,11 @@ def _inside_mpi_job():
 def launch(argv, nproc):
     """`--nproc N` outside an MPI job: start N copies of this command under mpiexec,
     which pass through here again, each as one rank; returns mpiexec's status."""
-    import shutil
     import subprocess
 
-    mpiexec = shutil.which("mpiexec")
+    from engine.distributed.mpi import find_mpiexec
+
+    mpiexec = find_mpiexec()
     if mpiexec is None:
         raise _Usage("--nproc needs MPI's mpiexec, which is not installed: "
                      "pip install mpi4py mpich")

@@ -25,3 +25,17 @@ def available():
     except RuntimeError:
         return False
     return True
+
+
+def find_mpiexec():
+    """The mpiexec to start ranks with: on PATH, else beside this Python (where the mpich
+    wheel puts it in a virtual environment that is not activated); None if neither."""
+    import os
+    import shutil
+    import sys
+
+    found = shutil.which("mpiexec")
+    if found is None:
+        beside = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+        found = beside if os.access(beside, os.X_OK) else None
+    return found
