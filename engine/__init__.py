@@ -21,6 +21,7 @@ from .dtypes import dtype  # noqa: F401
 from .ops import *  # noqa: F401,F403
 from . import linalg  # noqa: E402,F401 - torch.linalg (after the ops, which it uses)
 from .printing import set_printoptions  # noqa: F401
+from .compiler import compile  # noqa: E402,F401,A001 - torch.compile
 from .serialization import CheckpointError, load, save  # noqa: F401
 from .random import (  # noqa: F401
     Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed,

@@ -7,6 +7,7 @@ from . import dtypes
 from .device import CPU, backend, canonical
 from .random import generator_for
 from .tensor import Size, Tensor
+from .tracing import constant, graph_break
 
 
 def _size(size):
@@ -24,7 +25,7 @@ def _size(size):
 def _finish(array, device, requires_grad):
     d = canonical(device)
     data = backend(d).from_numpy(array) if d.type != "cpu" else array
-    t = Tensor._make(data, d)
+    t = constant(Tensor._make(data, d))
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -179,7 +180,7 @@ def scalar_tensor(value, dtype=None, device=None, requires_grad=False):
 def _filled(shape, value, dtype, device, requires_grad):
     """A new tensor of `shape` (already checked by `_size`) holding `value`."""
     d = canonical(device)
-    t = Tensor._make((d.kernels or backend(d)).full(shape, value, dtype.numpy), d)
+    t = constant(Tensor._make((d.kernels or backend(d)).full(shape, value, dtype.numpy), d))
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -235,14 +236,14 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = dtypes.int64 if integral else dtypes.get_default_dtype()
     d = canonical(device)
-    t = Tensor._make(backend(d).arange(start, end, step, dtype.numpy), d)
+    t = constant(Tensor._make(backend(d).arange(start, end, step, dtype.numpy), d))
     return t.requires_grad_(True) if requires_grad else t
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
     dtype = dtype or dtypes.get_default_dtype()
     d = canonical(device)
-    t = Tensor._make(backend(d).linspace(start, end, steps, dtype.numpy), d)
+    t = constant(Tensor._make(backend(d).linspace(start, end, steps, dtype.numpy), d))
     return t.requires_grad_(True) if requires_grad else t
 
 
@@ -256,13 +257,14 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
     dtype = dtype or dtypes.get_default_dtype()
     d = canonical(device)
-    t = Tensor._make(backend(d).eye(n, n if m is None else m, dtype.numpy), d)
+    t = constant(Tensor._make(backend(d).eye(n, n if m is None else m, dtype.numpy), d))
     return t.requires_grad_(True) if requires_grad else t
 
 
 # ---- random --------------------------------------------------------------------------
 
 def _random(draw, size, dtype, device, requires_grad, generator):
+    graph_break("random numbers drawn outside an op (a trace would replay them unchanged)")
     dtype = dtype or dtypes.get_default_dtype()
     if not dtype.is_floating_point:
         raise TypeError(f"expected a floating-point dtype for random values, got {dtype}")
@@ -287,6 +289,7 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad=False):
     """Integers uniform on [low, high)."""
+    graph_break("random numbers drawn outside an op (a trace would replay them unchanged)")
     if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
         low, high, size = 0, low, high
     if high is None:
@@ -319,6 +322,7 @@ def randperm(n, *, generator=None, dtype=None, device=None):
 def multinomial(input, num_samples, replacement=False, *, generator=None):
     """Indices drawn with probability proportional to the non-negative `input`: one
     draw of `num_samples` from a 1-d input, or one per row of a 2-d input."""
+    graph_break("random numbers drawn outside an op (a trace would replay them unchanged)")
     if input.dim() not in (1, 2):
         raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape "
                            f"{tuple(input.shape)}")

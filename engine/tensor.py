@@ -9,6 +9,7 @@ import numpy as np
 
 from . import dtypes
 from .device import CPU, backend, canonical
+from .tracing import graph_break
 
 _BY_NUMPY = dtypes._BY_NUMPY
 _new_object = object.__new__
@@ -292,12 +293,14 @@ class Tensor:
     # ---- conversion --------------------------------------------------------------------
 
     def item(self):
+        graph_break("Tensor.item() makes a Python number of a tensor's value")
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
                                f"to Scalar")
         return self._backend.to_numpy(self._data).reshape(()).item()
 
     def tolist(self):
+        graph_break("Tensor.tolist() makes Python numbers of a tensor's values")
         return self._backend.to_numpy(self._data).tolist()
 
     def numpy(self, *, force=False):
@@ -305,6 +308,7 @@ class Tensor:
         if self._requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
+        graph_break("Tensor.numpy() hands the tensor's memory to numpy")
         if self._device.type != "cpu":
             if not force:
                 raise TypeError(f"can't convert {self._device} device type tensor to numpy. "

@@ -4,6 +4,7 @@ from itertools import chain
 import networkx as nx
 
 from ..tensor import Tensor
+from ..tracing import TRACER
 from .anomaly import check_gradients, is_anomaly_enabled
 from .grad_mode import set_grad_enabled
 from .node import AccumulateGrad
@@ -63,8 +64,8 @@ class _Grads:
         if pending is None:
             self.pending[node] = g
         elif (self.create_graph or pending._dtype is not g._dtype
-              or pending._data.shape != g._data.shape):
-            self.pending[node] = pending + g  # recorded, or promoted and broadcast
+              or pending._data.shape != g._data.shape or TRACER[0] is not None):
+            self.pending[node] = pending + g  # recorded (or traced), or promoted/broadcast
         else:  # the common case, straight to the kernel: nothing to record or promote
             self.pending[node] = Tensor._make(pending._backend.add(pending._data, g._data),
                                               pending._device)

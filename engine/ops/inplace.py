@@ -2,6 +2,7 @@
 into the tensor's memory, bumps its version and takes over the result's history."""
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Tensor, version_counter
+from ..tracing import graph_break
 from .operands import NUMBER, broadcast_shapes
 
 
@@ -14,7 +15,10 @@ def needs_history(target, *others):
 
 
 def check_writable(t):
-    """Refuse in-place writes that would corrupt a gradient PyTorch would compute."""
+    """Refuse in-place writes that would corrupt a gradient PyTorch would compute.
+
+    Every in-place write passes here first, so this is also where a trace learns of one."""
+    graph_break("an in-place write into a tensor")
     if not is_grad_enabled():
         return
     if t._requires_grad and t._grad_fn is None:

@@ -4,6 +4,7 @@ import numpy as np
 from .. import dtypes
 from ..device import CPU
 from ..tensor import Tensor
+from ..tracing import constant
 
 NUMBER = (int, float, bool, np.number, np.bool_)
 # Python numbers that never change a tensor's dtype, by the tensor's category:
@@ -28,7 +29,7 @@ def scalar(value, dtype, device):
         t = Tensor._make(backend(device).full((), value, dtype.numpy), device)
         if len(_SCALARS) < 512 and value == value:  # NaN != NaN would never hit
             _SCALARS[key] = t
-    return t
+    return constant(t)
 
 
 def promote(op, *operands, floating=False, device=None):

@@ -25,6 +25,7 @@ from operator import attrgetter
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node
 from ..tensor import Tensor
+from ..tracing import TRACER
 
 _make = Tensor._make
 _data_of = attrgetter("_data")
@@ -141,6 +142,8 @@ class Primitive:
                     out._grad_fn = Node(self, inputs, attrs, out, aux)
                     out._requires_grad = True
                 break
+        if TRACER[0] is not None:
+            TRACER[0].record(self, inputs, attrs, out, aux)
         return out if aux is None else (out, aux)
 
     def backward(self, node, g, create_graph):
@@ -214,13 +217,14 @@ def sum_to(g, shape, create_graph):
     """Undo broadcasting: sum `g` over the dimensions that broadcasting added to `shape`.
 
     Outside create_graph nothing is recorded, so the backend's sum and reshape are
-    called directly: a bias gradient then costs one kernel, not two op dispatches.
+    called directly: a bias gradient then costs one kernel, not two op dispatches. A
+    trace (engine.compile) needs the ops, so it takes the recorded path too.
     """
     lead = g._data.ndim - len(shape)
     g_shape = g._data.shape
     dims = tuple(range(lead)) + tuple(
         lead + d for d, n in enumerate(shape) if n == 1 and g_shape[lead + d] != 1)
-    if not create_graph:
+    if not create_graph and TRACER[0] is None:
         K = g._backend
         data = K.sum(g._data, dims) if dims else g._data
         return _make(K.reshape(data, shape), g._device)

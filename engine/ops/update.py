@@ -4,6 +4,7 @@
 parameter and its state tensors in place, outside autograd, in one kernel pass.
 """
 from ..tensor import version_counter
+from ..tracing import graph_break
 
 
 def _check(param, grad, states):
@@ -30,6 +31,7 @@ def _data(t):
 
 
 def _bump(param, states):
+    graph_break("an optimizer step (in-place updates of parameters and state)")
     for t in (param, *states):
         if t is not None:
             version_counter(t).value += 1

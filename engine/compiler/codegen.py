@@ -1,0 +1,67 @@
+"""Turning a traced graph into one straight-line Python function per phase.
+
+The generated function takes the backend arrays of its inputs and calls each
+primitive's forward (its kernel call) directly: no Tensor objects, no autograd nodes,
+no per-op checks or dispatch, which are most of an eager op's cost on small tensors.
+Its source is kept for explain().
+"""
+import itertools
+
+from .trace import is_aux, producer
+
+_counter = itertools.count()
+
+
+def generate(graph, phase, inputs, outputs, name):
+    """(function, source) computing `outputs` (references) from `inputs`, a list of
+    (parameter name, nodes) groups, each passed as a sequence of arrays."""
+    names, namespace, lines = {}, {}, []
+    params = []
+    for group, nodes in inputs:
+        params.append(group)
+        if nodes:
+            variables = [_variable(node, names) for node in nodes]
+            lines.append(f"    {', '.join(variables)}, = {group}")
+    order = [n for n in graph if graph.nodes[n]["kind"] == "op"
+             and graph.nodes[n]["phase"] == phase]
+    for node in order:
+        data = graph.nodes[node]
+        k = node[1]
+        namespace[f"F{k}"] = data["op"].forward
+        namespace[f"K{k}"] = data["backend"]
+        args = [f"K{k}"] + [_reference(r, names) for r in data["inputs"]]
+        if data["attrs"]:
+            namespace[f"A{k}"] = data["attrs"]
+            args.append(f"**A{k}")
+        target = f"v{k}, x{k}" if data["returns_aux"] else f"v{k}"
+        names[node] = f"v{k}"
+        lines.append(f"    {target} = F{k}({', '.join(args)})  # {data['op'].op_name}")
+    results = ", ".join(_reference(r, names) if r is not None else "None" for r in outputs)
+    lines.append(f"    return ({results}{',' if len(outputs) == 1 else ''})")
+    fn_name = f"{name}_{next(_counter)}"
+    source = f"def {fn_name}({', '.join(params)}):\n" + "\n".join(lines) + "\n"
+    exec(compile(source, f"<engine.compile {fn_name}>", "exec"), namespace)
+    return namespace[fn_name], source
+
+
+def aux_dict(node):
+    """A reference to all of an op's extra arrays at once (what backward is handed)."""
+    return ("extras", node)
+
+
+def _variable(node, names):
+    kind, index = node
+    if kind == "extras":
+        name = f"x{index[1]}"
+    else:
+        name = {"arg": "a", "grad": "g", "const": "c", "op": "v"}[kind] + str(index)
+    names[node] = name
+    return name
+
+
+def _reference(ref, names):
+    if ref[0] == "extras":
+        return f"x{ref[1][1]}"
+    if is_aux(ref):
+        return f"x{producer(ref)[1]}[{ref[1]!r}]"
+    return names[ref]

@@ -1,0 +1,296 @@
+"""A compiled function: guarded entries, each a traced graph replayed by generated code.
+
+The first call with new guards runs the function for real under the tracer (its
+results are the eager ones), derives the backward graph by tracing the VJP formulas
+that autograd.grad runs from the outputs, applies the passes, and generates a forward
+and a backward function. Later calls with the same guards run the generated code; when
+gradients are wanted, the whole call is one node of the eager autograd graph whose
+backward is the generated backward.
+"""
+import warnings
+
+from .. import tracing
+from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.node import Node
+from ..tensor import Tensor, version_counter
+from . import codegen, guards, passes
+from .trace import GraphBreak, Tracer, is_aux, producer
+
+RETRACE_LIMIT = 8
+
+
+class CompiledFunction:
+    """What `engine.compile(fn)` returns: call it as fn; `explain()` says what it did."""
+
+    def __init__(self, fn, fullgraph=False, module=None):
+        self.fn, self.fullgraph, self.module = fn, fullgraph, module
+        self.entries = {}
+        self.events = []          # what happened, in words, for explain()
+        self.eager_reason = None  # set once the function runs eagerly for good
+        self._last_key = None
+        self.__wrapped__ = fn
+        self.__name__ = getattr(fn, "__name__", type(fn).__name__)
+        self.__doc__ = getattr(fn, "__doc__", None)
+
+    def __call__(self, *args, **kwargs):
+        if self.eager_reason is not None:
+            return self.fn(*args, **kwargs)
+        key = guards.key(args, kwargs, self.module)
+        entry = self.entries.get(key)
+        if entry is not None and entry.consts_unchanged():
+            return entry.run(args, kwargs)
+        return self._trace(key, args, kwargs)
+
+    def _trace(self, key, args, kwargs):
+        if self._last_key is not None:
+            reason = (guards.difference(self._last_key, key) if key not in self.entries
+                      else "a captured tensor's requires_grad changed")
+            self.events.append(f"retrace {len(self.entries)}: {reason}")
+            if len(self.entries) >= RETRACE_LIMIT:
+                self._go_eager(f"it was traced {RETRACE_LIMIT} times (the last because "
+                               f"{reason}); it now runs eagerly")
+                return self.fn(*args, **kwargs)
+        self._last_key = key
+        leaves = tensor_leaves((args, kwargs))
+        tracer = Tracer(self.fullgraph)
+        with tracer:
+            for i, t in enumerate(leaves):
+                tracer.add_input(t, "arg", i)
+            result = self.fn(*args, **kwargs)
+            if tracer.broken is None:
+                entry = Entry.build(tracer, leaves, result)
+        if tracer.broken is not None:
+            reason, where = tracer.broken
+            self._go_eager(f"it cannot be captured: {reason}, at {where}")
+            return result
+        self.entries[key] = entry
+        self.events.append(f"traced entry {len(self.entries)}: " + ", ".join(
+            f"{name} {n} ops" for name, n in entry.sizes))
+        return result
+
+    def _go_eager(self, why):
+        self.eager_reason = why
+        self.events.append(f"eager from now on: {why}")
+        warnings.warn(f"engine.compile: {self.__name__} runs eagerly because {why}",
+                      stacklevel=4)
+
+    def explain(self):
+        """The graph's size after each pass, the guards, the retraces and why, and the
+        generated source of every entry."""
+        lines = [f"engine.compile({self.__name__}): {len(self.entries)} entr"
+                 f"{'y' if len(self.entries) == 1 else 'ies'}"]
+        lines += [f"  {event}" for event in self.events]
+        for n, (key, entry) in enumerate(self.entries.items(), 1):
+            lines.append(f"entry {n}")
+            lines.append("  passes: " + " -> ".join(f"{name} {size}" for name, size in
+                                                   entry.sizes))
+            lines.append(f"  guards: arguments {key[0]}, keywords {key[1]}, grad mode "
+                         f"{key[2]}" + (", module state" if key[3] else ""))
+            for title, source in entry.sources:
+                lines.append(f"  {title}:")
+                lines += ["    " + line for line in source.rstrip().splitlines()]
+        return "\n".join(lines)
+
+    @property
+    def graphs(self):
+        """The final graph of each entry (networkx DiGraphs), for drawing and tests."""
+        return [entry.graph for entry in self.entries.values()]
+
+
+class Entry:
+    """One specialisation of the function: its graph, generated code and what to feed it."""
+
+    @classmethod
+    def build(cls, tracer, leaves, result):
+        self = cls()
+        out_leaves, self.template = _template(result)
+        out_refs = [tracer.node_of(t) for t in out_leaves]
+        self.out_devices = [t._device for t in out_leaves]
+        self.out_requires = [t._requires_grad for t in out_leaves]
+        grad_refs, targets = [], []
+        if is_grad_enabled() and any(self.out_requires) and tracer.broken is None:
+            grad_refs, targets = _trace_backward(tracer, leaves, out_leaves)
+        if tracer.broken is not None:
+            return None
+        graph = tracer.graph
+        sizes = [("traced", passes.size(graph))]
+        graph, refs = passes.common_subexpressions(graph, out_refs + grad_refs)
+        sizes.append(("common subexpressions", passes.size(graph)))
+        graph, refs = passes.fold_constants(graph, refs, tracer.allowed)
+        sizes.append(("constants folded", passes.size(graph)))
+        graph = passes.dead_code(graph, [r for r in refs if r is not None])
+        sizes.append(("dead code", passes.size(graph)))
+        out_refs, grad_refs = refs[:len(out_refs)], refs[len(out_refs):]
+        self.graph, self.sizes = graph, sizes
+        args = sorted((n for n in graph if graph.nodes[n]["kind"] == "arg"),
+                      key=lambda n: n[1])
+        consts = sorted(n for n in graph if graph.nodes[n]["kind"] == "const")
+        self.consts = [graph.nodes[n]["tensor"] for n in consts]
+        self.const_flags = [t._requires_grad for t in self.consts]
+        saved = _saved(graph)
+        self.forward, forward_source = codegen.generate(
+            graph, "forward", [("args", args), ("consts", consts)], out_refs + saved,
+            "forward")
+        self.sources = [("forward", forward_source)]
+        self.n_out = len(out_refs)
+        self.backward = None
+        if grad_refs:
+            grads = sorted((n for n in graph if graph.nodes[n]["kind"] == "grad"),
+                           key=lambda n: n[1])
+            self.backward, backward_source = codegen.generate(
+                graph, "backward", [("grads", grads), ("args", args), ("consts", consts),
+                                    ("saved", saved)], grad_refs, "backward")
+            self.sources.append(("backward", backward_source))
+            self.grad_outputs = [i for i, r in enumerate(self.out_requires) if r]
+            self.targets = targets  # ("arg", i) or ("const", tensor) per gradient
+        return self
+
+    def consts_unchanged(self):
+        return all(t._requires_grad is f for t, f in zip(self.consts, self.const_flags))
+
+    def run(self, args, kwargs):
+        leaves = tensor_leaves((args, kwargs))
+        arrays = [t._data for t in leaves]
+        consts = [t._data for t in self.consts]
+        results = self.forward(arrays, consts)
+        outs = [Tensor._make(a, d) for a, d in zip(results[:self.n_out], self.out_devices)]
+        if self.backward is not None and is_grad_enabled():
+            inputs = [leaves[ref] if kind == "arg" else ref for kind, ref in self.targets]
+            versions = [version_counter(t).value for t in inputs]
+            call = _Call(self, arrays, consts, results[self.n_out:], outs, inputs, versions)
+            for j in self.grad_outputs:
+                out = outs[j]
+                out._grad_fn = Node(_CompiledBackward(call, j), inputs, {}, out, None)
+                out._requires_grad = True
+        return _rebuild(self.template, iter(outs))
+
+
+class _Call:
+    """What one compiled call leaves for its backward."""
+
+    def __init__(self, entry, arrays, consts, saved, outs, inputs, versions):
+        self.entry, self.arrays, self.consts, self.saved = entry, arrays, consts, saved
+        self.outs, self.inputs, self.versions = outs, inputs, versions
+
+
+class _CompiledBackward:
+    """The node op of a compiled call's output: runs the generated backward."""
+
+    saves = ()
+    input_index = {}
+    node_name = "CompiledFunctionBackward"
+
+    def __init__(self, call, output):
+        self.call, self.output = call, output
+
+    def saves_for(self, needed):
+        return ()
+
+    def backward(self, node, g, create_graph):
+        call = self.call
+        if create_graph:
+            raise RuntimeError("engine.compile: a compiled function's backward cannot itself be "
+                               "differentiated (create_graph=True); call the function "
+                               "uncompiled for higher derivatives")
+        for t, version in zip(call.inputs, call.versions):
+            if version_counter(t).value != version:
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified "
+                    f"by an inplace operation: an input of CompiledFunctionBackward (shape "
+                    f"{tuple(t.shape)}) is at version {version_counter(t).value}; expected "
+                    f"version {version} instead.")
+        grads = []
+        for j in call.entry.grad_outputs:
+            if j == self.output:
+                grads.append(g._data)
+            else:
+                grads.append(call.outs[j]._backend.full(call.outs[j]._data.shape, 0,
+                                                        call.outs[j]._data.dtype))
+        results = call.entry.backward(grads, call.arrays, call.consts, call.saved)
+        return [None if r is None else Tensor._make(r, t._device)
+                for r, t in zip(results, call.inputs)]
+
+
+def _trace_backward(tracer, leaves, out_leaves):
+    """Trace autograd.grad of the differentiable outputs with respect to every argument
+    and captured tensor that requires grad; returns (gradient refs, targets)."""
+    from ..autograd import grad as autograd_grad
+
+    consts = [tracer.graph.nodes[n]["tensor"] for n in tracer.graph
+              if tracer.graph.nodes[n]["kind"] == "const"]
+    targets = [("arg", i) for i, t in enumerate(leaves) if t._requires_grad]
+    targets += [("const", t) for t in consts if t._requires_grad]
+    tensors = [leaves[ref] if kind == "arg" else ref for kind, ref in targets]
+    outs = [t for t in out_leaves if t._requires_grad]
+    tracer.phase = "backward"
+    seeds = []
+    for j, out in enumerate(outs):
+        seed = Tensor._make(out._backend.full(out._data.shape, 1, out._data.dtype),
+                            out._device)
+        tracer.add_input(seed, "grad", j)
+        seeds.append(seed)
+    grads = autograd_grad(outs, tensors, grad_outputs=seeds, retain_graph=True,
+                          allow_unused=True)
+    refs = [None if g is None else tracer.node_of(g) for g in grads]
+    return refs, targets
+
+
+def _saved(graph):
+    """The forward values the backward ops read: forward ops' results, or all the extra
+    arrays of a forward op (codegen.aux_dict)."""
+    saved = {}
+    for node in graph:
+        data = graph.nodes[node]
+        if data["kind"] != "op" or data["phase"] != "backward":
+            continue
+        for ref in data["inputs"]:
+            source = producer(ref)
+            if graph.nodes[source]["kind"] == "op" and graph.nodes[source]["phase"] == "forward":
+                saved[codegen.aux_dict(source) if is_aux(ref) else source] = None
+    return list(saved)
+
+
+def tensor_leaves(value, found=None):
+    """The tensors inside nested tuples, lists and dicts, in order."""
+    found = [] if found is None else found
+    if isinstance(value, Tensor):
+        found.append(value)
+    elif isinstance(value, (tuple, list)):
+        for v in value:
+            tensor_leaves(v, found)
+    elif isinstance(value, dict):
+        for v in value.values():
+            tensor_leaves(v, found)
+    return found
+
+
+_TENSOR = object()
+
+
+def _template(value):
+    """(tensor leaves, the structure with each tensor replaced by a marker)."""
+    leaves = tensor_leaves(value)
+    return leaves, _mark(value)
+
+
+def _mark(value):
+    if isinstance(value, Tensor):
+        return _TENSOR
+    if isinstance(value, (tuple, list)):
+        return type(value)(_mark(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _mark(v) for k, v in value.items()}
+    return value
+
+
+def _rebuild(template, outs):
+    if template is _TENSOR:
+        return next(outs)
+    if isinstance(template, (tuple, list)):
+        return type(template)(_rebuild(v, outs) for v in template)
+    if isinstance(template, dict):
+        return {k: _rebuild(v, outs) for k, v in template.items()}
+    return template
+
+
+__all__ = ["CompiledFunction", "GraphBreak", "tracing"]

@@ -1,0 +1,57 @@
+"""What a compiled entry depends on, as one hashable key per call.
+
+Tensor arguments count by shape, dtype, device and requires_grad; numbers, strings and
+None by value; anything else by identity. Grad mode counts, and for a compiled module
+the identity of every parameter and buffer and each submodule's training flag (so that
+`model.eval()` or a replaced Parameter traces again). Each part is also described in
+words, for `explain()` and for the reason a guard failed.
+"""
+from ..autograd.grad_mode import is_grad_enabled
+from ..tensor import Tensor
+
+
+def describe_value(value):
+    if isinstance(value, Tensor):
+        return ("tensor", tuple(value._data.shape), value._dtype.name, str(value._device),
+                value._requires_grad)
+    if isinstance(value, (bool, int, float, complex, str, bytes, type(None))):
+        return (type(value).__name__, value)
+    if isinstance(value, (tuple, list)):
+        return (type(value).__name__,) + tuple(describe_value(v) for v in value)
+    if isinstance(value, dict):
+        return ("dict",) + tuple((k, describe_value(v)) for k, v in value.items())
+    return ("object", id(value))
+
+
+def module_state(module):
+    """Parameter and buffer identities and training flags of a module tree."""
+    if module is None:
+        return ()
+    return (tuple(id(p) for p in module.parameters()),
+            tuple(id(b) for b in module.buffers()),
+            tuple(m.training for m in module.modules()))
+
+
+def key(args, kwargs, module):
+    return (describe_value(args), describe_value(kwargs), is_grad_enabled(),
+            module_state(module))
+
+
+def difference(old, new):
+    """Words for why `new` missed the entry guarded by `old`."""
+    names = ("the arguments", "the keyword arguments", "grad mode", "the module's parameters, "
+             "buffers or training flags")
+    for name, a, b in zip(names, old, new):
+        if a != b:
+            if name == "grad mode":
+                return f"grad mode changed from {a} to {b}"
+            return f"{name} changed: {_first_change(a, b)}"
+    return "no difference"
+
+
+def _first_change(a, b):
+    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
+        for x, y in zip(a, b):
+            if x != y:
+                return _first_change(x, y)
+    return f"{a} -> {b}"

@@ -1,0 +1,105 @@
+"""Graph passes: each takes a traced graph and returns a new one, so that each can be
+tested, counted and drawn on its own. `outputs` are the references the replay must
+still produce (the function's results, and the forward values backward reads)."""
+from .trace import is_aux, producer
+
+
+def dead_code(graph, outputs):
+    """Only the ops some output depends on."""
+    needed = set()
+    stack = [producer(r) for r in outputs]
+    while stack:
+        node = stack.pop()
+        if node in needed:
+            continue
+        needed.add(node)
+        stack.extend(graph.predecessors(node))
+    keep = [n for n in graph if n in needed or graph.nodes[n]["kind"] != "op"]
+    return graph.subgraph(keep).copy()
+
+
+def common_subexpressions(graph, outputs):
+    """One op for several identical ones (same primitive, inputs and attributes); ops
+    that draw random numbers (a generator among their attributes) are never merged.
+    Returns (graph, outputs) with references to a merged op moved to the kept one."""
+    graph = graph.copy()
+    seen, replaced = {}, {}
+    for node in list(graph):
+        data = graph.nodes[node]
+        if data["kind"] != "op":
+            continue
+        data["inputs"] = [_moved(r, replaced) for r in data["inputs"]]
+        signature = _signature(data)
+        if signature is None:
+            continue
+        kept = seen.get(signature)
+        if kept is None:
+            seen[signature] = node
+            continue
+        replaced[node] = kept
+        for successor in list(graph.successors(node)):
+            for _, _, edge in [(node, successor, graph.edges[node, successor])]:
+                graph.add_edge(kept, successor, **edge)
+        graph.remove_node(node)
+    return graph, [_moved(r, replaced) for r in outputs]
+
+
+def _moved(ref, replaced):
+    if is_aux(ref):
+        return (replaced.get(ref[0], ref[0]), ref[1])
+    return replaced.get(ref, ref)
+
+
+def _signature(data):
+    try:
+        attrs = tuple(sorted((k, _hashable(v)) for k, v in data["attrs"].items()))
+        return (data["op"], tuple(data["inputs"]), attrs, str(data["device"]), data["phase"])
+    except _Unhashable:
+        return None
+
+
+class _Unhashable(Exception):
+    pass
+
+
+def _hashable(value):
+    if isinstance(value, (tuple, list)):
+        return tuple(_hashable(v) for v in value)
+    if type(value).__name__ == "Generator":
+        raise _Unhashable
+    try:
+        hash(value)
+    except TypeError:
+        raise _Unhashable from None
+    return (type(value).__name__, value)
+
+
+def fold_constants(graph, outputs, frozen):
+    """Compute once, at compile time, every op whose inputs are all frozen constants
+    (numbers and tensors made from Python values, which no caller can change); each
+    becomes a constant node. Parameters are not frozen: they change between calls."""
+    from ..tensor import Tensor
+
+    graph = graph.copy()
+    value = {n: graph.nodes[n]["tensor"]._data for n in graph
+             if graph.nodes[n]["kind"] == "const" and id(graph.nodes[n]["tensor"]) in frozen}
+    for node in list(graph):
+        data = graph.nodes[node]
+        if data["kind"] != "op" or _signature(data) is None or data["returns_aux"]:
+            continue
+        if not all(not is_aux(r) and r in value for r in data["inputs"]):
+            continue
+        result = data["op"].forward(data["backend"], *(value[r] for r in data["inputs"]),
+                                    **data["attrs"])
+        value[node] = result
+        predecessors = list(graph.predecessors(node))
+        graph.remove_edges_from([(p, node) for p in predecessors])
+        graph.nodes[node].clear()
+        graph.nodes[node].update(kind="const", tensor=Tensor._make(result, data["device"]),
+                                 phase=data["phase"], folded=data["op"].op_name)
+    return graph, outputs
+
+
+def size(graph):
+    """Ops in the graph (what explain() reports after each pass)."""
+    return sum(1 for n in graph if graph.nodes[n]["kind"] == "op")

@@ -1,0 +1,20 @@
+"""Where engine.compile's tracer listens: the slot for the trace under way, and the call
+that the few things a trace cannot capture make (`.item()`, in-place writes, random
+numbers drawn outside an op). Kept free of imports, so that every layer can reach it."""
+TRACER = [None]  # the engine.compiler.trace.Tracer recording now, if any
+
+
+def graph_break(reason):
+    """Tell the trace under way (if any) that `reason` cannot be captured."""
+    tracer = TRACER[0]
+    if tracer is not None:
+        tracer.cannot_capture(reason)
+
+
+def constant(tensor):
+    """A tensor made from Python values only (a creation function, a number operand): a
+    trace may keep it as a constant."""
+    tracer = TRACER[0]
+    if tracer is not None:
+        tracer.allowed.add(id(tensor))
+    return tensor
