@@ -94,9 +94,10 @@ def fold_constants(graph, outputs, frozen):
         value[node] = result
         predecessors = list(graph.predecessors(node))
         graph.remove_edges_from([(p, node) for p in predecessors])
-        graph.nodes[node].clear()
-        graph.nodes[node].update(kind="const", tensor=Tensor._make(result, data["device"]),
-                                 phase=data["phase"], folded=data["op"].op_name)
+        folded = dict(kind="const", tensor=Tensor._make(result, data["device"]),
+                      phase=data["phase"], folded=data["op"].op_name)
+        data.clear()
+        data.update(folded)
     return graph, outputs
 
 

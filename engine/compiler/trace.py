@@ -110,12 +110,21 @@ class Tracer:
         self._know(tensor, node)
         return node
 
+    def _holds_traced_array(self, value):
+        """An attribute that is (or holds) the array of an argument or of an op's result.
+        Other arrays (indices built from Python values, a buffer's) are kept by
+        reference, so a replay sees them as they are then."""
+        if isinstance(value, (tuple, list)):
+            return any(self._holds_traced_array(v) for v in value)
+        ref = self.arrays.get(id(value))
+        return ref is not None and self.graph.nodes[producer(ref)]["kind"] != "const"
+
     def record(self, op, inputs, attrs, out, aux):
         """One primitive application (called by Primitive.__call__ while tracing)."""
         for value in attrs.values():
-            if _holds_array(value):
-                self.cannot_capture(f"{op.op_name} with tensor values as an argument (an index "
-                                    f"or mask fixed when traced)")
+            if self._holds_traced_array(value):
+                self.cannot_capture(f"{op.op_name} indexed by a tensor computed in the "
+                                    f"function or passed to it (its values would be fixed)")
                 return
         sources = []
         for t in inputs:
@@ -144,12 +153,6 @@ def producer(ref):
     return ref[0] if is_aux(ref) else ref
 
 
-def _holds_array(value):
-    if hasattr(value, "shape") and hasattr(value, "dtype") and getattr(value, "ndim", 0) > 0:
-        return True
-    if isinstance(value, (tuple, list)):
-        return any(_holds_array(v) for v in value)
-    return False
 
 
 def user_frame():
