@@ -22,15 +22,20 @@ def generate(graph, phase, inputs, outputs, name):
         if nodes:
             variables = [_variable(node, names) for node in nodes]
             lines.append(f"    {', '.join(variables)}, = {group}")
-    order = [n for n in graph if graph.nodes[n]["kind"] == "op"
-             and graph.nodes[n]["phase"] == phase]
+    # ops are numbered as they were recorded, which is an order that respects the data
+    order = sorted((n for n in graph if graph.nodes[n]["kind"] == "op"
+                    and graph.nodes[n]["phase"] == phase), key=lambda n: n[1])
     for node in order:
         data = graph.nodes[node]
         k = node[1]
         namespace[f"F{k}"] = data["op"].forward
         namespace[f"K{k}"] = data["backend"]
         args = [f"K{k}"] + [_reference(r, names) for r in data["inputs"]]
-        if data["attrs"]:
+        if data.get("attr_arrays"):  # index arrays that are values of this call
+            for i, (attr, value) in enumerate(data["attrs"].items()):
+                text = _attribute(value, data["attr_arrays"], names, namespace, f"C{k}_{i}")
+                args.append(f"{attr}={text}")
+        elif data["attrs"]:
             namespace[f"A{k}"] = data["attrs"]
             args.append(f"**A{k}")
         target = f"v{k}, x{k}" if data["returns_aux"] else f"v{k}"
@@ -42,6 +47,21 @@ def generate(graph, phase, inputs, outputs, name):
     source = f"def {fn_name}({', '.join(params)}):\n" + "\n".join(lines) + "\n"
     exec(compile(source, f"<engine.compile {fn_name}>", "exec"), namespace)
     return namespace[fn_name], source
+
+
+def _attribute(value, traced, names, namespace, name):
+    """Source text that rebuilds an attribute, with each traced array replaced by the
+    variable holding this call's value and everything else bound as a constant."""
+    if isinstance(value, (tuple, list)) and any(id(v) in traced or isinstance(v, (tuple, list))
+                                                for v in value):
+        parts = [_attribute(v, traced, names, namespace, f"{name}_{i}")
+                 for i, v in enumerate(value)]
+        inner = ", ".join(parts) + ("," if len(parts) == 1 and isinstance(value, tuple) else "")
+        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
+    if id(value) in traced:
+        return _reference(traced[id(value)], names)
+    namespace[name] = value
+    return name
 
 
 def aux_dict(node):

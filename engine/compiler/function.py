@@ -243,7 +243,7 @@ def _saved(graph):
         data = graph.nodes[node]
         if data["kind"] != "op" or data["phase"] != "backward":
             continue
-        for ref in data["inputs"]:
+        for ref in list(data["inputs"]) + list(data.get("attr_arrays", {}).values()):
             source = producer(ref)
             if graph.nodes[source]["kind"] == "op" and graph.nodes[source]["phase"] == "forward":
                 saved[codegen.aux_dict(source) if is_aux(ref) else source] = None

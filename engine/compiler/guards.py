@@ -50,8 +50,18 @@ def difference(old, new):
 
 
 def _first_change(a, b):
-    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
+    """The innermost differing value that is still whole (a tensor's description)."""
+    whole = isinstance(a, tuple) and a[:1] in (("tensor",), ("object",))
+    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) and not whole:
         for x, y in zip(a, b):
             if x != y:
                 return _first_change(x, y)
-    return f"{a} -> {b}"
+    return f"{_words(a)} -> {_words(b)}"
+
+
+def _words(description):
+    if isinstance(description, tuple) and description[:1] == ("tensor",):
+        _, shape, dtype, device, requires_grad = description
+        return (f"tensor of shape {shape}, {dtype} on {device}"
+                f"{', requiring grad' if requires_grad else ''}")
+    return str(description)

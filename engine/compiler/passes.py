@@ -29,6 +29,8 @@ def common_subexpressions(graph, outputs):
         if data["kind"] != "op":
             continue
         data["inputs"] = [_moved(r, replaced) for r in data["inputs"]]
+        if data.get("attr_arrays"):
+            data["attr_arrays"] = {k: _moved(r, replaced) for k, r in data["attr_arrays"].items()}
         signature = _signature(data)
         if signature is None:
             continue
@@ -45,6 +47,8 @@ def common_subexpressions(graph, outputs):
 
 
 def _moved(ref, replaced):
+    if ref is None:  # a gradient that is not there (an input the output does not use)
+        return None
     if is_aux(ref):
         return (replaced.get(ref[0], ref[0]), ref[1])
     return replaced.get(ref, ref)

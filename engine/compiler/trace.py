@@ -31,6 +31,10 @@ class GraphBreak(RuntimeError):
     """compile(fullgraph=True) met something a trace cannot capture."""
 
 
+class _MaskIndex(Exception):
+    pass
+
+
 class Tracer:
     def __init__(self, fullgraph):
         self.graph = nx.DiGraph()
@@ -110,22 +114,32 @@ class Tracer:
         self._know(tensor, node)
         return node
 
-    def _holds_traced_array(self, value):
-        """An attribute that is (or holds) the array of an argument or of an op's result.
-        Other arrays (indices built from Python values, a buffer's) are kept by
-        reference, so a replay sees them as they are then."""
+    def _traced_arrays(self, value, found):
+        """{id: ref} of the arrays of arguments or op results inside an attribute (an
+        index tensor's array): the replay must pass the values of the call, so they
+        become inputs of the op. Other arrays (indices built from Python values, a
+        buffer's) are kept by reference, so a replay sees them as they are then."""
         if isinstance(value, (tuple, list)):
-            return any(self._holds_traced_array(v) for v in value)
+            for v in value:
+                self._traced_arrays(v, found)
+            return found
         ref = self.arrays.get(id(value))
-        return ref is not None and self.graph.nodes[producer(ref)]["kind"] != "const"
+        if ref is not None and self.graph.nodes[producer(ref)]["kind"] != "const":
+            if value.dtype == bool:
+                raise _MaskIndex
+            found[id(value)] = ref
+        return found
 
     def record(self, op, inputs, attrs, out, aux):
         """One primitive application (called by Primitive.__call__ while tracing)."""
-        for value in attrs.values():
-            if self._holds_traced_array(value):
-                self.cannot_capture(f"{op.op_name} indexed by a tensor computed in the "
-                                    f"function or passed to it (its values would be fixed)")
-                return
+        attr_arrays = {}
+        try:
+            for value in attrs.values():
+                self._traced_arrays(value, attr_arrays)
+        except _MaskIndex:
+            self.cannot_capture(f"{op.op_name} with a boolean mask computed in the function "
+                                f"or passed to it (the result's size depends on its values)")
+            return
         sources = []
         for t in inputs:
             source = self.node_of(t)
@@ -135,8 +149,8 @@ class Tracer:
         node = ("op", len(self.graph))
         self.graph.add_node(node, kind="op", op=op, attrs=dict(attrs), inputs=sources,
                             device=out._device, backend=inputs[0]._backend, phase=self.phase,
-                            returns_aux=aux is not None)
-        for source in sources:
+                            returns_aux=aux is not None, attr_arrays=attr_arrays)
+        for source in sources + list(attr_arrays.values()):
             self.graph.add_edge(producer(source), node, aux=source[1] if is_aux(source) else None)
         self._know(out, node)
         for name, array in (aux or {}).items():

@@ -150,7 +150,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either "
                            f"a floating point or complex dtype. Got: {input.dtype}")
     dims = normalize_dims(input, dim)
-    count = math.prod(input.shape[d] for d in dims)
+    count = math.prod(input.shape[d] for d in dims if d < input.dim())  # 0-d: dim 0 is it
     prim = _mean_all if dim is None else _mean_dims
     return prim(input, dims=dims, keepdim=keepdim, count=count)
 

@@ -1,0 +1,405 @@
+"""engine.compile against eager numbagrad: every op, random graphs, guards, graph breaks,
+modules and training, and each pass on its own."""
+import os
+import re
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import engine
+from engine import nn
+from engine.compiler import GraphBreak, passes
+from op_specs import SPECS, make_array
+
+SETTINGS = settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", 25)), deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+# Ops a trace cannot capture, and why: their results depend on values in ways the graph
+# cannot express yet. They run eagerly (with a warning) and still give eager's answers.
+EXPECTED_BREAKS = {
+    "Tensor.item()": {"max_unpool2d", "gather", "scatter_add", "scatter", "scatter_value",
+                      "bce", "bce_weighted_sum"},
+    "Tensor.tolist()": {"repeat_interleave"},
+    "a tensor computed outside the op table": {"sort", "sort_descending_dim0", "topk",
+                                               "topk_smallest_dim0", "median_dim"},
+    "boolean mask": {"index_mask", "masked_select"},
+    "an in-place write": {"setitem", "setitem_scalar", "index_fill"},
+}
+BREAKING = {name: why for why, names in EXPECTED_BREAKS.items() for name in names}
+
+
+def _inputs(spec, seed, dtype):
+    rng = np.random.default_rng(seed)
+    xs = []
+    for arg in spec.args:
+        array = make_array(arg, rng, dtype)
+        t = engine.tensor(array)
+        if arg.grad and array.dtype.kind == "f":
+            t.requires_grad_(True)
+        xs.append(t)
+    return xs
+
+
+def _listed(value):
+    return list(value) if isinstance(value, (tuple, list)) else [value]
+
+
+def _grads(outs, xs):
+    outs = [o for o in outs if isinstance(o, engine.Tensor) and o.requires_grad]
+    wanted = [x for x in xs if x.requires_grad]
+    if not outs or not wanted:
+        return []
+    total = sum((o * (k + 1.5)).sum() for k, o in enumerate(outs))
+    return engine.autograd.grad(total, wanted, allow_unused=True)
+
+
+def _same(a, b, rtol):
+    if a is None or b is None:
+        assert a is None and b is None
+        return
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=rtol,
+                               atol=rtol * 1e-3, equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
+def test_every_op_compiled_equals_eager(spec, dtype):
+    """Traced on one input, replayed on another: values and gradients as eager's."""
+    compiled = engine.compile(lambda *xs: spec.fn(engine, *xs))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compiled(*_inputs(spec, 1, dtype))
+        xs = _inputs(spec, 2, dtype)
+        outs = _listed(compiled(*xs))
+    if spec.name in BREAKING:
+        assert compiled.eager_reason and BREAKING[spec.name] in compiled.eager_reason
+        assert any("runs eagerly" in str(w.message) for w in caught)
+    else:
+        assert compiled.eager_reason is None, compiled.eager_reason
+        assert len(compiled.entries) == 1
+        assert any(isinstance(o, engine.Tensor) and o.grad_fn is not None
+                   and "Compiled" in o.grad_fn.name() for o in outs) or not any(
+            x.requires_grad for x in xs)
+    twins = _inputs(spec, 2, dtype)
+    expected = _listed(spec.fn(engine, *twins))
+    rtol = 1e-5 if dtype == np.float32 else 1e-10
+    for o, e in zip(outs, expected):
+        _same(o, e, rtol)
+    for g, e in zip(_grads(outs, xs), _grads(expected, twins)):
+        _same(g, e, rtol * 10)
+
+
+# ---- random graphs --------------------------------------------------------------------
+
+UNARY = [lambda m, x: m.tanh(x), lambda m, x: m.exp(x.clamp(-3, 3)), lambda m, x: x.relu(),
+         lambda m, x: m.sigmoid(x), lambda m, x: x * 0.5 + 1, lambda m, x: (x.abs() + 1).log(),
+         lambda m, x: x.sum(-1, keepdim=True), lambda m, x: x.mean(0, keepdim=True),
+         lambda m, x: m.softmax(x, -1), lambda m, x: x.amax(-1, keepdim=True)]
+BINARY = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a - b,
+          lambda a, b: a / (b.abs() + 1), lambda a, b: engine.maximum(a, b)]
+
+
+@st.composite
+def graphs(draw):
+    """A program of 1-40 ops over two inputs of broadcastable shapes (size-1 dims too)."""
+    rows, cols = draw(st.integers(1, 4)), draw(st.integers(1, 5))
+    shape_b = draw(st.sampled_from([(rows, cols), (1, cols), (cols,), (rows, 1), ()]))
+    steps = draw(st.lists(st.tuples(st.booleans(), st.integers(0, 9), st.integers(0, 99),
+                                    st.integers(0, 99)), min_size=1, max_size=40))
+    return (rows, cols), shape_b, steps
+
+
+def _program(steps):
+    def run(a, b):
+        values = [a, b]
+        for binary, op, i, j in steps:
+            x, y = values[i % len(values)], values[j % len(values)]
+            values.append(BINARY[op % len(BINARY)](x, y) if binary else UNARY[op](engine, x))
+        return values[-1].sum() + values[-1].mean()
+    return run
+
+
+@SETTINGS
+@given(graphs(), st.integers(0, 2 ** 31))
+def test_random_graphs_compiled_equal_eager(program, seed):
+    shape_a, shape_b, steps = program
+    run = _program(steps)
+    compiled = engine.compile(run, fullgraph=True)
+    rng = np.random.default_rng(seed)
+    for _ in range(2):  # the first call traces, the second replays
+        a = engine.tensor(rng.standard_normal(shape_a), requires_grad=True)
+        b = engine.tensor(rng.standard_normal(shape_b), requires_grad=True)
+        out = compiled(a, b)
+        grads = engine.autograd.grad(out, [a, b], allow_unused=True)
+        ea, eb = a.detach().requires_grad_(), b.detach().requires_grad_()
+        expected = run(ea, eb)
+        _same(out, expected, 1e-10)
+        for g, e in zip(grads, engine.autograd.grad(expected, [ea, eb], allow_unused=True)):
+            if g is None or e is None:  # an input the program never used
+                assert g is None or not g.abs().sum().item()
+                continue
+            _same(g, e, 1e-9)
+    assert len(compiled.entries) == 1
+
+
+# ---- guards -----------------------------------------------------------------------------
+
+def test_each_guarded_change_traces_again_and_says_why():
+    calls = []
+
+    def f(x, scale):
+        calls.append(1)
+        return (x * scale).sum()
+
+    compiled = engine.compile(f)
+    x = engine.ones(2, 3)
+    compiled(x, 2.0)
+    compiled(engine.zeros(2, 3), 2.0)  # same guards: replayed, f not called
+    assert len(calls) == 1
+    changes = [(engine.ones(4, 3), 2.0), (engine.ones(4, 3, dtype=engine.float64), 2.0),
+               (engine.ones(4, 3, dtype=engine.float64, requires_grad=True), 2.0),
+               (engine.ones(4, 3, dtype=engine.float64, requires_grad=True), 3.0)]
+    for args in changes:
+        compiled(*args)
+    with engine.no_grad():
+        compiled(engine.ones(4, 3, dtype=engine.float64, requires_grad=True), 3.0)
+    assert len(calls) == 6 and len(compiled.entries) == 6
+    reasons = [e for e in compiled.events if e.startswith("retrace")]
+    assert "(2, 3)" in reasons[0] and "(4, 3)" in reasons[0]
+    assert "float32" in reasons[1] and "float64" in reasons[1]
+    assert "float64 on cpu -> tensor of shape (4, 3), float64 on cpu, requiring grad" in \
+        reasons[2]
+    assert "2.0 -> 3.0" in reasons[3]
+    assert "grad mode changed from True to False" in reasons[-1]
+    assert compiled(x, 2.0).item() == 12.0 and len(calls) == 6  # the first entry still serves
+
+
+def test_a_module_retraces_when_a_parameter_is_replaced_or_it_changes_mode():
+    engine.manual_seed(0)
+    model = engine.compile(nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5)))
+    x = engine.ones(2, 3)
+    model.eval()
+    first = model(x)
+    np.testing.assert_allclose(model(x).detach().numpy(), first.detach().numpy())
+    model[0].weight = nn.Parameter(engine.zeros(3, 3))
+    np.testing.assert_allclose(model(x).detach().numpy(),
+                               np.broadcast_to(model[0].bias.detach().numpy(), (2, 3)))
+    model.train()
+    model(x)
+    events = " ".join(model.forward.events)
+    assert events.count("retrace") == 2 and "parameters, buffers or training flags" in events
+
+
+def test_parameters_updated_in_place_are_seen_by_the_replay():
+    model = nn.Linear(3, 1)
+    compiled = engine.compile(nn.Linear(3, 1))
+    compiled.load_state_dict(model.state_dict())
+    x = engine.ones(1, 3)
+    compiled(x)
+    with engine.no_grad():
+        compiled.weight.add_(1.0)
+        model.weight.add_(1.0)
+    np.testing.assert_allclose(compiled(x).detach().numpy(), model(x).detach().numpy())
+
+
+def test_after_eight_retraces_it_warns_once_and_runs_eagerly():
+    compiled = engine.compile(lambda x: x * 2)
+    for n in range(1, 9):
+        compiled(engine.ones(n))
+    with pytest.warns(UserWarning, match=r"runs eagerly because it was traced 8 times \(the "
+                                         r"last because the arguments changed"):
+        assert compiled(engine.ones(9)).sum().item() == 18
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compiled(engine.ones(10))  # no second warning
+
+
+# ---- graph breaks -------------------------------------------------------------------------
+
+def test_a_graph_break_warns_with_its_reason_and_line_and_runs_eagerly():
+    def f(x):
+        if x.sum().item() > 0:  # data-dependent control flow
+            return x * 2
+        return x * 3
+
+    compiled = engine.compile(f)
+    with pytest.warns(UserWarning, match=r"Tensor.item\(\) makes a Python number .* at "
+                                         r".*test_compile.py:\d+"):
+        assert compiled(engine.ones(2)).tolist() == [2.0, 2.0]
+    assert compiled(-engine.ones(2)).tolist() == [-3.0, -3.0]  # eager: both branches right
+
+
+def test_fullgraph_raises_naming_the_op_and_the_line():
+    def f(x):
+        y = x * 2
+        y[0] = 5.0
+        return y
+
+    line = f.__code__.co_firstlineno + 2
+    with pytest.raises(GraphBreak, match=rf"cannot capture an in-place write into a tensor, at "
+                                         rf".*test_compile.py:{line}"):
+        engine.compile(f, fullgraph=True)(engine.ones(3))
+    with pytest.raises(GraphBreak, match="random numbers drawn outside an op"):
+        engine.compile(lambda x: x + engine.randn(3), fullgraph=True)(engine.ones(3))
+    with pytest.raises(GraphBreak, match="optimizer step"):
+        p = nn.Parameter(engine.ones(3))
+        opt = engine.optim.SGD([p], lr=0.1)
+        p.grad = engine.ones(3)
+        engine.compile(lambda: opt.step(), fullgraph=True)()
+    assert engine.tracing.TRACER[0] is None  # the tracer is gone after an error
+
+
+def test_dropout_draws_new_numbers_on_every_replay():
+    engine.manual_seed(0)
+    compiled = engine.compile(lambda x: nn.functional.dropout(x, 0.5))
+    masks = {tuple(compiled(engine.ones(64)).tolist()) for _ in range(4)}
+    assert len(masks) == 4 and compiled.eager_reason is None
+
+
+# ---- modules and training -------------------------------------------------------------------
+
+def test_a_compiled_module_keeps_its_parameters_state_dict_and_repr():
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+    names, text = list(model.state_dict()), repr(model)
+    params = list(model.parameters())
+    assert engine.compile(model) is model
+    assert list(model.state_dict()) == names and repr(model) == text
+    assert list(model.parameters()) == params
+
+
+def _mlp():
+    return nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(),
+                         nn.Linear(16, 4))
+
+
+def _cnn():
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(4 * 4 * 4, 4))
+
+
+@pytest.mark.parametrize("make, shape", [(_mlp, (8, 6)), (_cnn, (8, 1, 8, 8))],
+                         ids=["mlp", "cnn"])
+def test_training_with_a_compiled_model_matches_eager_step_for_step(make, shape):
+    engine.manual_seed(0)
+    eager = make()
+    compiled = make()
+    compiled.load_state_dict(eager.state_dict())
+    engine.compile(compiled)
+    opts = [engine.optim.Adam(m.parameters(), lr=0.01) for m in (eager, compiled)]
+    rng = np.random.default_rng(0)
+    for step in range(100):
+        x = engine.tensor(rng.standard_normal(shape), dtype=engine.float32)
+        y = engine.tensor(rng.integers(0, 4, shape[0]))
+        for model, opt in zip((eager, compiled), opts):
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+        for p, q in zip(eager.parameters(), compiled.parameters()):
+            np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), rtol=1e-5,
+                                       atol=1e-6)
+    assert compiled.forward.eager_reason is None and len(compiled.forward.entries) == 1
+
+
+@pytest.mark.slow
+def test_char_gpt_trains_compiled_as_it_does_eagerly():
+    from engine.examples import char_gpt
+
+    engine.manual_seed(0)
+    eager = char_gpt.make_model(dropout=0.0)
+    compiled = char_gpt.make_model(dropout=0.0)
+    compiled.load_state_dict(eager.state_dict())
+    engine.compile(compiled)
+    opts = [engine.optim.AdamW(m.parameters(), lr=1e-3) for m in (eager, compiled)]
+    engine.manual_seed(1)
+    batches = [char_gpt.get_batch("train", 4) for _ in range(100)]
+    for x, y in batches:
+        for model, opt in zip((eager, compiled), opts):
+            _, loss = model(x, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    for p, q in zip(eager.parameters(), compiled.parameters()):
+        np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), rtol=1e-5,
+                                   atol=1e-6)
+    assert compiled.forward.eager_reason is None
+
+
+def test_compiled_backward_refuses_double_backward_and_stale_inputs():
+    compiled = engine.compile(lambda x, w: (x * w).tanh().sum())
+    w = engine.ones(3, requires_grad=True)
+    compiled(engine.ones(3), w)
+    out = compiled(engine.ones(3), w)
+    with pytest.raises(RuntimeError, match="create_graph=True"):
+        engine.autograd.grad(out, [w], create_graph=True)
+    out = compiled(engine.ones(3), w)
+    with engine.no_grad():
+        w.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.backward()
+
+
+# ---- passes, each alone ---------------------------------------------------------------------
+
+def test_each_pass_on_its_own():
+    def f(x):
+        unused = x.exp()  # noqa: F841 - dead code
+        a, b = x * 2, x * 2  # a common subexpression
+        constant = engine.ones(3) * 4  # folded at compile time
+        return a + b + constant
+
+    compiled = engine.compile(f)
+    compiled(engine.ones(3))
+    sizes = dict(compiled.entries[next(iter(compiled.entries))].sizes)
+    assert sizes["traced"] == 6
+    assert sizes["common subexpressions"] == 5
+    assert sizes["constants folded"] == 4
+    assert sizes["dead code"] == 3
+    assert compiled(engine.zeros(3) + 1).tolist() == [8.0, 8.0, 8.0]
+    graph = compiled.graphs[0]
+    assert passes.size(passes.dead_code(graph, [])) == 0
+
+
+def test_explain_shows_passes_guards_retraces_and_source():
+    compiled = engine.compile(lambda x: (x * 2).sum())
+    compiled(engine.ones(2))
+    compiled(engine.ones(3))
+    text = compiled.explain()
+    assert "2 entries" in text and "retrace 1: the arguments changed" in text
+    assert "passes: traced 2 -> common subexpressions 2" in text
+    assert re.search(r"v\d+ = F\d+\(K\d+, a0, c0\)  # mul", text), text
+    assert "guards: arguments" in text
+
+
+def test_arguments_pytorch_takes_are_honoured_or_refused():
+    with pytest.raises(ValueError, match="dynamic=True"):
+        engine.compile(lambda x: x, dynamic=True)
+    with pytest.raises(ValueError, match="backend='eager' is not available"):
+        engine.compile(lambda x: x, backend="eager")
+    with pytest.raises(ValueError, match="mode='max-autotune'"):
+        engine.compile(lambda x: x, mode="max-autotune")
+    f = (lambda x: x)
+    assert engine.compile(f, disable=True) is f
+    with pytest.raises(TypeError, match="expected a function or an nn.Module, got int"):
+        engine.compile(3)
+
+    @engine.compile(fullgraph=True)
+    def double(x):
+        return x * 2
+
+    assert double(engine.ones(1)).item() == 2.0 and double.__name__ == "double"
+
+
+def test_compiled_functions_on_cuda():
+    if not engine.cuda.is_available():
+        pytest.skip("CUDA (or its simulator) is not available")
+    compiled = engine.compile(lambda x, w: (x @ w).relu().sum())
+    w = engine.ones(3, 2, device="cuda", requires_grad=True)
+    for k in range(2):
+        x = engine.full((2, 3), k - 0.5, device="cuda")
+        out = compiled(x, w)
+        out.backward()
+    assert out.device.type == "cuda" and compiled.eager_reason is None
+    assert out.item() == 6.0 and w.grad.cpu().tolist() == [[1.0, 1.0]] * 3
