@@ -357,6 +357,9 @@ def test_each_pass_on_its_own():
     assert sizes["common subexpressions"] == 5
     assert sizes["constants folded"] == 4
     assert sizes["dead code"] == 3
+    # x * 2 is read twice (a + b after CSE), so it stays a kernel of its own; the two
+    # additions fuse into one
+    assert sizes["fused"] == 2
     assert compiled(engine.zeros(3) + 1).tolist() == [8.0, 8.0, 8.0]
     graph = compiled.graphs[0]
     assert passes.size(passes.dead_code(graph, [])) == 0
@@ -369,7 +372,8 @@ def test_explain_shows_passes_guards_retraces_and_source():
     text = compiled.explain()
     assert "2 entries" in text and "retrace 1: the arguments changed" in text
     assert "passes: traced 2 -> common subexpressions 2" in text
-    assert re.search(r"v\d+ = F\d+\(K\d+, a0, c0\)  # mul", text), text
+    assert re.search(r"v\d+ = U\d+\(a0, c0\)  # fused\[mul\]", text), text
+    assert re.search(r"v\d+ = F\d+\(K\d+, v\d+, \*\*A\d+\)  # sum", text), text
     assert "guards: arguments" in text
 
 

@@ -7,6 +7,10 @@ Its source is kept for explain().
 """
 import itertools
 
+import numpy as np
+
+from kernels.cpu.quiet import quiet, restore
+
 from .trace import is_aux, producer
 
 _counter = itertools.count()
@@ -28,6 +32,14 @@ def generate(graph, phase, inputs, outputs, name):
     for node in order:
         data = graph.nodes[node]
         k = node[1]
+        names[node] = f"v{k}"
+        if hasattr(data["op"], "ufunc"):  # a fused group: its numpy ufunc, called straight
+            namespace[f"U{k}"] = data["op"].ufunc
+            call = f"U{k}({', '.join(_reference(r, names) for r in data['inputs'])})"
+            if data["shape"] == ():  # a ufunc of 0-d arrays gives a numpy scalar
+                call = f"asarray({call})"
+            lines.append(f"    v{k} = {call}  # {data['op'].op_name}")
+            continue
         namespace[f"F{k}"] = data["op"].forward
         namespace[f"K{k}"] = data["backend"]
         args = [f"K{k}"] + [_reference(r, names) for r in data["inputs"]]
@@ -39,12 +51,16 @@ def generate(graph, phase, inputs, outputs, name):
             namespace[f"A{k}"] = data["attrs"]
             args.append(f"**A{k}")
         target = f"v{k}, x{k}" if data["returns_aux"] else f"v{k}"
-        names[node] = f"v{k}"
         lines.append(f"    {target} = F{k}({', '.join(args)})  # {data['op'].op_name}")
     results = ", ".join(_reference(r, names) if r is not None else "None" for r in outputs)
     lines.append(f"    return ({results}{',' if len(outputs) == 1 else ''})")
     fn_name = f"{name}_{next(_counter)}"
-    source = f"def {fn_name}({', '.join(params)}):\n" + "\n".join(lines) + "\n"
+    # numpy's floating-point warnings are silenced once for the whole replay, as each
+    # eager kernel call silences them for itself (kernels/cpu/quiet.py)
+    body = ["    token = quiet()", "    try:"] + ["    " + line for line in lines] + [
+        "    finally:", "        restore(token)"]
+    source = f"def {fn_name}({', '.join(params)}):\n" + "\n".join(body) + "\n"
+    namespace.update(quiet=quiet, restore=restore, asarray=np.asarray)
     exec(compile(source, f"<engine.compile {fn_name}>", "exec"), namespace)
     return namespace[fn_name], source
 

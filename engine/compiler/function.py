@@ -13,7 +13,7 @@ from .. import tracing
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node
 from ..tensor import Tensor, version_counter
-from . import codegen, guards, passes
+from . import codegen, fusion, guards, passes
 from .trace import GraphBreak, Tracer, is_aux, producer
 
 RETRACE_LIMIT = 8
@@ -58,7 +58,8 @@ class CompiledFunction:
                 tracer.add_input(t, "arg", i)
             result = self.fn(*args, **kwargs)
             if tracer.broken is None:
-                entry = Entry.build(tracer, leaves, result)
+                flat = not kwargs and all(isinstance(a, Tensor) for a in args)
+                entry = Entry.build(tracer, leaves, result, flat)
         if tracer.broken is not None:
             reason, where = tracer.broken
             self._go_eager(f"it cannot be captured: {reason}, at {where}")
@@ -101,8 +102,9 @@ class Entry:
     """One specialisation of the function: its graph, generated code and what to feed it."""
 
     @classmethod
-    def build(cls, tracer, leaves, result):
+    def build(cls, tracer, leaves, result, flat):
         self = cls()
+        self.flat = flat
         out_leaves, self.template = _template(result)
         out_refs = [tracer.node_of(t) for t in out_leaves]
         self.out_devices = [t._device for t in out_leaves]
@@ -120,6 +122,8 @@ class Entry:
         sizes.append(("constants folded", passes.size(graph)))
         graph = passes.dead_code(graph, [r for r in refs if r is not None])
         sizes.append(("dead code", passes.size(graph)))
+        graph = fusion.fuse(graph, refs)
+        sizes.append(("fused", passes.size(graph)))
         out_refs, grad_refs = refs[:len(out_refs)], refs[len(out_refs):]
         self.graph, self.sizes = graph, sizes
         args = sorted((n for n in graph if graph.nodes[n]["kind"] == "arg"),
@@ -149,7 +153,8 @@ class Entry:
         return all(t._requires_grad is f for t, f in zip(self.consts, self.const_flags))
 
     def run(self, args, kwargs):
-        leaves = tensor_leaves((args, kwargs))
+        # the guards hold the arguments' structure, so flat tensor arguments stay flat
+        leaves = args if self.flat else tensor_leaves((args, kwargs))
         arrays = [t._data for t in leaves]
         consts = [t._data for t in self.consts]
         results = self.forward(arrays, consts)

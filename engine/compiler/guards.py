@@ -33,8 +33,17 @@ def module_state(module):
 
 
 def key(args, kwargs, module):
-    return (describe_value(args), describe_value(kwargs), is_grad_enabled(),
-            module_state(module))
+    """The guard key of a call. Tensors arguments, the common case, are described by a
+    short tuple built inline (this runs on every call)."""
+    parts = []
+    for a in args:
+        if type(a) is Tensor or isinstance(a, Tensor):
+            parts.append(("tensor", a._data.shape, a._dtype.name, str(a._device),
+                          a._requires_grad))
+        else:
+            parts.append(describe_value(a))
+    return (("tuple",) + tuple(parts), describe_value(kwargs) if kwargs else ("dict",),
+            is_grad_enabled(), module_state(module) if module is not None else ())
 
 
 def difference(old, new):

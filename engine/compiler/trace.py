@@ -149,7 +149,8 @@ class Tracer:
         node = ("op", len(self.graph))
         self.graph.add_node(node, kind="op", op=op, attrs=dict(attrs), inputs=sources,
                             device=out._device, backend=inputs[0]._backend, phase=self.phase,
-                            returns_aux=aux is not None, attr_arrays=attr_arrays)
+                            returns_aux=aux is not None, attr_arrays=attr_arrays,
+                            dtype=out._data.dtype, shape=out._data.shape)
         for source in sources + list(attr_arrays.values()):
             self.graph.add_edge(producer(source), node, aux=source[1] if is_aux(source) else None)
         self._know(out, node)

@@ -1,0 +1,161 @@
+"""Fusion: maximal groups of elementwise ops become one generated kernel each.
+
+Which ops are elementwise is read off the op table itself: a primitive whose forward,
+run on a probe backend, makes exactly one call to a scalar kernel of `kernels.scalar`
+(`lambda K, a, b: K.mul(a, b)`) with its inputs and numbers as arguments. A group is a
+tree of such ops on the CPU, of one dtype, in one phase, in which every value but the
+root's is used once, by the group: so the group's result is the only value that leaves
+it, and the kernel (a numpy ufunc, broadcasting as the ops did) computes nothing twice.
+"""
+import functools
+
+import numpy as np
+
+from kernels import scalar
+
+from .trace import is_aux, producer
+
+
+class _Input:
+    def __init__(self, index):
+        self.index = index
+
+
+class _Probe:
+    """A stand-in backend: records the one kernel call a forward makes."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: ("call", name, args, kwargs)
+
+
+@functools.cache
+def elementwise_form(op):
+    """(scalar name, args) if the primitive is one scalar kernel call, else None."""
+    if op.variadic or op.attrs:
+        return None
+    try:
+        result = op.forward(_Probe(), *(_Input(i) for i in range(len(op.inputs))))
+    except Exception:
+        return None
+    if not (isinstance(result, tuple) and len(result) == 4 and result[0] == "call"):
+        return None
+    _, name, args, kwargs = result
+    fn = getattr(scalar, name, None)
+    if kwargs or name not in scalar.NAMES or fn.returns != "same" or any(fn.arg_types):
+        return None
+    if not all(isinstance(a, _Input) or type(a) in (int, float) for a in args):
+        return None
+    return name, tuple(("in", a.index) if isinstance(a, _Input) else a for a in args)
+
+
+class FusedOp:
+    """The primitive-like stand-in for a group; codegen calls its `ufunc` directly."""
+
+    attrs = frozenset()
+
+    def __init__(self, names, steps, n_inputs, dtype):
+        from kernels.cpu import fused
+
+        self.op_name = "fused[" + "+".join(names) + "]"
+        self.steps = steps
+        self.ufunc = fused.kernel(steps, n_inputs, dtype)
+
+    def forward(self, K, *arrays):
+        """As a primitive's forward (constant folding and tests call it so)."""
+        result = self.ufunc(*arrays)
+        return result if type(result) is np.ndarray else np.asarray(result)
+
+
+def uses(graph, outputs):
+    """How many times each node's value is read (by ops, or as an output)."""
+    count = {n: 0 for n in graph}
+    for node in graph:
+        data = graph.nodes[node]
+        if data["kind"] == "op":
+            for ref in list(data["inputs"]) + list(data.get("attr_arrays", {}).values()):
+                count[producer(ref)] += 1
+    for ref in outputs:
+        if ref is not None:
+            count[producer(ref)] += 1
+    return count
+
+
+def fuse(graph, outputs):
+    """A new graph in which each group of elementwise ops is one op."""
+    graph = graph.copy()
+    count = uses(graph, outputs)
+    group = {}
+    for node in sorted((n for n in graph if _fusible(graph, n)), key=lambda n: n[1]):
+        data = graph.nodes[node]
+        members = [node]
+        for ref in data["inputs"]:
+            source = producer(ref)
+            if (not is_aux(ref) and source in group and count[source] == 1
+                    and graph.nodes[source]["phase"] == data["phase"]
+                    and graph.nodes[source]["dtype"] == data["dtype"]
+                    and group[source] is not None):
+                members += group[source]
+                for m in group[source]:
+                    group[m] = None  # absorbed into this node's group
+        group[node] = members
+    for root, members in list(group.items()):
+        if members:  # a lone op too: its ufunc is called straight, without the dispatch
+            _replace(graph, root, sorted(set(members), key=lambda n: n[1]))
+    return graph
+
+
+def _fusible(graph, node):
+    data = graph.nodes[node]
+    if data["kind"] != "op" or data["device"].type != "cpu" or data.get("attr_arrays"):
+        return False
+    if data["dtype"].kind not in "fiu":  # numbers only (bool ops stay as they are)
+        return False
+    if elementwise_form(data["op"]) is None:
+        return False
+    return all(_dtype(graph, producer(r)) == data["dtype"] and not is_aux(r)
+               for r in data["inputs"])
+
+
+def _dtype(graph, node):
+    data = graph.nodes[node]
+    return data["dtype"] if data["kind"] == "op" else data["tensor"]._data.dtype
+
+
+def _replace(graph, root, members):
+    """Put one FusedOp node, keeping the root's name, in place of the group's ops."""
+    inside = set(members)
+    inputs, steps, where = [], [], {}
+    for node in members:
+        data = graph.nodes[node]
+        name, args = elementwise_form(data["op"])
+        mapped = []
+        for arg in args:
+            if not isinstance(arg, tuple):
+                mapped.append(arg)
+                continue
+            ref = data["inputs"][arg[1]]
+            if ref in inside:
+                mapped.append(("step", where[ref]))
+            else:
+                if ref not in inputs:
+                    inputs.append(ref)
+                mapped.append(("in", inputs.index(ref)))
+        where[node] = len(steps)
+        steps.append((name, mapped))
+    data = graph.nodes[root]
+    op = FusedOp([graph.nodes[m]["op"].op_name for m in members], steps, len(inputs),
+                 data["dtype"])
+    fused = dict(data, op=op, inputs=inputs, attrs={}, members=list(members))
+    graph.remove_nodes_from([m for m in members if m != root])
+    graph.remove_edges_from(list(graph.in_edges(root)))
+    graph.nodes[root].clear()
+    graph.nodes[root].update(fused)
+    for ref in inputs:
+        graph.add_edge(producer(ref), root, aux=None)
+    return graph
+
+
+def groups(graph):
+    """The fused ops' member lists (viz draws each as a cluster)."""
+    return {n: graph.nodes[n]["members"] for n in graph if "members" in graph.nodes[n]}
+
