@@ -211,7 +211,14 @@ def draw(t, params=None, show_saved=False, show_grads=False, collapse_repeats=Tr
     show_grads: add gradient summaries (shape, min, max, norm) to leaves that have one.
     collapse_repeats: draw a run of identical sibling modules once, plus one box that
         counts the repeats, so a deep model stays readable.
+
+    `t` may also be a compiled function (or a module compiled by engine.compile): then
+    the diagram is its captured graph, forward and backward, with each fused kernel a
+    cluster of the ops it computes.
     """
+    compiled = getattr(t, "forward", t)
+    if hasattr(compiled, "graphs"):
+        return _draw_compiled(compiled)
     graph, objects = _labelled(t, params)
     replaced, summaries = _collapse_repeats(graph) if collapse_repeats else ({}, {})
     dot = _diagram_class()(format="svg", graph_attr={"rankdir": "TB", "fontname": "monospace"},
@@ -247,6 +254,50 @@ def draw(t, params=None, show_saved=False, show_grads=False, collapse_repeats=Tr
         if a != b and (b, a) not in drawn:
             drawn.add((b, a))
             dot.edge(b, a)
+    return dot
+
+
+def _draw_compiled(compiled):
+    """The last traced entry of a compiled function: inputs, ops, fused clusters."""
+    from .compiler.trace import producer
+
+    if not compiled.graphs:
+        raise ValueError("draw: this compiled function has not been called yet, so there is "
+                         "no graph to draw")
+    graph = compiled.graphs[-1]
+    dot = _diagram_class()(format="svg", graph_attr={"rankdir": "TB", "fontname": "monospace"},
+                           node_attr={"style": "filled", "shape": "box", "fontsize": "10",
+                                      "fontname": "monospace", "height": "0.2"})
+    name = {}
+    for n, data in graph.nodes(data=True):
+        name[n] = "_".join(map(str, n))
+        if data["kind"] != "op":
+            label = {"arg": "argument", "grad": "output gradient", "const": "constant"}[
+                data["kind"]] + (f" {data['index']}" if "index" in data else "")
+            dot.node(name[n], f"{label}\n{_shape(data['tensor'].shape)}",
+                     fillcolor=_STYLE["leaf"])
+        elif "members" not in data:
+            dot.node(name[n], f"{data['op'].op_name}\n{_shape(data['shape'])}",
+                     fillcolor=_STYLE["op"])
+    ops = sorted((n for n in graph if graph.nodes[n]["kind"] == "op"), key=lambda n: n[1])
+    for n in ops:  # in recorded order, so a fused group is named before it is read
+        data = graph.nodes[n]
+        if "members" not in data:
+            for ref in data["inputs"]:
+                dot.edge(name[producer(ref)], name[n])
+            continue
+        with dot.subgraph(name=f"cluster_{name[n]}") as sub:  # one fused kernel
+            sub.attr(label=f"fused kernel ({len(data['op'].steps)} ops)", style="rounded",
+                     color="darkorange", fontname="monospace")
+            steps = [f"{name[n]}_{j}" for j in range(len(data["op"].steps))]
+            for j, (op_name, args) in enumerate(data["op"].steps):
+                sub.node(steps[j], op_name, fillcolor=_STYLE["op"])
+                for arg in args:
+                    if isinstance(arg, tuple) and arg[0] == "step":
+                        dot.edge(steps[arg[1]], steps[j])
+                    elif isinstance(arg, tuple):
+                        dot.edge(name[producer(data["inputs"][arg[1]])], steps[j])
+        name[n] = steps[-1]  # what reads the group reads its last op
     return dot
 
 

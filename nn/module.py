@@ -5,7 +5,8 @@ import itertools
 
 import engine
 from engine import Tensor
-from engine.autograd.scope import module_scope
+from engine.autograd.scope import current_path, module_scope
+from engine.compiler import COMPILE_TOP_LEVEL
 
 from .parameter import Parameter
 
@@ -61,6 +62,8 @@ class Module:
                                   f'"forward" function')
 
     def __call__(self, *args, **kwargs):
+        if COMPILE_TOP_LEVEL[0] and not current_path() and "forward" not in self.__dict__:
+            engine.compile(self)  # `numbagrad run NAME --compile`: see engine.compiler
         with module_scope(self):  # ops made here are labelled with this module's path
             for hook in list(self._forward_pre_hooks.values()):
                 result = hook(self, args)

@@ -406,3 +406,47 @@ def test_compiled_functions_on_cuda():
         out.backward()
     assert out.device.type == "cuda" and compiled.eager_reason is None
     assert out.item() == 6.0 and w.grad.cpu().tolist() == [[1.0, 1.0]] * 3
+
+
+def test_draw_shows_the_captured_graph_with_fused_kernels_as_clusters():
+    compiled = engine.compile(lambda a: (a * 2 + 1).tanh().sum())
+    with pytest.raises(ValueError, match="has not been called yet"):
+        engine.viz.draw(compiled)
+    compiled(engine.ones(3, requires_grad=True))
+    source = engine.viz.draw(compiled).source
+    assert source.count("subgraph cluster_") == 2  # forward's and backward's kernels
+    assert 'label="fused kernel (3 ops)"' in source
+    for op in ("mul", "add", "tanh", "tanh_backward", "sum"):
+        assert f"label={op} " in source or f'label="{op}\n' in source, op
+    model = engine.compile(nn.Linear(2, 2))
+    model(engine.ones(1, 2))
+    assert "argument 0" in engine.viz.draw(model).source
+
+
+def test_cli_compile_runs_an_example_compiled_with_eager_results():
+    pytest.importorskip("sklearn")
+    import subprocess
+    import sys
+
+    lines = []
+    for extra in ([], ["--compile"]):
+        done = subprocess.run([sys.executable, "-m", "engine", "run", "digits", "--quiet",
+                               "--epochs", "2", *extra], capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode in (0, 3), done.stderr
+        assert "runs eagerly" not in done.stderr, done.stderr
+        lines.append(re.sub(r"time [\d.]+s", "", done.stdout))
+    assert lines[0] == lines[1]
+
+
+def test_top_level_modules_compile_themselves_under_the_cli_flag():
+    from engine.compiler import COMPILE_TOP_LEVEL
+
+    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+    COMPILE_TOP_LEVEL[0] = True
+    try:
+        model(engine.ones(1, 2))
+    finally:
+        COMPILE_TOP_LEVEL[0] = False
+    assert len(model.forward.entries) == 1
+    assert "forward" not in model[0].__dict__  # only the outermost module compiles

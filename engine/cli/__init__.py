@@ -4,7 +4,7 @@
     numbagrad run NAME [--device cpu|cuda] [--epochs N] [--batch-size N] [--lr X]
                        [--seed N] [--graph FILE.svg|png|pdf] [--explain]
                        [--loss-curve FILE.png|svg] [--data-root DIR] [--quiet]
-                       [--nproc N [--all-ranks]] [--save FILE]
+                       [--nproc N [--all-ranks]] [--save FILE] [--compile]
 
 Bad names and options give one line on stderr and exit status 2 before any work
 starts, never a traceback; an option the example does not use is refused, not ignored.
@@ -76,13 +76,15 @@ def add_run_options(parser):
                         help="train data-parallel on N MPI ranks (started with mpiexec)")
     parser.add_argument("--all-ranks", action="store_true",
                         help="with --nproc, print every rank's output, not only rank 0's")
+    parser.add_argument("--compile", action="store_true",
+                        help="run the example's model compiled (engine.compile)")
     parser.add_argument("--save", metavar="FILE",
                         help="save the trained weights (engine.save; rank 0 only)")
 
 
 # Options every example honours; the others apply where the example's DEFAULTS name them.
 _UNIVERSAL = {"seed", "graph", "explain", "loss_curve", "quiet", "command", "name",
-              "all_ranks"}
+              "all_ranks", "compile"}
 
 
 def _positive(kind, what):
@@ -157,7 +159,11 @@ def run_example(module, options, out=None):
         out = _join_ranks(config, options, out)
     engine.manual_seed(config.seed)
     start = time.monotonic()
-    result = module.run(config)
+    engine.compiler.COMPILE_TOP_LEVEL[0] = bool(options.compile)
+    try:
+        result = module.run(config)
+    finally:
+        engine.compiler.COMPILE_TOP_LEVEL[0] = False
     seconds = time.monotonic() - start
     metric, target = module.GOAL
     value = result[metric]

@@ -3,7 +3,11 @@ generated code (see function.py for the life of an entry, trace.py for the graph
 from .function import CompiledFunction
 from .trace import GraphBreak
 
-__all__ = ["compile", "CompiledFunction", "GraphBreak"]
+__all__ = ["compile", "CompiledFunction", "GraphBreak", "COMPILE_TOP_LEVEL"]
+
+# Set by `numbagrad run NAME --compile`: every module called from outside any other
+# module (a program's model) compiles itself on that first call.
+COMPILE_TOP_LEVEL = [False]
 
 
 def compile(model=None, *, fullgraph=False, dynamic=None, backend="numbagrad", mode=None,

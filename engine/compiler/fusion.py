@@ -16,6 +16,12 @@ from kernels import scalar
 from .trace import is_aux, producer
 
 
+# numba's compile time grows with a kernel's length: a 10,000-op chain would be one
+# kernel taking minutes to compile. Groups stop at this many ops (a chain of them then
+# reuses one kernel, whose source is the same for every link).
+MAX_GROUP = 32
+
+
 class _Input:
     def __init__(self, index):
         self.index = index
@@ -93,7 +99,8 @@ def fuse(graph, outputs):
             if (not is_aux(ref) and source in group and count[source] == 1
                     and graph.nodes[source]["phase"] == data["phase"]
                     and graph.nodes[source]["dtype"] == data["dtype"]
-                    and group[source] is not None):
+                    and group[source] is not None
+                    and len(members) + len(group[source]) <= MAX_GROUP):
                 members += group[source]
                 for m in group[source]:
                     group[m] = None  # absorbed into this node's group
