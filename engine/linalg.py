@@ -1,4 +1,4 @@
-"""`torch.linalg`: inverses, solves, determinants, Cholesky and symmetric eigen-
+"""`torch.linalg`: inverses, solves, determinants, Cholesky, QR, SVD and symmetric eigen-
 decompositions with gradients, and the vector and matrix norms.
 
 The factorisations are LAPACK's (numpy links it, as it links BLAS for GEMM); each
@@ -21,6 +21,8 @@ from .tensor import Tensor
 
 SlogdetResult = collections.namedtuple("slogdet", "sign logabsdet")
 EighResult = collections.namedtuple("eigh", "eigenvalues eigenvectors")
+SvdResult = collections.namedtuple("svd", "U S Vh")
+QrResult = collections.namedtuple("qr", "Q R")
 
 
 def _mT(x):
@@ -78,6 +80,32 @@ _eigvecsh = P("LinalgEighBackward0", _eigh_forward, extras=("values",),
               a=lambda g, out, values: _eigh_vectors_backward(g, values, out))
 
 
+def _svd_forward(K, a, *, part):
+    U, S, Vh = K.svd(a)
+    parts = {"U": U, "S": S, "Vh": Vh}
+    return parts.pop(part), parts
+
+
+# As with eigh, one op a part, each keeping the other parts for its derivative.
+_svd_U = P("LinalgSvdBackward0", _svd_forward, extras=("S", "Vh"),
+           a=lambda g, out, S, Vh: _svd_backward(g, None, None, out, S, Vh))
+_svd_S = P("LinalgSvdBackward0", _svd_forward, extras=("U", "Vh"),
+           a=lambda g, out, U, Vh: _svd_backward(None, g, None, U, out, Vh))
+_svd_Vh = P("LinalgSvdBackward0", _svd_forward, extras=("U", "S"),
+            a=lambda g, out, U, S: _svd_backward(None, None, g, U, S, out))
+
+
+def _qr_forward(K, a, *, part):
+    Q, R = K.qr(a)
+    return (Q, {"R": R}) if part == "Q" else (R, {"Q": Q})
+
+
+_qr_Q = P("LinalgQrBackward0", _qr_forward, extras=("R",),
+          a=lambda g, out, R: _qr_backward(g, None, out, R))
+_qr_R = P("LinalgQrBackward0", _qr_forward, extras=("Q",),
+          a=lambda g, out, Q: _qr_backward(None, g, Q, out))
+
+
 def _square(name, a):
     if not isinstance(a, Tensor) or a.dim() < 2 or a.shape[-1] != a.shape[-2]:
         raise RuntimeError(f"linalg.{name}: A must be batches of square matrices, but they "
@@ -133,25 +161,78 @@ def eigvalsh(A, UPLO="L"):
     return _eigvalsh(A, upper=_upper(_square("eigvalsh", A), UPLO), part="values")[0]
 
 
+def _matrices(name, A):
+    if not isinstance(A, Tensor) or A.dim() < 2:
+        raise RuntimeError(f"linalg.{name}: the input must have at least 2 dimensions")
+    if not A.dtype.is_floating_point:
+        raise RuntimeError(f"linalg.{name}: Expected a floating point tensor as input. Got "
+                           f"{A.dtype}")
+    return A
+
+
+def svd(A, full_matrices=True, *, driver=None):
+    """U, S, Vh with A = U diag(S) Vh, singular values descending. Only the reduced
+    factorisation (full_matrices=False) is computed; PyTorch's default, full matrices,
+    is refused rather than silently reduced."""
+    _matrices("svd", A)
+    if full_matrices and A.shape[-1] != A.shape[-2]:
+        raise NotImplementedError("linalg.svd: full_matrices=True (the complete U or Vh of "
+                                  "a non-square matrix) is not supported; pass "
+                                  "full_matrices=False")
+    if driver is not None:
+        raise ValueError("linalg.svd: driver is a CUDA (cuSOLVER) option; pass None")
+    return SvdResult(*(op(A, part=part)[0] for op, part in
+                       ((_svd_U, "U"), (_svd_S, "S"), (_svd_Vh, "Vh"))))
+
+
+def svdvals(A, *, driver=None):
+    if driver is not None:
+        raise ValueError("linalg.svdvals: driver is a CUDA (cuSOLVER) option; pass None")
+    return _svd_S(_matrices("svdvals", A), part="S")[0]
+
+
+def qr(A, mode="reduced"):
+    """Q with orthonormal columns and upper-triangular R, A = Q R (mode 'reduced', or
+    'r' for R alone; 'complete' is refused)."""
+    _matrices("qr", A)
+    if mode not in ("reduced", "r", "complete"):
+        raise RuntimeError(f"linalg.qr: qr received unrecognized mode '{mode}' but expected "
+                           f"one of 'reduced' (default), 'r', or 'complete'")
+    if mode == "complete" and A.shape[-2] > A.shape[-1]:
+        raise NotImplementedError("linalg.qr: mode='complete' for tall matrices is not "
+                                  "supported; use 'reduced'")
+    R = _qr_R(A, part="R")[0]
+    if mode == "r":
+        return QrResult(Tensor._make(A._backend.full((0,), 0, A._data.dtype), A.device), R)
+    return QrResult(_qr_Q(A, part="Q")[0], R)
+
+
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     return _norm(x, ord, dim, keepdim, dtype)
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
-    """'fro' (the default), or inf, -inf, 1, -1 (the largest or smallest row or column
-    sum of |A|). The spectral ones ('nuc', 2, -2) need an SVD, which is not here yet."""
+    """'fro' (the default); inf, -inf, 1, -1 (the largest or smallest row or column
+    sum of |A|); 'nuc', 2, -2 (the sum, largest or smallest of the singular values)."""
     if dtype is not None:
         A = A.to(dtype)
     if ord == "fro":
         return _norm(A, 2, dim, keepdim)
+    if ord in ("nuc", 2, -2):
+        rows, cols = (A._dim_index(d) for d in dim)
+        rest = [d for d in range(A.dim()) if d not in (rows, cols)]
+        S = svdvals(A.permute(*rest, rows, cols))
+        out = S.sum(-1) if ord == "nuc" else (S.amax(-1) if ord == 2 else S.amin(-1))
+        if keepdim:
+            out = out.unsqueeze(min(rows, cols)).unsqueeze(max(rows, cols))
+        return out
     if ord in (math.inf, -math.inf, 1, -1):
         rows, cols = (A._dim_index(d) for d in dim)
         summed = A.abs().sum(cols if abs(ord) == math.inf else rows, keepdim=True)
         pick = amax if ord > 0 else amin
         out = pick(summed, dim=(rows, cols), keepdim=True)
         return out if keepdim else out.squeeze(max(rows, cols)).squeeze(min(rows, cols))
-    raise NotImplementedError(f"linalg.matrix_norm: ord={ord!r} needs a singular value "
-                              f"decomposition, which numbagrad does not have yet")
+    raise RuntimeError(f"linalg.matrix_norm: Order {ord!r} not supported.")
 
 
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
@@ -188,6 +269,48 @@ def _eigh_vectors_backward(gV, w, V):
     off = gap != 0
     inner = where(off, (_mT(V) @ gV) / where(off, gap, 1.0), 0.0)
     return _symmetric(V @ inner @ _mT(V))
+
+
+def _svd_backward(gU, gS, gVh, U, S, Vh):
+    """For A = U diag(S) Vh (reduced, distinct nonzero singular values assumed, as
+    PyTorch assumes them), with F_ij = 1 / (s_j^2 - s_i^2) off the diagonal:
+    gA = U [diag(gS) + (F o (U^T gU - gU^T U)) S + S (F o (V^T gV - gV^T V))] Vh
+         + (I - U U^T) gU S^-1 Vh + U S^-1 gV^T (I - V V^T)."""
+    k = S.shape[-1]
+    s2 = S * S
+    gap = s2.unsqueeze(-2) - s2.unsqueeze(-1)
+    off = gap != 0
+    F = where(off, 1.0 / where(off, gap, 1.0), 0.0)
+    inner = (gS.unsqueeze(-1) * eye(k, dtype=S.dtype, device=S.device)
+             if gS is not None else 0.0)
+    gA = 0.0
+    if gU is not None:
+        UtgU = _mT(U) @ gU
+        inner = inner + (F * (UtgU - _mT(UtgU))) * S.unsqueeze(-2)
+        if U.shape[-2] > k:
+            gA = gA + ((gU - U @ UtgU) / S.unsqueeze(-2)) @ Vh
+    if gVh is not None:
+        V, gV = _mT(Vh), _mT(gVh)
+        VtgV = _mT(V) @ gV
+        inner = inner + S.unsqueeze(-1) * (F * (VtgV - _mT(VtgV)))
+        if V.shape[-2] > k:
+            gA = gA + U @ _mT((gV - V @ VtgV) / S.unsqueeze(-2))
+    return gA + U @ inner @ Vh
+
+
+def _qr_backward(gQ, gR, Q, R):
+    """For A = Q R with A m x n, m >= n (PyTorch's case for reduced QR): with
+    M = R gR^T - gQ^T Q, gA = (gQ + Q copyltu(M)) R^-T, copyltu(M) the symmetric
+    matrix whose lower triangle is M's."""
+    if Q.shape[-2] < R.shape[-1]:
+        raise RuntimeError("linalg.qr: the derivative of the QR decomposition of a wide "
+                           "matrix (more columns than rows) is not implemented")
+    gQ = gQ if gQ is not None else 0.0 * Q
+    M = (R @ _mT(gR) if gR is not None else 0.0 * R @ _mT(R)) - _mT(gQ) @ Q
+    lower = M.tril(-1)
+    diagonal = M * eye(M.shape[-1], dtype=M.dtype, device=M.device)
+    b = gQ + Q @ (lower + _mT(lower) + diagonal)
+    return _mT(solve(R, _mT(b)))
 
 
 def _symmetric(g):

@@ -24,7 +24,7 @@ REDUCTION = (
     "gather", "scatter_add", "cross_entropy_rows", "cross_entropy_backward_rows", "argsort",
     "cumsum",
 )
-LINALG = ("matmul", "inv", "solve", "det", "slogdet", "cholesky", "eigh")
+LINALG = ("matmul", "inv", "solve", "det", "slogdet", "cholesky", "eigh", "svd", "qr")
 WINDOWS = ("unfold", "fold")
 OPTIM = tuple(step.__name__ for step in update_rules.STEPS)
 

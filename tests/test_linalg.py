@@ -43,11 +43,34 @@ CASES = {  # name: (fn(lib, *tensors), input arrays)
     "matrix_norm 1": (lambda L, a: L.linalg.matrix_norm(a, 1), [RNG.standard_normal((3, 4))]),
     "matrix_norm -inf": (lambda L, a: L.linalg.matrix_norm(a, -math.inf, keepdim=True),
                          [RNG.standard_normal((2, 3, 4))]),
+    # SVD and QR: losses that do not depend on the signs LAPACK picks for the vectors
+    "svd tall": (lambda L, a: _svd_loss(L, a), [RNG.standard_normal((4, 3))]),
+    "svd wide, batched": (lambda L, a: _svd_loss(L, a), [RNG.standard_normal((2, 3, 5))]),
+    "svdvals": (lambda L, a: L.linalg.svdvals(a), [RNG.standard_normal((2, 4, 3))]),
+    "qr tall": (lambda L, a: _qr_loss(L, a), [RNG.standard_normal((5, 3))]),
+    "qr square, batched": (lambda L, a: _qr_loss(L, a), [RNG.standard_normal((2, 3, 3))]),
+    "matrix_norm nuc": (lambda L, a: L.linalg.matrix_norm(a, "nuc"),
+                        [RNG.standard_normal((2, 3, 4))]),
+    "matrix_norm 2": (lambda L, a: L.linalg.matrix_norm(a, 2, dim=(0, 2), keepdim=True),
+                      [RNG.standard_normal((3, 2, 4))]),
+    "matrix_norm -2": (lambda L, a: L.linalg.matrix_norm(a, -2), [RNG.standard_normal((4, 3))]),
     "vector_norm": (lambda L, a: L.linalg.vector_norm(a, 3, dim=-1),
                     [RNG.standard_normal((2, 5))]),
     "norm": (lambda L, a: L.linalg.norm(a) + L.linalg.norm(a, dim=0).sum(),
              [RNG.standard_normal((3, 4))]),
 }
+
+
+def _svd_loss(L, a):
+    """Weighted sums of S, |U|, |Vh| and U Vh: blind to the signs of the vectors."""
+    U, S, Vh = L.linalg.svd(a, full_matrices=False)
+    return (S.cumsum(-1).sum(-1) + U.abs().cumsum(-2).sum((-2, -1))
+            + Vh.abs().cumsum(-1).sum((-2, -1)) + (U @ Vh).cumsum(-1).sum((-2, -1)))
+
+
+def _qr_loss(L, a):
+    Q, R = L.linalg.qr(a)  # LAPACK's sign convention, the same for numpy and PyTorch
+    return Q.cumsum(-2).sum((-2, -1)) + R.cumsum(-1).sum((-2, -1))
 
 
 def _run(lib, case, dtype):
@@ -71,7 +94,9 @@ def test_values_and_gradients_match_torch(case, dtype):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
 
 
-@pytest.mark.parametrize("case", ["inv", "solve", "det", "slogdet", "cholesky", "eigvalsh"])
+@pytest.mark.parametrize("case", ["inv", "solve", "det", "slogdet", "cholesky", "eigvalsh",
+                                  "svd tall", "svd wide, batched", "qr tall",
+                                  "qr square, batched", "matrix_norm nuc"])
 def test_gradients_match_central_differences(case):
     fn, arrays = CASES[case]
     inputs = [engine.tensor(a, requires_grad=True) for a in arrays]
@@ -110,16 +135,36 @@ def test_refusals(call, message):
         call(engine)
 
 
-def test_spectral_matrix_norms_are_refused_in_words():
-    with pytest.raises(NotImplementedError, match="singular value decomposition"):
-        engine.linalg.matrix_norm(engine.eye(2), "nuc")
+def test_qr_r_mode_gives_r_alone():
+    a = RNG.standard_normal((4, 3))
+    Q, R = engine.linalg.qr(engine.tensor(a), mode="r")
+    assert Q.shape == (0,)
+    np.testing.assert_allclose(R.numpy(), torch.linalg.qr(torch.tensor(a), mode="r").R.numpy())
+
+
+def test_unsupported_choices_are_refused_in_words():
+    with pytest.raises(RuntimeError, match="Order 3 not supported"):
+        engine.linalg.matrix_norm(engine.eye(2), 3)
+    with pytest.raises(NotImplementedError, match="full_matrices=False"):
+        engine.linalg.svd(engine.ones(3, 2))
+    assert engine.linalg.svd(engine.eye(2)).S.tolist() == [1.0, 1.0]  # square: either way
+    with pytest.raises(RuntimeError, match="unrecognized mode 'full'"):
+        engine.linalg.qr(engine.eye(2), mode="full")
+    with pytest.raises(NotImplementedError, match="mode='complete' for tall"):
+        engine.linalg.qr(engine.ones(3, 2), mode="complete")
+    with pytest.raises(ValueError, match="driver"):
+        engine.linalg.svdvals(engine.eye(2), driver="gesvd")
+    a = engine.ones(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="wide matrix"):
+        engine.linalg.qr(a).Q.sum().backward()
 
 
 @pytest.mark.skipif(not engine.cuda.is_available(), reason="no CUDA device or simulator")
 def test_cuda_tensors_go_through_the_host_and_back():
     a = engine.tensor(_spd((3, 3)), requires_grad=True)
     cuda = a.detach().cuda().requires_grad_(True)
-    for fn in (engine.linalg.inv, engine.linalg.cholesky, engine.linalg.det):
+    for fn in (engine.linalg.inv, engine.linalg.cholesky, engine.linalg.det,
+               engine.linalg.svdvals, lambda m: engine.linalg.qr(m).R):
         ours = fn(cuda)
         assert ours.device.type == "cuda"
         np.testing.assert_allclose(ours.detach().cpu().numpy(), fn(a).detach().numpy(),

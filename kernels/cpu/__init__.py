@@ -1,7 +1,7 @@
 """The CPU backend: every name in `kernels.interface.REQUIRED`, over numpy arrays."""
 from .elementwise import *  # noqa: F401,F403 - one kernel per name in kernels.scalar
 from .inplace import add_, div_, mul_, sub_  # noqa: F401
-from .linalg import cholesky, det, eigh, inv, matmul, slogdet, solve  # noqa: F401
+from .linalg import cholesky, det, eigh, inv, matmul, qr, slogdet, solve, svd  # noqa: F401
 from .window import fold, unfold  # noqa: F401
 from .loss import cross_entropy_backward_rows, cross_entropy_rows  # noqa: F401
 from .optim import (  # noqa: F401

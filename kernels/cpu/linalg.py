@@ -40,3 +40,15 @@ def eigh(a):
     read from their lower triangles."""
     w, v = np.linalg.eigh(a, UPLO="L")
     return w, v
+
+
+def svd(a):
+    """(U, S, Vh) of the reduced SVD a = U diag(S) Vh, singular values descending."""
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return u, s, vh
+
+
+def qr(a):
+    """(Q, R) of the reduced QR decomposition a = Q R."""
+    q, r = np.linalg.qr(a, mode="reduced")
+    return q, r

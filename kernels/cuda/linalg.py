@@ -144,5 +144,5 @@ def _on_host(cpu_fn):
     return fn
 
 
-inv, solve, det, slogdet, cholesky, eigh = map(
-    _on_host, ("inv", "solve", "det", "slogdet", "cholesky", "eigh"))
+inv, solve, det, slogdet, cholesky, eigh, svd, qr = map(
+    _on_host, ("inv", "solve", "det", "slogdet", "cholesky", "eigh", "svd", "qr"))
