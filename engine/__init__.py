@@ -50,7 +50,7 @@ def numel(input):
 
 
 def __getattr__(name):
-    if name in ("viz", "testing", "distributions", "distributed", "func"):
+    if name in ("viz", "testing", "distributions", "distributed", "func", "onnx"):
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")
