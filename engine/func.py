@@ -108,7 +108,7 @@ def vjp(func, *primals, has_aux=False):
     watched = _watched(primals)
     with enable_grad():
         result = func(*watched)
-    output, aux = _split_aux(result, has_aux)
+    output, aux = _split_aux(result, has_aux, "vjp")
 
     def vjp_fn(cotangents):
         outs, cots = _leaves(output), _leaves(cotangents)
@@ -126,26 +126,31 @@ def vjp(func, *primals, has_aux=False):
 
 
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
-    """(func(*primals), J tangents), computed through two reverse passes."""
-    if has_aux:
-        raise NotImplementedError("jvp: has_aux=True is not supported yet")
-    output, product = _jvp(lambda *xs: func(*xs), tuple(primals), tuple(tangents),
+    """(func(*primals), J tangents), computed through two reverse passes; with has_aux,
+    func returns (output, aux) and aux comes back third, untouched."""
+    auxes = []
+
+    def primal(*xs):
+        output, aux = _split_aux(func(*xs), has_aux, "jvp")
+        auxes.append(aux)
+        return output
+
+    output, product = _jvp(primal, tuple(primals), tuple(tangents),
                            create_graph=any(t.requires_grad for t in primals), strict=strict)
-    return output, product
+    return (output, product, auxes[-1]) if has_aux else (output, product)
 
 
 def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
     """The Jacobian of func with respect to argument argnums, row by row from reverse
-    passes: output.shape + input.shape (tuples where argnums or the output are)."""
-    if has_aux:
-        raise NotImplementedError("jacrev: has_aux=True is not supported yet")
+    passes: output.shape + input.shape (tuples where argnums or the output are); with
+    has_aux, func returns (output, aux) and the result is (jacobian, aux)."""
     single = isinstance(argnums, int)
     nums = (argnums,) if single else tuple(argnums)
 
     @functools.wraps(func)
     def transformed(*args):
-        output, pullback = vjp(lambda *picked: func(*_put(args, nums, picked)),
-                               *[args[n] for n in nums])
+        output, pullback, *aux = vjp(lambda *picked: func(*_put(args, nums, picked)),
+                                     *[args[n] for n in nums], has_aux=has_aux)
         outs = output if isinstance(output, tuple) else (output,)
         per_output = []
         for i, out in enumerate(outs):
@@ -159,7 +164,8 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
                                      else cotangents[0]))
             blocks = tuple(_rows(out, [r[j] for r in rows], args[n]) for j, n in enumerate(nums))
             per_output.append(blocks[0] if single else blocks)
-        return tuple(per_output) if isinstance(output, tuple) else per_output[0]
+        jacobian = tuple(per_output) if isinstance(output, tuple) else per_output[0]
+        return (jacobian, aux[0]) if has_aux else jacobian
 
     return transformed
 
@@ -298,12 +304,12 @@ def _stack_tree(results, out_dims):
 
 # ---- small helpers --------------------------------------------------------------------
 
-def _split_aux(result, has_aux):
+def _split_aux(result, has_aux, name="grad_and_value"):
     if not has_aux:
         return result, None
     if not (isinstance(result, tuple) and len(result) == 2):
-        raise RuntimeError("grad_and_value(f)(*args): output of function f should be a tuple: "
-                           "(output, aux) if has_aux is True")
+        raise RuntimeError(f"{name}(f)(*args): output of function f should be a tuple: "
+                           f"(output, aux) if has_aux is True")
     return result
 
 

@@ -43,7 +43,13 @@ CALLS = {
         L.tensor(Y)),
     "jvp": lambda L: L.func.jvp(lambda w: (w ** 2).sin(), (L.tensor(W),),
                                 (L.tensor(W * 0.5),)),
+    "jvp has_aux": lambda L: L.func.jvp(lambda w: ((w ** 2).sin(), w.cos()), (L.tensor(W),),
+                                        (L.tensor(W * 0.5),), has_aux=True),
     "jacrev": lambda L: L.func.jacrev(lambda w: (L.tensor(X) @ w).sin())(L.tensor(W)),
+    "jacrev has_aux": lambda L: L.func.jacrev(lambda w: ((L.tensor(X) @ w).sin(), w * 3),
+                                              has_aux=True)(L.tensor(W)),
+    "jacfwd has_aux": lambda L: L.func.jacfwd(lambda w: (w.exp(), {"w": w.sum()}),
+                                              has_aux=True)(L.tensor(W)),
     "jacrev argnums": lambda L: L.func.jacrev(lambda w, x: (x @ w).sin(), argnums=(0, 1))(
         L.tensor(W), L.tensor(X[:2])),
     "jacfwd": lambda L: L.func.jacfwd(lambda w: w.exp() * 2)(L.tensor(W)),
