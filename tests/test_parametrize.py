@@ -1,0 +1,153 @@
+"""nn.utils.parametrize and parametrizations.weight_norm against PyTorch's."""
+import numpy as np
+import pytest
+
+import engine
+
+torch = pytest.importorskip("torch")
+
+
+def _symmetric(L):
+    class Symmetric(L.nn.Module):
+        def forward(self, X):
+            return X.triu() + X.triu(1).transpose(0, 1)
+
+        def right_inverse(self, A):
+            return A.triu()
+
+    return Symmetric()
+
+
+def _scaled(L):
+    class Scaled(L.nn.Module):
+        def forward(self, X):
+            return X * 2
+
+        def right_inverse(self, A):
+            return A / 2
+
+    return Scaled()
+
+
+W = np.random.default_rng(0).standard_normal((3, 3))
+
+
+def _linear(L):
+    m = L.nn.Linear(3, 3)
+    with L.no_grad():
+        m.weight.copy_(L.tensor(W, dtype=L.float32))
+        m.bias.fill_(0.5)
+    return m
+
+
+def _both(run):
+    return run(engine), run(torch)
+
+
+def _same(a, b):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-6)
+
+
+def test_a_parametrized_weight_matches_pytorch_in_names_repr_values_and_gradients():
+    def run(L):
+        m = _linear(L)
+        L.nn.utils.parametrize.register_parametrization(m, "weight", _symmetric(L))
+        L.nn.utils.parametrize.register_parametrization(m, "weight", _scaled(L))
+        out = m(L.ones(2, 3) * L.arange(3.0))
+        out.sum().backward()
+        return (type(m).__name__, repr(m), sorted(m.state_dict()), m.weight.detach().numpy(),
+                m.parametrizations.weight.original.grad.numpy(),
+                L.nn.utils.parametrize.is_parametrized(m, "weight"),
+                L.nn.utils.parametrize.type_before_parametrizations(m).__name__)
+
+    ours, theirs = _both(run)
+    assert ours[:3] == theirs[:3]
+    _same(ours[3], theirs[3])
+    _same(ours[4], theirs[4])
+    assert ours[5:] == theirs[5:] == (True, "Linear")
+
+
+def test_assignment_goes_through_right_inverse_and_removal_restores_the_module():
+    def run(L):
+        m = _linear(L)
+        P = L.nn.utils.parametrize
+        P.register_parametrization(m, "weight", _symmetric(L))
+        m.weight = L.tensor(W.T @ W, dtype=L.float32)
+        after_assign = m.parametrizations.weight.original.detach().numpy().copy()
+        original = m.parametrizations.weight.original
+        P.remove_parametrizations(m, "weight")
+        return (after_assign, m.weight.detach().numpy(), type(m).__name__,
+                sorted(m.state_dict()), m.weight is original)
+
+    ours, theirs = _both(run)
+    _same(ours[0], theirs[0])
+    _same(ours[1], theirs[1])
+    assert ours[2:] == theirs[2:] == ("Linear", ["bias", "weight"], True)
+
+
+def test_leave_parametrized_false_keeps_the_original_and_cached_computes_once():
+    m = _linear(engine)
+    P = engine.nn.utils.parametrize
+    calls = []
+
+    class Counting(engine.nn.Module):
+        def forward(self, X):
+            calls.append(1)
+            return X * 3
+
+    P.register_parametrization(m, "weight", Counting())
+    with P.cached():
+        m.weight, m.weight, m.weight
+    assert len(calls) == 1
+    m.weight
+    assert len(calls) == 2
+    P.remove_parametrizations(m, "weight", leave_parametrized=False)
+    _same(m.weight.detach().numpy(), W)
+
+
+def test_an_optimizer_trains_the_original():
+    m = _linear(engine)
+    engine.nn.utils.parametrize.register_parametrization(m, "weight", _symmetric(engine))
+    opt = engine.optim.SGD(m.parameters(), lr=0.1)
+    before = m.weight.detach().numpy().copy()
+    m(engine.ones(1, 3)).sum().backward()
+    opt.step()
+    after = m.weight.detach().numpy()
+    assert not np.allclose(before, after)
+    _same(after, after.T)  # still symmetric
+
+
+def test_weight_norm_matches_pytorchs():
+    def run(L):
+        m = _linear(L)
+        L.nn.utils.parametrizations.weight_norm(m, dim=0)
+        plist = m.parametrizations.weight
+        m(L.ones(2, 3)).pow(2).sum().backward()
+        return (sorted(m.state_dict()), plist.original0.detach().numpy(),
+                m.weight.detach().numpy(), plist.original0.grad.numpy(),
+                plist.original1.grad.numpy())
+
+    ours, theirs = _both(run)
+    assert ours[0] == theirs[0]
+    for a, b in zip(ours[1:], theirs[1:]):
+        _same(a, b)
+
+
+def test_refusals():
+    P = engine.nn.utils.parametrize
+    m = _linear(engine)
+    with pytest.raises(ValueError, match="does not have a parameter, a buffer, or a "
+                                         "parametrized element with name 'weights'"):
+        P.register_parametrization(m, "weights", _symmetric(engine))
+    with pytest.raises(TypeError, match="must be an nn.Module"):
+        P.register_parametrization(m, "weight", lambda x: x)
+    with pytest.raises(ValueError, match="does not have a parametrization on weight"):
+        P.remove_parametrizations(m, "weight")
+
+    class Shrink(engine.nn.Module):
+        def forward(self, X):
+            return X[:2]
+
+    P.register_parametrization(m, "weight", _symmetric(engine))
+    with pytest.raises(ValueError, match=r"changes the shape or dtype of 'weight' from \(3, 3\)"):
+        P.register_parametrization(m, "weight", Shrink())
