@@ -187,15 +187,31 @@ def _filled(shape, value, dtype, device, requires_grad):
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
-    return _filled(_size(size), 0, dtype or dtypes.get_default_dtype(), device, requires_grad)
+    return _written("zeros", out, _filled(_size(size), 0, dtype or dtypes.get_default_dtype(),
+                                          device, requires_grad))
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None):
-    return _filled(_size(size), 1, dtype or dtypes.get_default_dtype(), device, requires_grad)
+    return _written("ones", out, _filled(_size(size), 1, dtype or dtypes.get_default_dtype(),
+                                         device, requires_grad))
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, out=None):
-    return _filled(_size(size), 0, dtype or dtypes.get_default_dtype(), device, requires_grad)
+    return _written("empty", out, _filled(_size(size), 0, dtype or dtypes.get_default_dtype(),
+                                          device, requires_grad))
+
+
+def _written(name, out, result):
+    """`out=`, as the ops take it (ops/out.py: resized, converted, or refused)."""
+    if out is None:
+        return result
+    from .ops.out import with_out
+
+    def made():
+        return result
+
+    made.__name__ = name
+    return with_out(made)(out=out)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):

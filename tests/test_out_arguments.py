@@ -103,3 +103,12 @@ def test_operators_and_methods_stay_the_bare_ops():
     assert engine.Tensor.__mul__ is not engine.mul and engine.Tensor.__mul__.__name__ == "mul"
     with pytest.raises(TypeError, match="out"):
         engine.ones(2).mul(2, out=engine.zeros(2))
+
+
+def test_creation_functions_write_into_out():
+    out = engine.ones(2, 3)
+    assert engine.zeros(2, 3, out=out) is out and out.sum().item() == 0.0
+    assert engine.ones(2, 3, out=out) is out and out.sum().item() == 6.0
+    assert engine.empty(2, 3, out=out) is out and tuple(out.shape) == (2, 3)
+    with pytest.raises(RuntimeError, match="out="):
+        engine.zeros(3, out=engine.ones(3, requires_grad=True))
