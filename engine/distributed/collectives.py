@@ -220,18 +220,26 @@ def _check_sizes(name, whole, part, size, whole_name, part_name):
                          f"{tuple(part.shape)}")
 
 
+def _rooted(pg, name, tensor, root, root_name, tensors, list_name):
+    """The checks of gather and scatter: a list of one tensor per rank on the root rank
+    only. Returns whether this rank is the root."""
+    _checked(tensor, name)
+    _check_root(pg, name, root, root_name)
+    here = pg.rank() == root
+    if here:
+        _check_list(pg, name, tensors, tensor, list_name)
+    elif tensors:
+        raise ValueError(f"{name}: {list_name} must be empty or None on ranks other than "
+                         f"{root_name}")
+    if pg.debug:
+        _debug_check(pg, name, *_meta(tensor), root)
+    return here
+
+
 def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
     """Every rank's `tensor`, into `gather_list` on rank `dst` only."""
     pg = _resolve(group)
-    _checked(tensor, "gather")
-    _check_root(pg, "gather", dst, "dst")
-    here = pg.rank() == dst
-    if here:
-        _check_list(pg, "gather", gather_list, tensor, "gather_list")
-    elif gather_list:
-        raise ValueError("gather: gather_list must be empty or None on ranks other than dst")
-    if pg.debug:
-        _debug_check(pg, "gather", *_meta(tensor), dst)
+    here = _rooted(pg, "gather", tensor, dst, "dst", gather_list, "gather_list")
     send = _Buffer(tensor).array
     received = np.empty((pg.size(),) + send.shape, send.dtype) if here else None
     request = pg.comm.Igather(send, received, root=dst)
@@ -242,15 +250,7 @@ def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
 def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
     """Rank `src`'s `scatter_list[r]` into rank r's `tensor`."""
     pg = _resolve(group)
-    _checked(tensor, "scatter")
-    _check_root(pg, "scatter", src, "src")
-    here = pg.rank() == src
-    if here:
-        _check_list(pg, "scatter", scatter_list, tensor, "scatter_list")
-    elif scatter_list:
-        raise ValueError("scatter: scatter_list must be empty or None on ranks other than src")
-    if pg.debug:
-        _debug_check(pg, "scatter", *_meta(tensor), src)
+    here = _rooted(pg, "scatter", tensor, src, "src", scatter_list, "scatter_list")
     send = (np.stack([t.detach().cpu().numpy() for t in scatter_list]) if here else None)
     out = _Buffer(tensor)
     request = pg.comm.Iscatter(send, out.array, root=src)
