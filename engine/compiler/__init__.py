@@ -31,8 +31,6 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="numbagrad", m
     def wrap(fn):
         if disable:
             return fn
-        from ..tensor import Tensor  # noqa: F401 - the engine is loaded
-
         forward = getattr(fn, "forward", None)
         if forward is not None and hasattr(fn, "parameters"):
             fn.forward = CompiledFunction(forward, fullgraph, module=fn)

@@ -9,12 +9,11 @@ backward is the generated backward.
 """
 import warnings
 
-from .. import tracing
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node
 from ..tensor import Tensor, version_counter
 from . import codegen, fusion, guards, passes
-from .trace import GraphBreak, Tracer, is_aux, producer
+from .trace import Tracer, is_aux, producer
 
 RETRACE_LIMIT = 8
 
@@ -297,5 +296,3 @@ def _rebuild(template, outs):
         return {k: _rebuild(v, outs) for k, v in template.items()}
     return template
 
-
-__all__ = ["CompiledFunction", "GraphBreak", "tracing"]
