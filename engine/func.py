@@ -13,7 +13,7 @@ loop's, since no op has a batching rule yet.
 """
 import functools
 
-from . import random as _random
+from . import batching, random as _random
 from .autograd import enable_grad, grad as _grad
 from .autograd.functional import jvp as _jvp
 from .ops.shape import stack
@@ -242,6 +242,12 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
             raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped "
                              f"dimension, got sizes {sorted(sizes)} for the mapped dimension")
         (size,) = sizes
+        if chunk_size is None:  # one pass over the whole batch, through batching rules
+            example = [_select(arg, dim, 0) for arg, dim in zip(args, dims)]
+            batched = [pair for arg, dim in zip(args, dims) for pair in _leaf_dims(arg, dim)]
+            result = batching.run(func, example, batched, size, out_dims)
+            if result is not None:
+                return result
         start = _random.get_rng_state()
         results = []
         for i in range(size):
@@ -257,6 +263,19 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         return _stack_tree(results, out_dims)
 
     return mapped
+
+
+def _leaf_dims(arg, dim):
+    """(tensor, mapped dim or None) for every tensor leaf of one argument, in order."""
+    if isinstance(arg, Tensor):
+        return [(arg, None if dim is None else arg._dim_index(dim))]
+    if isinstance(arg, (tuple, list)):
+        dims = dim if isinstance(dim, (tuple, list)) else (dim,) * len(arg)
+        return [pair for a, d in zip(arg, dims) for pair in _leaf_dims(a, d)]
+    if isinstance(arg, dict):
+        dims = dim if isinstance(dim, dict) else dict.fromkeys(arg, dim)
+        return [pair for key, a in arg.items() for pair in _leaf_dims(a, dims[key])]
+    return []
 
 
 def _batched(arg, dim):
@@ -335,8 +354,10 @@ def _same_state(a, b):
 
 
 def _leaf_values(state):
+    """The generator states' values, read from the arrays themselves (not .numpy(), which
+    would end a trace this vmap runs inside)."""
     if isinstance(state, dict):
         return [v for value in state.values() for v in _leaf_values(value)]
     if isinstance(state, (tuple, list)):
         return [v for value in state for v in _leaf_values(value)]
-    return [state]
+    return [state._backend.to_numpy(state._data) if isinstance(state, Tensor) else state]

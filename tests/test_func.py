@@ -1,6 +1,8 @@
 """engine.func against torch.func: grad, grad_and_value, vjp, jvp, jacrev, jacfwd,
 hessian, functional_call and vmap, their compositions (per-example gradients), argnums,
 has_aux, in_dims/out_dims and the randomness modes."""
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -133,6 +135,73 @@ def test_vmap_of_grad_over_shapes_and_in_dims(batch, features, dim, seed):
                              in_dims=(None, dim))(lib.tensor(w), lib.tensor(data))
                for lib in (engine, torch)]
     _same(*results)
+
+
+@settings(deadline=None, max_examples=25)
+@given(shape=st.lists(st.integers(1, 4), min_size=2, max_size=3), data=st.data(),
+       seed=st.integers(0, 2 ** 16))
+def test_batching_rules_over_shapes_in_dims_and_out_dims(shape, data, seed):
+    """A function of elementwise ops, broadcasting against an unbatched argument,
+    reductions, softmax, reshapes, permutes and products: batched through the rules
+    (no op falls back to the loop), equal to torch.func.vmap."""
+    rank = len(shape)
+    in_dim = data.draw(st.integers(-rank, rank - 1))
+    out_dim = data.draw(st.integers(-rank, rank - 1))
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    example = [n for i, n in enumerate(shape) if i != in_dim % rank]
+    bias = rng.standard_normal(example[-1:] or [1])
+
+    def f(L, v, b):
+        h = (v * 2 + b).tanh() - L.softmax(v, -1) * v.sum(-1, keepdim=True)
+        if h.dim() >= 2:
+            h = h.transpose(0, -1).reshape(h.shape[::-1]).transpose(0, -1) @ \
+                L.ones(h.shape[-1], h.shape[-1], dtype=h.dtype)
+        return h.exp().mean(-1, keepdim=True).expand(*h.shape) + h
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a loop fallback would warn
+        ours = engine.func.vmap(lambda v, b: f(engine, v, b), in_dims=(in_dim, None),
+                                out_dims=out_dim)(engine.tensor(x), engine.tensor(bias))
+    theirs = torch.func.vmap(lambda v, b: f(torch, v, b), in_dims=(in_dim, None),
+                             out_dims=out_dim)(torch.tensor(x), torch.tensor(bias))
+    _same(ours, theirs, rtol=1e-9)
+
+
+def test_an_op_without_a_batching_rule_runs_per_example_with_one_warning():
+    from engine import batching
+
+    batching._warned.discard("cumsum")
+    x = np.random.default_rng(1).standard_normal((3, 4))
+    with pytest.warns(UserWarning, match="vmap: cumsum has no batching rule"):
+        ours = engine.func.vmap(lambda v: v.cumsum(0) * 2)(engine.tensor(x))
+    _same(ours, torch.func.vmap(lambda v: v.cumsum(0) * 2)(torch.tensor(x)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        engine.func.vmap(lambda v: v.cumsum(0))(engine.tensor(x))  # said once
+
+
+def test_per_example_gradients_run_batched():
+    """vmap(grad(loss)) of an MLP runs its forward and backward ops batched: no op but the
+    loss's own kernels falls back to the per-example loop."""
+    from engine import batching
+
+    rng = np.random.default_rng(2)
+    w1, w2 = (engine.tensor(rng.standard_normal(s)) for s in ((5, 3), (2, 5)))
+    x, y = engine.tensor(rng.standard_normal((6, 3))), engine.tensor(rng.standard_normal((6, 2)))
+
+    def loss(w1, w2, xi, yi):
+        return ((xi @ w1.T).relu() @ w2.T - yi).pow(2).mean()
+
+    batching._warned.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        grads = engine.func.vmap(engine.func.grad(loss, argnums=(0, 1)),
+                                 in_dims=(None, None, 0, 0))(w1, w2, x, y)
+    for k in range(6):
+        single = engine.func.grad(loss, argnums=(0, 1))(w1, w2, x[k], y[k])
+        for g, s in zip(grads, single):
+            np.testing.assert_allclose(g[k].numpy(), s.numpy(), rtol=1e-12)
 
 
 @pytest.mark.skipif(not engine.cuda.is_available(), reason="no CUDA device or simulator")

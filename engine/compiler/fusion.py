@@ -35,23 +35,38 @@ class _Probe:
 
 
 @functools.cache
-def elementwise_form(op):
-    """(scalar name, args) if the primitive is one scalar kernel call, else None."""
-    if op.variadic or op.attrs:
+def scalar_call(op):
+    """(scalar name, args) if the primitive's forward is one call of a scalar kernel of
+    kernels.scalar (or `where`) on its inputs and numbers: an op that broadcasts."""
+    return None if op.attrs else scalar_call_with(op, {})
+
+
+def scalar_call_with(op, attrs):
+    """scalar_call for one application, its attributes given (`x ** 2` is one kernel
+    call with the exponent as a number)."""
+    if op.variadic:
         return None
     try:
-        result = op.forward(_Probe(), *(_Input(i) for i in range(len(op.inputs))))
+        result = op.forward(_Probe(), *(_Input(i) for i in range(len(op.inputs))), **attrs)
     except Exception:
         return None
     if not (isinstance(result, tuple) and len(result) == 4 and result[0] == "call"):
         return None
     _, name, args, kwargs = result
-    fn = getattr(scalar, name, None)
-    if kwargs or name not in scalar.NAMES or fn.returns != "same" or any(fn.arg_types):
+    if kwargs or (name not in scalar.NAMES and name != "where"):
         return None
     if not all(isinstance(a, _Input) or type(a) in (int, float) for a in args):
         return None
     return name, tuple(("in", a.index) if isinstance(a, _Input) else a for a in args)
+
+
+def elementwise_form(op):
+    """scalar_call's answer where the kernel keeps its operands' dtype (fusible)."""
+    form = scalar_call(op)
+    if form is None or form[0] == "where":
+        return None
+    fn = getattr(scalar, form[0])
+    return form if fn.returns == "same" and not any(fn.arg_types) else None
 
 
 class FusedOp:
