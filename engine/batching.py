@@ -175,6 +175,19 @@ def _products(op, K, inputs, attrs):
     return op.forward(K, *[a for a, _ in inputs], **attrs)
 
 
+def _matrix_vector(op, K, inputs, attrs):
+    """A (m, n) times v (n,): a batch of vectors is a matrix product with A's transpose;
+    a batch of matrices takes the vector as NumPy's matmul does; both, a batched product
+    of matrices and columns."""
+    (a, a_batched), (v, v_batched) = inputs
+    if not a_batched:
+        return K.matmul(v, K.permute(a, (1, 0)))
+    if not v_batched:
+        return K.matmul(a, v)
+    column = K.matmul(a, K.reshape(v, tuple(v.shape) + (1,)))
+    return K.reshape(column, tuple(column.shape[:-1]))
+
+
 def _as_is(op, K, inputs, attrs):
     """Ops of one input that act on each element alone (a dtype conversion)."""
     return op.forward(K, *[a for a, _ in inputs], **attrs)
@@ -196,7 +209,8 @@ _RULES = {
                      shape._unsqueeze), _new_shape),
     shape._expand: _expanded,
     **dict.fromkeys((shape._permute, shape._transpose, shape._t), _permuted),
-    linalg._mm: _products, linalg._bmm: _products, conversion._to_dtype: _as_is,
+    linalg._mm: _products, linalg._bmm: _products, linalg._mv: _matrix_vector,
+    conversion._to_dtype: _as_is,
     linalg._linear: _linear, linalg._linear_no_bias: _linear,
 }
 

@@ -240,3 +240,35 @@ def test_grad_refuses_a_non_scalar_output():
         engine.func.grad(lambda x: x * 2)(engine.ones(3))
     with pytest.raises(RuntimeError, match="scalar Tensor, got float"):
         engine.func.grad(lambda x: 2.0)(engine.ones(3))
+
+
+def test_matrix_vector_products_batch_every_way():
+    rng = np.random.default_rng(3)
+    a, many_a = rng.standard_normal((3, 4)), rng.standard_normal((5, 3, 4))
+    v, many_v = rng.standard_normal(4), rng.standard_normal((5, 4))
+    for args, dims in (((a, many_v), (None, 0)), ((many_a, v), (0, None)),
+                       ((many_a, many_v), (0, 0))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ours = engine.func.vmap(lambda m, x: engine.mv(m, x), in_dims=dims)(
+                *map(engine.tensor, args))
+        _same(ours, torch.func.vmap(lambda m, x: torch.mv(m, x), in_dims=dims)(
+            *map(torch.tensor, args)))
+
+
+def test_vectorized_jacobian_is_one_batched_pass_equal_to_the_rows():
+    rng = np.random.default_rng(4)
+    w = rng.standard_normal((6, 5))
+    x = rng.standard_normal(5)
+
+    def f(L):
+        weights = L.tensor(w)
+        return lambda v: (weights @ v).tanh() * v.sum()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = engine.autograd.functional.jacobian(f(engine), engine.tensor(x), vectorize=True)
+    rows = engine.autograd.functional.jacobian(f(engine), engine.tensor(x))
+    theirs = torch.autograd.functional.jacobian(f(torch), torch.tensor(x), vectorize=True)
+    _same(ours, rows)
+    _same(ours, theirs, rtol=1e-9)

@@ -110,8 +110,8 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
     """d func / d inputs: for one input and one output a tensor of shape output.shape +
     input.shape; tuples of them (outputs outer, inputs inner) where either is a tuple.
 
-    vectorize only changes how PyTorch computes the rows (vmap instead of a loop); the
-    result is the same, and here the rows are always computed one by one.
+    vectorize=True computes all the rows in one batched pass (vmap over the vector-
+    Jacobian product, through its batching rules) instead of one backward per row.
     strategy="forward-mode" builds it column by column from Jacobian-vector products
     (forward_ad), one per input element, instead of row by row."""
     if strategy not in ("reverse-mode", "forward-mode"):
@@ -129,6 +129,10 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
     for out in outputs:
         per_input = [[] for _ in inputs]
         flat = out.reshape(-1)
+        if vectorize and not create_graph and flat.numel():
+            rows.append(_finish(_vectorized_rows(flat, out, inputs, strict), inputs_tuple,
+                                create_graph))
+            continue
         for k in range(flat.numel()):
             onehot = flat.new_zeros(flat.shape)
             onehot[k] = 1.0
@@ -142,6 +146,18 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
             blocks.append(block.reshape(shape))
         rows.append(_finish(blocks, inputs_tuple, create_graph))
     return tuple(rows) if outputs_tuple else rows[0]
+
+
+def _vectorized_rows(flat, out, inputs, strict):
+    """Every row of the Jacobian of `flat` at once: the vector-Jacobian product vmapped
+    over the rows of the identity."""
+    from ..creation import eye
+    from ..func import vmap
+
+    rows = vmap(lambda onehot: tuple(_grads((flat,), inputs, (onehot,), False, strict,
+                                           "jacobian")))(
+        eye(flat.numel(), dtype=flat.dtype, device=flat.device))
+    return [r.reshape(tuple(out.shape) + tuple(x.shape)) for r, x in zip(rows, inputs)]
 
 
 def _jacobian_forward(func, inputs, inputs_tuple):

@@ -7,6 +7,7 @@ is reached through its `AccumulateGrad` node, which adds into `.grad`.
 import weakref
 
 from ..tensor import Tensor, version_counter
+from ..tracing import constant
 from .anomaly import call_site, is_anomaly_enabled
 from .scope import current_path
 
@@ -116,10 +117,13 @@ class Node:
                 f"one of the variables needed for gradient computation has been modified by "
                 f"an inplace operation: {what} of {self.name()} is at version "
                 f"{counter.value}; expected version {version} instead.")
+        # A saved array is a fixed value: a trace under way (engine.compile, vmap) that
+        # did not see it computed may keep it as a constant.
         if name == "out":
-            return Tensor._make(value, self.out_device, grad_fn=self if create_graph else None)
+            return constant(Tensor._make(value, self.out_device,
+                                         grad_fn=self if create_graph else None))
         if kind == "aux":
-            return Tensor._make(value, self.out_device)
+            return constant(Tensor._make(value, self.out_device))
         return value
 
     def __repr__(self):
