@@ -272,3 +272,6 @@ def test_vectorized_jacobian_is_one_batched_pass_equal_to_the_rows():
     theirs = torch.autograd.functional.jacobian(f(torch), torch.tensor(x), vectorize=True)
     _same(ours, rows)
     _same(ours, theirs, rtol=1e-9)
+    forward = engine.autograd.functional.jacobian(f(engine), engine.tensor(x), vectorize=True,
+                                                  strategy="forward-mode")
+    _same(forward, theirs, rtol=1e-9)

@@ -122,6 +122,8 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
         if create_graph:
             raise NotImplementedError("jacobian: strategy='forward-mode' with "
                                       "create_graph=True is not supported; use 'reverse-mode'")
+        if vectorize:
+            return _jacobian_forward_vectorized(func, inputs, inputs_tuple, strict)
         return _jacobian_forward(func, inputs, inputs_tuple)
     inputs = _differentiable(inputs, create_graph)
     outputs, outputs_tuple = _outputs("jacobian", func, inputs)
@@ -158,6 +160,36 @@ def _vectorized_rows(flat, out, inputs, strict):
                                            "jacobian")))(
         eye(flat.numel(), dtype=flat.dtype, device=flat.device))
     return [r.reshape(tuple(out.shape) + tuple(x.shape)) for r, x in zip(rows, inputs)]
+
+
+def _jacobian_forward_vectorized(func, inputs, inputs_tuple, strict):
+    """The Jacobian column by column, all columns of an input in one batched pass: u ->
+    J^T u is linear in u, so differentiating it in u along the basis vectors (vmapped)
+    gives J's columns, as jvp does for one vector."""
+    from ..creation import eye
+    from ..func import vmap
+
+    inputs = _differentiable(inputs, False)
+    outputs, outputs_tuple = _outputs("jacobian", func, inputs)
+    dummies = tuple(o.new_zeros(o.shape).requires_grad_(True) for o in outputs)
+    with enable_grad():
+        vjps = _grads(outputs, inputs, dummies, True, strict, "jacobian")
+    columns = []  # per input: per output, (input.numel(), *output.shape)
+    for j, x in enumerate(inputs):
+        def column(v, j=j):
+            seeds = tuple(v.reshape(t.shape) if i == j else t.new_zeros(t.shape)
+                          for i, t in enumerate(inputs))
+            return tuple(_grads(vjps, dummies, seeds, False, strict, "jacobian",
+                                what="output"))
+
+        columns.append(vmap(column)(eye(x.numel(), dtype=x.dtype, device=x.device)))
+    rows = []
+    for i, out in enumerate(outputs):
+        blocks = [columns[j][i].reshape(x.numel(), -1).t().reshape(tuple(out.shape) +
+                                                                    tuple(x.shape))
+                  for j, x in enumerate(inputs)]
+        rows.append(_finish(blocks, inputs_tuple, False))
+    return tuple(rows) if outputs_tuple else rows[0]
 
 
 def _jacobian_forward(func, inputs, inputs_tuple):
