@@ -411,6 +411,34 @@ def explain(loss, params=None, retain_graph=True):
     return Explanation(loss, steps, params)
 
 
+def explain_jvp(func, primals, tangents, params=None):
+    """Replay a Jacobian-vector product J v step by step, as explain() replays backward.
+
+    Here J v is the derivative of the linear map u -> J^T u along v (forward mode by two
+    reverse walks): the steps shown are the walk over the graph of J^T u, which ends at
+    the placeholders u ("cotangent 0", ...) with J v. The Explanation's `result` is
+    (outputs, J v), tuples as func's outputs are.
+    """
+    from .autograd import enable_grad, grad
+
+    primals = primals if isinstance(primals, tuple) else (primals,)
+    tangents = tangents if isinstance(tangents, tuple) else (tangents,)
+    inputs = [p.detach().requires_grad_(True) for p in primals]
+    with enable_grad():
+        outputs = func(*inputs)
+        outs = outputs if isinstance(outputs, tuple) else (outputs,)
+        cotangents = [o.detach().new_zeros(o.shape).requires_grad_(True) for o in outs]
+        pulled = grad(outs, inputs, cotangents, create_graph=True, allow_unused=True)
+        total = sum((p * t).sum() for p, t in zip(pulled, tangents) if p is not None)
+    named = {**(params or {}), **{f"cotangent {i}": c for i, c in enumerate(cotangents)},
+             **{f"primal {i}": x for i, x in enumerate(inputs)}}
+    explanation = explain(total, named)
+    products = tuple(c.grad if c.grad is not None else c.detach() * 0 for c in cotangents)
+    explanation.result = ((outputs, products[0]) if not isinstance(outputs, tuple)
+                          else (outputs, products))
+    return explanation
+
+
 class StepReport:
     """What one optimizer step did to each parameter: value, gradient, update."""
 

@@ -79,3 +79,21 @@ def test_every_op_has_forward_mode_consistent_with_reverse_mode(spec):
     numeric = (spec.fn(engine, *shifted(eps)).numpy() - spec.fn(engine, *shifted(-eps)).numpy()) \
         / (2 * eps)
     np.testing.assert_allclose(jv, numeric, rtol=1e-5, atol=1e-6)
+
+
+def test_explain_replays_a_jvp_step_by_step():
+    rng = np.random.default_rng(5)
+    x, v = engine.tensor(rng.standard_normal(4)), engine.tensor(rng.standard_normal(4))
+    w = engine.tensor(rng.standard_normal((3, 4)))
+
+    def f(x):
+        return (w @ x).tanh()
+
+    explanation = engine.viz.explain_jvp(f, x, v)
+    output, product = explanation.result
+    expected_out, expected = engine.func.jvp(f, (x,), (v,))
+    np.testing.assert_allclose(product.numpy(), expected.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(output.detach().numpy(), expected_out.numpy(), rtol=1e-12)
+    text = str(explanation)
+    assert "cotangent 0" in text and "TanhBackwardBackward0" in text, text
+    assert len(explanation) > 3
