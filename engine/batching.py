@@ -8,7 +8,9 @@ Values carry their batch dimension first. The rules, keyed by primitive:
 - reductions, softmax and the like: their `dim`/`dims` shift past the batch dimension;
 - reshapes and expands: the batch size leads the new shape; permutes keep it first;
 - matrix products of matrices, linear layers over batched inputs and dtype conversions:
-  as they are, since they broadcast over leading dimensions.
+  as they are, since they broadcast over leading dimensions;
+- indexing: one more leading `:` in the index; im2col and col2im (convolutions): the
+  batch joins their own first dimension.
 Any other op runs once per example and its results are stacked, with a one-time
 warning naming it. A function whose trace breaks (data-dependent Python, random
 numbers) or whose result must stay differentiable is mapped by the plain loop.
@@ -19,7 +21,7 @@ from .autograd.grad_mode import is_grad_enabled, no_grad
 from .compiler.fusion import scalar_call_with
 from .compiler.function import _rebuild, _template, tensor_leaves
 from .compiler.trace import GraphBreak, Tracer, is_aux, producer
-from .ops import activation, conversion, linalg, reduction, shape
+from .ops import activation, conv, conversion, indexing, linalg, reduction, shape
 from .tensor import Tensor
 from . import tracing
 
@@ -137,9 +139,11 @@ def _shifted(name):
         if not batched or any(b for _, b in inputs[1:]):
             return None
         rank = array.ndim - 1
-        if rank == 0:
-            return None  # dim 0 of a 0-d example: the loop gets it right
         value = attrs[name]
+        if rank == 0:  # a 0-d example: a reduction over it keeps each value as it is
+            if not isinstance(value, tuple):
+                return None  # softmax of a 0-d example: the loop gets it right
+            return op.forward(K, *[a for a, _ in inputs], **{**attrs, name: ()})
         shifted = (tuple(d % rank + 1 for d in value) if isinstance(value, tuple)
                    else value % rank + 1)
         return op.forward(K, *[a for a, _ in inputs], **{**attrs, name: shifted})
@@ -188,6 +192,29 @@ def _matrix_vector(op, K, inputs, attrs):
     return K.reshape(column, tuple(column.shape[:-1]))
 
 
+def _indexed(op, K, inputs, attrs):
+    """Indexing (and its gradient, which adds into a zero tensor of the input's shape):
+    the batch dimension is one more leading `:` in the index. An index holding more than
+    one array is left to the loop: NumPy would move separated array dimensions first."""
+    index = attrs["index"] if isinstance(attrs["index"], tuple) else (attrs["index"],)
+    if sum(hasattr(part, "shape") or isinstance(part, list) for part in index) > 1:
+        return None
+    (array, batched), = inputs
+    new = {**attrs, "index": (slice(None),) + index}
+    if "shape" in attrs:  # the gradient of indexing: zeros of the batched input's shape
+        new["shape"] = (array.shape[0],) + tuple(attrs["shape"])
+    return op.forward(K, array, **new)
+
+
+def _merged(op, K, inputs, attrs):
+    """Ops whose first dimension is already a batch (im2col and col2im): the vmap batch
+    joins it, and leaves it again afterwards."""
+    (array, batched), = inputs
+    size, per = array.shape[0], array.shape[1]
+    out = op.forward(K, K.reshape(array, (size * per,) + tuple(array.shape[2:])), **attrs)
+    return K.reshape(out, (size, per) + tuple(out.shape[1:]))
+
+
 def _as_is(op, K, inputs, attrs):
     """Ops of one input that act on each element alone (a dtype conversion)."""
     return op.forward(K, *[a for a, _ in inputs], **attrs)
@@ -211,6 +238,9 @@ _RULES = {
     **dict.fromkeys((shape._permute, shape._transpose, shape._t), _permuted),
     linalg._mm: _products, linalg._bmm: _products, linalg._mv: _matrix_vector,
     conversion._to_dtype: _as_is,
+    **dict.fromkeys((indexing._select, indexing._slice, indexing._index,
+                     indexing._index_backward), _indexed),
+    conv._unfold: _merged, conv._fold: _merged,
     linalg._linear: _linear, linalg._linear_no_bias: _linear,
 }
 

@@ -275,3 +275,31 @@ def test_vectorized_jacobian_is_one_batched_pass_equal_to_the_rows():
     forward = engine.autograd.functional.jacobian(f(engine), engine.tensor(x), vectorize=True,
                                                   strategy="forward-mode")
     _same(forward, theirs, rtol=1e-9)
+
+
+@pytest.mark.parametrize("index", ["v[1] * 2", "v[:, 1:3].sum()", "v[[0, 2]] + 1",
+                                   "v[..., None, 0]", "(v[1] ** 2).sum()"])
+def test_indexing_batches_by_its_rule(index):
+    x = np.random.default_rng(6).standard_normal((5, 3, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = engine.func.vmap(lambda v: eval(index))(engine.tensor(x))
+        grads = engine.func.vmap(engine.func.grad(lambda v: eval(index).sum()))(engine.tensor(x))
+    _same(ours, torch.func.vmap(lambda v: eval(index))(torch.tensor(x)))
+    _same(grads, torch.func.vmap(torch.func.grad(lambda v: eval(index).sum()))(torch.tensor(x)))
+
+
+def test_per_example_gradients_of_a_convolution_batch_through_im2col():
+    rng = np.random.default_rng(7)
+    images, w = rng.standard_normal((4, 1, 6, 6)), rng.standard_normal((2, 1, 3, 3))
+
+    def loss(L, w, image):
+        return L.nn.functional.conv2d(image.unsqueeze(0), w, padding=1).tanh().sum()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = engine.func.vmap(engine.func.grad(lambda w, im: loss(engine, w, im)),
+                                in_dims=(None, 0))(engine.tensor(w), engine.tensor(images))
+    theirs = torch.func.vmap(torch.func.grad(lambda w, im: loss(torch, w, im)),
+                             in_dims=(None, 0))(torch.tensor(w), torch.tensor(images))
+    _same(ours, theirs, rtol=1e-9)
