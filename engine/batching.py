@@ -143,7 +143,8 @@ def _shifted(name):
         if rank == 0:  # a 0-d example: a reduction over it keeps each value as it is
             if not isinstance(value, tuple):
                 return None  # softmax of a 0-d example: the loop gets it right
-            return op.forward(K, *[a for a, _ in inputs], **{**attrs, name: ()})
+            dtype = attrs.get("dtype")
+            return K.copy(array) if dtype is None else K.astype(array, dtype)
         shifted = (tuple(d % rank + 1 for d in value) if isinstance(value, tuple)
                    else value % rank + 1)
         return op.forward(K, *[a for a, _ in inputs], **{**attrs, name: shifted})

@@ -303,3 +303,10 @@ def test_per_example_gradients_of_a_convolution_batch_through_im2col():
     theirs = torch.func.vmap(torch.func.grad(lambda w, im: loss(torch, w, im)),
                              in_dims=(None, 0))(torch.tensor(w), torch.tensor(images))
     _same(ours, theirs, rtol=1e-9)
+
+
+def test_reductions_of_zero_dimensional_examples():
+    x = np.arange(3.0)
+    for fn in (lambda v: v.sum(), lambda v: v.mean(), lambda v: v.amax(),
+               lambda v: v.sum(dtype=v.dtype)):
+        _same(engine.func.vmap(fn)(engine.tensor(x)), torch.func.vmap(fn)(torch.tensor(x)))
