@@ -10,7 +10,8 @@ Values carry their batch dimension first. The rules, keyed by primitive:
 - matrix products of matrices, linear layers over batched inputs and dtype conversions:
   as they are, since they broadcast over leading dimensions;
 - indexing: one more leading `:` in the index; im2col and col2im (convolutions): the
-  batch joins their own first dimension.
+  batch joins their own first dimension; cross-entropy (forward and backward): every
+  example's rows in one kernel call, each example reduced on its own.
 Any other op runs once per example and its results are stacked, with a one-time
 warning naming it. A function whose trace breaks (data-dependent Python, random
 numbers) or whose result must stay differentiable is mapped by the plain loop.
@@ -21,7 +22,7 @@ from .autograd.grad_mode import is_grad_enabled, no_grad
 from .compiler.fusion import scalar_call_with
 from .compiler.function import _rebuild, _template, tensor_leaves
 from .compiler.trace import GraphBreak, Tracer, is_aux, producer
-from .ops import activation, conv, conversion, indexing, linalg, reduction, shape
+from .ops import activation, conv, conversion, indexing, linalg, loss, reduction, shape
 from .tensor import Tensor
 from . import tracing
 
@@ -216,6 +217,48 @@ def _merged(op, K, inputs, attrs):
     return K.reshape(out, (size, per) + tuple(out.shape[1:]))
 
 
+def _rows(K, inputs, size):
+    """The per-row operands of a row-wise loss with the batch folded into the rows (an
+    unbatched one repeated for each example); None where the class weights are batched."""
+    *rowwise, (weights, weights_batched) = inputs
+    if weights_batched:
+        return None
+    merged = []
+    for array, batched in rowwise:
+        if not batched:
+            array = K.broadcast_to(array, (size,) + tuple(array.shape))
+        merged.append(K.reshape(K.copy(array) if not batched else array,
+                                (size * array.shape[1],) + tuple(array.shape[2:])))
+    return merged + [weights]
+
+
+def _cross_entropy(op, K, inputs, attrs):
+    """Cross-entropy of (N, C) logits: every example's rows in one kernel call, then each
+    example's own reduction (its total weight for 'mean')."""
+    size, rows = next(a.shape[:2] for a, b in inputs if b)
+    merged = _rows(K, inputs, size)
+    if merged is None or len(merged[0].shape) != 2:
+        return None
+    losses, weights = K.cross_entropy_rows(*merged, attrs["ignore_index"])
+    losses, weights = K.reshape(losses, (size, rows)), K.reshape(weights, (size, rows))
+    total_weight = K.sum(weights, (1,))
+    reduction = attrs["reduction"]
+    if reduction == "none":
+        return losses, {"total_weight": total_weight}
+    summed = K.sum(losses, (1,))
+    return (summed if reduction == "sum" else K.div(summed, total_weight),
+            {"total_weight": total_weight})
+
+
+def _cross_entropy_backward(op, K, inputs, attrs):
+    size, rows = next(a.shape[:2] for a, b in inputs if b)
+    merged = _rows(K, inputs, size)
+    if merged is None or len(merged[1].shape) != 2:
+        return None
+    out = K.cross_entropy_backward_rows(*merged, attrs["ignore_index"])
+    return K.reshape(out, (size, rows) + tuple(out.shape[1:]))
+
+
 def _as_is(op, K, inputs, attrs):
     """Ops of one input that act on each element alone (a dtype conversion)."""
     return op.forward(K, *[a for a, _ in inputs], **attrs)
@@ -242,6 +285,7 @@ _RULES = {
     **dict.fromkeys((indexing._select, indexing._slice, indexing._index,
                      indexing._index_backward), _indexed),
     conv._unfold: _merged, conv._fold: _merged,
+    loss._ce: _cross_entropy, loss._ce_backward: _cross_entropy_backward,
     linalg._linear: _linear, linalg._linear_no_bias: _linear,
 }
 

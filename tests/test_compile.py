@@ -450,3 +450,24 @@ def test_top_level_modules_compile_themselves_under_the_cli_flag():
         COMPILE_TOP_LEVEL[0] = False
     assert len(model.forward.entries) == 1
     assert "forward" not in model[0].__dict__  # only the outermost module compiles
+
+
+def test_a_replay_cannot_hand_a_kernel_an_out_of_range_index():
+    """The replay skips the public functions' checks, so the backends check indices and
+    class targets themselves before any numba kernel reads with them."""
+    loss = engine.compile(lambda x, t: nn.functional.cross_entropy(x, t))
+    x = engine.randn(4, 3)
+    loss(x, engine.tensor([0, 1, 2, 0]))
+    with pytest.raises(IndexError, match="index 7 is out of bounds for size 3"):
+        loss(x, engine.tensor([0, 1, 7, 0]))
+    from kernels import cpu
+
+    with pytest.raises(IndexError, match="gather: index -1"):
+        cpu.gather(np.zeros((2, 3)), 1, np.array([[0], [-1]]))
+    with pytest.raises(IndexError, match="scatter_add: index 3"):
+        cpu.scatter_add(np.zeros((2, 3)), 1, np.array([[3], [0]]), np.ones((2, 1)))
+    with pytest.raises(IndexError, match="cross_entropy: index 5"):
+        cpu.cross_entropy_backward_rows(np.ones(2), np.zeros((2, 3)), np.array([5, 0]),
+                                        np.ones(3), -100)
+    losses, _ = cpu.cross_entropy_rows(np.zeros((2, 3)), np.array([-100, 2]), np.ones(3), -100)
+    assert losses[0] == 0.0  # ignore_index is not out of range

@@ -310,3 +310,11 @@ def test_reductions_of_zero_dimensional_examples():
     for fn in (lambda v: v.sum(), lambda v: v.mean(), lambda v: v.amax(),
                lambda v: v.sum(dtype=v.dtype)):
         _same(engine.func.vmap(fn)(engine.tensor(x)), torch.func.vmap(fn)(torch.tensor(x)))
+
+
+def test_batched_cross_entropy_checks_every_examples_targets():
+    rng = np.random.default_rng(8)
+    x = engine.tensor(rng.standard_normal((2, 4, 3)))
+    targets = engine.tensor([[0, 1, 2, 0], [0, 1, 9, 0]])  # example 0 alone is traced
+    with pytest.raises(IndexError, match="index 9 is out of bounds for size 3"):
+        engine.func.vmap(lambda v, t: engine.nn.functional.cross_entropy(v, t))(x, targets)

@@ -9,7 +9,9 @@ import math
 
 import numba
 
+from ..bounds import check_indices
 from .array import empty
+from .memory import to_numpy
 from .blockreduce import block_max, block_sum
 from .layout import contiguous
 from .runtime import MAX_BLOCKS, ROW_THREADS, cuda
@@ -87,6 +89,7 @@ def _launch(n):
 def cross_entropy_rows(x, target, weight, ignore_index):
     """(losses, weights) per row: weight[t] * (logsumexp(x_i) - x_i[t]), 0 where ignored."""
     N, C = x.shape
+    check_indices("cross_entropy", to_numpy(target), C, ignore_index)
     losses, weights = empty((N,), x.dtype), empty((N,), x.dtype)
     if N:
         _keep, buffers = _fresh(x, target, weight)
@@ -98,6 +101,7 @@ def cross_entropy_rows(x, target, weight, ignore_index):
 def cross_entropy_backward_rows(g, x, target, weight, ignore_index):
     """d(sum_i g_i loss_i)/dx = g_i weight[t_i] (softmax(x_i) - onehot(t_i))."""
     N, C = x.shape
+    check_indices("cross_entropy", to_numpy(target), C, ignore_index)
     out = empty((N, C), x.dtype)
     if N:
         _keep, buffers = _fresh(g, x, target, weight)

@@ -12,12 +12,13 @@ import math
 import numba
 import numpy as np
 
+from ..bounds import check_indices
 from ..reduction import extremes, kept_shape
 from . import elementwise as ew
 from .array import empty
 from .blockreduce import block_max, block_sum
 from .layout import contiguous, permute, reshape
-from .memory import full
+from .memory import full, to_numpy
 from .runtime import MAX_BLOCKS, ROW_THREADS, cuda, grid
 
 RT = ROW_THREADS
@@ -319,6 +320,7 @@ def _scatter_add_akb(out, index, src, J, K, B, n):
 
 def gather(x, axis, index):
     """out[..., j, ...] = x[..., index[..., j, ...], ...] along `axis` (torch.gather)."""
+    check_indices("gather", to_numpy(index), x.shape[axis])
     idx = _fresh_akb(index, axis)
     src = _fresh_akb(x, axis)
     out = empty(index.shape, x.dtype)
@@ -330,6 +332,7 @@ def gather(x, axis, index):
 
 def scatter_add(out, axis, index, src):
     """out[..., index[..., j, ...], ...] += src[..., j, ...] along `axis`, in place."""
+    check_indices("scatter_add", to_numpy(index), out.shape[axis])
     idx = _fresh_akb(index, axis)
     values = _fresh_akb(src, axis)
     target = _fresh_akb(out, axis)

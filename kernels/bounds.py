@@ -1,0 +1,20 @@
+"""The last line of memory safety for kernels that index with values they are given.
+
+A numba kernel reads x[t] without checking t. The engine's public functions check
+indices and class targets with messages of their own, but a kernel can also be reached
+without them (engine.compile's replay, vmap's batched graph), so the backends check
+again here, on the host, before any such kernel runs: O(n) over the indices, small
+beside the kernel's own work.
+"""
+import numpy as np
+
+
+def check_indices(name, indices, size, ignore=None):
+    """IndexError unless every index (`ignore` excepted) lies in [0, size)."""
+    values = np.asarray(indices)
+    if not values.size or (values.min() >= 0 and values.max() < size):
+        return
+    bad = values[((values < 0) | (values >= size)) & (values != ignore if ignore is not None
+                                                       else True)]
+    if bad.size:
+        raise IndexError(f"{name}: index {int(bad.flat[0])} is out of bounds for size {size}")
