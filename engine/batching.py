@@ -59,7 +59,7 @@ def run(func, example_args, batched_args, size, out_dims):
     for node in sorted((n for n in graph if graph.nodes[n]["kind"] == "op"), key=lambda n: n[1]):
         data = graph.nodes[node]
         values[node] = _apply(data, [_value(graph, values, r) for r in data["inputs"]],
-                              {id(array): _value(graph, values, r) for array, r in
+                              {array_id: _value(graph, values, r) for array_id, r in
                                data.get("attr_arrays", {}).items()}, size)
     results = []
     for t, ref in zip(outs, refs):
@@ -176,9 +176,19 @@ def _permuted(op, K, inputs, attrs):
 
 
 def _products(op, K, inputs, attrs):
+    """Matrix products broadcast over leading dimensions: each batched operand gets
+    singleton dimensions after the batch one, so that both have as many leading
+    dimensions as the longer example (NumPy aligns them from the right)."""
     if any(_rank(a, b) < 2 for a, b in inputs):
         return None  # a vector operand: matmul's 1-d rules would see the batch as a dim
-    return op.forward(K, *[a for a, _ in inputs], **attrs)
+    leading = max(_rank(a, b) - 2 for a, b in inputs)
+    lined_up = []
+    for array, batched in inputs:
+        if batched and array.ndim - 3 < leading:
+            array = K.reshape(array, (array.shape[0],) + (1,) * (leading - array.ndim + 3)
+                              + tuple(array.shape[1:]))
+        lined_up.append(array)
+    return op.forward(K, *lined_up, **attrs)
 
 
 def _matrix_vector(op, K, inputs, attrs):

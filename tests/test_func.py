@@ -318,3 +318,32 @@ def test_batched_cross_entropy_checks_every_examples_targets():
     targets = engine.tensor([[0, 1, 2, 0], [0, 1, 9, 0]])  # example 0 alone is traced
     with pytest.raises(IndexError, match="index 9 is out of bounds for size 3"):
         engine.func.vmap(lambda v, t: engine.nn.functional.cross_entropy(v, t))(x, targets)
+
+
+# ---- vmap over the whole op table ---------------------------------------------------------
+
+from op_specs import SPECS, make_array  # noqa: E402
+
+TORCH_CANNOT_VMAP = {"index_mask", "masked_select", "dstack_column_stack"}
+VMAP_SPECS = [s for s in SPECS if s.name not in TORCH_CANNOT_VMAP]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("spec", VMAP_SPECS, ids=[s.name for s in VMAP_SPECS])
+def test_vmap_of_every_op_equals_torch_func_vmap(spec, dtype):
+    """Three examples of each op, every argument mapped: through the batching rules (or
+    the per-example loop for ops without one), values as torch.func.vmap's."""
+    rng = np.random.default_rng(0)
+    arrays = [np.stack([make_array(a, rng, dtype) for _ in range(3)]) for a in spec.args]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ops without a rule say so once
+        ours = engine.func.vmap(lambda *xs: spec.fn(engine, *xs))(
+            *[engine.tensor(a) for a in arrays])
+    theirs = torch.func.vmap(lambda *xs: spec.fn(torch, *xs))(*[torch.tensor(a) for a in arrays])
+    ours = ours if isinstance(ours, (tuple, list)) else [ours]
+    theirs = theirs if isinstance(theirs, (tuple, list)) else [theirs]
+    tol = 1e-4 if dtype == np.float32 else 1e-9
+    for a, b in zip(ours, theirs):
+        assert a.shape == tuple(b.shape)
+        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=tol, atol=tol,
+                                   equal_nan=True)
