@@ -11,11 +11,13 @@ Values carry their batch dimension first. The rules, keyed by primitive:
   as they are, since they broadcast over leading dimensions;
 - indexing: one more leading `:` in the index; im2col and col2im (convolutions): the
   batch joins their own first dimension; cross-entropy (forward and backward): every
-  example's rows in one kernel call, each example reduced on its own.
+  example's rows in one kernel call, each example reduced on its own; MSE and binary
+  cross-entropy: elementwise, then each example reduced on its own.
 Any other op runs once per example and its results are stacked, with a one-time
 warning naming it. A function whose trace breaks (data-dependent Python, random
 numbers) or whose result must stay differentiable is mapped by the plain loop.
 """
+import math
 import warnings
 
 from .autograd.grad_mode import is_grad_enabled, no_grad
@@ -131,6 +133,18 @@ def _elementwise(op, K, inputs, attrs):
                               + tuple(array.shape[1:]))
         lined_up.append(array)
     return op.forward(K, *lined_up, **attrs)
+
+
+def _elementwise_loss(op, K, inputs, attrs):
+    """Losses that are elementwise before their reduction (MSE, BCE): the per-element
+    losses of every example at once, then each example reduced on its own."""
+    losses = _elementwise(op, K, inputs, {**attrs, "reduction": "none"})
+    if attrs["reduction"] == "none":
+        return losses
+    total = K.sum(losses, tuple(range(1, losses.ndim)))
+    if attrs["reduction"] == "sum":
+        return total
+    return K.div(total, math.prod(losses.shape[1:]))
 
 
 def _shifted(name):
@@ -296,6 +310,8 @@ _RULES = {
                      indexing._index_backward), _indexed),
     conv._unfold: _merged, conv._fold: _merged,
     loss._ce: _cross_entropy, loss._ce_backward: _cross_entropy_backward,
+    loss._mse: _elementwise_loss, loss._bce_logits: _elementwise_loss,
+    loss._bce: _elementwise_loss,
     linalg._linear: _linear, linalg._linear_no_bias: _linear,
 }
 
