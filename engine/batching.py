@@ -124,7 +124,10 @@ def _rule(op, attrs):
     return _elementwise if scalar_call_with(op, attrs) is not None else None
 
 
-def _elementwise(op, K, inputs, attrs):
+def _lined_up(K, inputs):
+    """The arrays, each batched one given singleton dimensions after the batch one up to
+    the highest per-example rank: NumPy aligns dimensions from the right, and would
+    otherwise line a short example's batch up against a long one's own dimensions."""
     rank = max(_rank(a, b) for a, b in inputs)
     lined_up = []
     for array, batched in inputs:
@@ -132,7 +135,11 @@ def _elementwise(op, K, inputs, attrs):
             array = K.reshape(array, (array.shape[0],) + (1,) * (rank - array.ndim + 1)
                               + tuple(array.shape[1:]))
         lined_up.append(array)
-    return op.forward(K, *lined_up, **attrs)
+    return lined_up
+
+
+def _elementwise(op, K, inputs, attrs):
+    return op.forward(K, *_lined_up(K, inputs), **attrs)
 
 
 def _elementwise_loss(op, K, inputs, attrs):
@@ -190,19 +197,10 @@ def _permuted(op, K, inputs, attrs):
 
 
 def _products(op, K, inputs, attrs):
-    """Matrix products broadcast over leading dimensions: each batched operand gets
-    singleton dimensions after the batch one, so that both have as many leading
-    dimensions as the longer example (NumPy aligns them from the right)."""
+    """Matrix products broadcast over leading dimensions, as elementwise ops do."""
     if any(_rank(a, b) < 2 for a, b in inputs):
         return None  # a vector operand: matmul's 1-d rules would see the batch as a dim
-    leading = max(_rank(a, b) - 2 for a, b in inputs)
-    lined_up = []
-    for array, batched in inputs:
-        if batched and array.ndim - 3 < leading:
-            array = K.reshape(array, (array.shape[0],) + (1,) * (leading - array.ndim + 3)
-                              + tuple(array.shape[1:]))
-        lined_up.append(array)
-    return op.forward(K, *lined_up, **attrs)
+    return op.forward(K, *_lined_up(K, inputs), **attrs)
 
 
 def _matrix_vector(op, K, inputs, attrs):
