@@ -280,17 +280,7 @@ def _leaf_dims(arg, dim):
 
 def _batched(arg, dim):
     """(tensor, its mapped dim) for each batched tensor in one argument."""
-    if dim is None:
-        return []
-    if isinstance(arg, Tensor):
-        return [(arg, arg._dim_index(dim))]
-    if isinstance(arg, (tuple, list)):
-        dims = dim if isinstance(dim, (tuple, list)) else (dim,) * len(arg)
-        return [pair for a, d in zip(arg, dims) for pair in _batched(a, d)]
-    if isinstance(arg, dict):
-        dims = dim if isinstance(dim, dict) else dict.fromkeys(arg, dim)
-        return [pair for key, a in arg.items() for pair in _batched(a, dims[key])]
-    return []
+    return [(t, d) for t, d in _leaf_dims(arg, dim) if d is not None]
 
 
 def _select(arg, dim, i):
