@@ -471,3 +471,14 @@ def test_a_replay_cannot_hand_a_kernel_an_out_of_range_index():
                                         np.ones(3), -100)
     losses, _ = cpu.cross_entropy_rows(np.zeros((2, 3)), np.array([-100, 2]), np.ones(3), -100)
     assert losses[0] == 0.0  # ignore_index is not out of range
+
+
+def test_a_compiled_function_inside_another_trace_ends_that_trace():
+    inner = engine.compile(lambda x: x * 2)
+    outer = engine.compile(lambda x: inner(x) + 1)
+    with pytest.warns(UserWarning, match="a compiled function called while tracing"):
+        assert outer(engine.ones(2)).tolist() == [3.0, 3.0]
+    assert outer(engine.ones(2)).tolist() == [3.0, 3.0] and inner.entries
+    fresh = engine.compile(lambda x: x.exp())
+    mapped = engine.func.vmap(lambda v: fresh(v) * 2)(engine.zeros(3, 2))  # vmap loops
+    assert mapped.tolist() == [[2.0, 2.0]] * 3

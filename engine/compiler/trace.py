@@ -51,9 +51,9 @@ class Tracer:
     # ---- starting and stopping ------------------------------------------------------------
 
     def __enter__(self):
-        if tracing.TRACER[0] is not None:
-            raise RuntimeError("engine.compile: a compiled function was called while another "
-                               "was being traced; compile the outer function only")
+        if tracing.TRACER[0] is not None:  # a compiled function called inside a trace
+            tracing.TRACER[0].cannot_capture("a compiled function called while tracing "
+                                             "(compile the outer function only)")
         tracing.TRACER[0] = self
         original = self._make = Tensor.__dict__["_make"]
         born = self.born
