@@ -22,11 +22,10 @@ import warnings
 
 from .autograd.grad_mode import is_grad_enabled, no_grad
 from .compiler.fusion import scalar_call_with
-from .compiler.function import _rebuild, _template, tensor_leaves
 from .compiler.trace import GraphBreak, Tracer, is_aux, producer
 from .ops import activation, conv, conversion, indexing, linalg, loss, reduction, shape
+from . import pytree, tracing
 from .tensor import Tensor
-from . import tracing
 
 _warned = set()
 
@@ -35,7 +34,7 @@ def run(func, example_args, batched_args, size, out_dims):
     """func over the batch, or None where the loop must do it. example_args: the
     arguments of example 0; batched_args: (tensor, batch dim) for each tensor leaf of
     example_args, in order, dim None for an unbatched one."""
-    leaves = tensor_leaves(example_args)
+    leaves = pytree.leaves(example_args)
     if is_grad_enabled() and any(t.requires_grad for t, _ in batched_args):
         return None  # the result must be differentiable: the loop keeps the graph
     if tracing.TRACER[0] is not None:
@@ -46,7 +45,7 @@ def run(func, example_args, batched_args, size, out_dims):
             for i, t in enumerate(leaves):
                 tracer.add_input(t, "arg", i)
             result = func(*example_args)
-            outs, template = _template(result)
+            outs, template = pytree.leaves(result), pytree.skeleton(result)
             refs = [tracer.node_of(t) for t in outs]
     except GraphBreak:
         return None
@@ -66,11 +65,10 @@ def run(func, example_args, batched_args, size, out_dims):
     results = []
     for t, ref in zip(outs, refs):
         array, batched = _value(graph, values, ref)
-        K = t._backend
         if not batched:
-            array = K.broadcast_to(array, (size,) + tuple(array.shape))
-        results.append((array, t._device))
-    return _place(_rebuild(template, iter(results)), out_dims)
+            array = t._backend.broadcast_to(array, (size,) + tuple(array.shape))
+        results.append(Tensor._make(array, t._device))
+    return _place(pytree.rebuild(template, iter(results)), out_dims)
 
 
 class _nothing:
@@ -347,20 +345,18 @@ def _substitute(value, arrays):
 
 
 def _place(result, out_dims):
-    """Tensors from (array, device) pairs, the batch dimension moved to out_dims."""
-    if isinstance(result, tuple) and len(result) == 2 and hasattr(result[0], "shape") \
-            and not isinstance(result[0], Tensor) and not isinstance(result[1], tuple):
-        array, device = result
-        t = Tensor._make(array, device)
-        dim = (out_dims if isinstance(out_dims, int) else 0) % max(t.dim(), 1)
+    """The results with their batch dimension moved from the front to out_dims."""
+    if isinstance(result, Tensor):
+        dim = (out_dims if isinstance(out_dims, int) else 0) % max(result.dim(), 1)
         if not dim:
-            return t
-        order = list(range(1, t.dim()))
+            return result
+        order = list(range(1, result.dim()))
         order.insert(dim, 0)
-        return t.permute(*order)
+        return result.permute(*order)
     if isinstance(result, (tuple, list)):
         dims = out_dims if isinstance(out_dims, (tuple, list)) else (out_dims,) * len(result)
-        return type(result)(_place(r, d) for r, d in zip(result, dims))
+        items = [_place(r, d) for r, d in zip(result, dims)]
+        return type(result)(*items) if hasattr(result, "_fields") else type(result)(items)
     if isinstance(result, dict):
         return {k: _place(v, out_dims) for k, v in result.items()}
     return result

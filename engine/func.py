@@ -7,49 +7,26 @@ copies of its arguments that still record when an enclosing transform is watchin
 require grad), so transforms nest. jvp and jacfwd compute through reverse mode too (the
 double-vjp trick, the rows of the Jacobian): the values are forward mode's.
 
-vmap runs the function once per batch element and stacks the results: the values,
-shapes, in_dims/out_dims handling and randomness modes are PyTorch's, the speed is a
-loop's, since no op has a batching rule yet.
+vmap runs the function's graph once over the whole batch through each primitive's
+batching rule (engine/batching.py); where it cannot (random ops, an untraceable or
+differentiable-result function, chunk_size) it runs the function once per element and
+stacks the results, with PyTorch's in_dims/out_dims handling and randomness modes.
 """
 import functools
 
-from . import batching, random as _random
+from . import batching, pytree, random as _random
 from .autograd import enable_grad, grad as _grad
 from .autograd.functional import jvp as _jvp
 from .ops.shape import stack
 from .tensor import Tensor
 
 
-# ---- pytrees: tensors inside tuples, lists and dicts -----------------------------------
-
-def _leaves(tree):
-    if isinstance(tree, Tensor):
-        return [tree]
-    if isinstance(tree, (tuple, list)):
-        return [leaf for item in tree for leaf in _leaves(item)]
-    if isinstance(tree, dict):
-        return [leaf for item in tree.values() for leaf in _leaves(item)]
-    return []
-
-
-def _rebuild(tree, leaves):
-    """`tree` with its tensors replaced, in order, by those of the iterator `leaves`."""
-    if isinstance(tree, Tensor):
-        return next(leaves)
-    if isinstance(tree, tuple):
-        return tuple(_rebuild(item, leaves) for item in tree)
-    if isinstance(tree, list):
-        return [_rebuild(item, leaves) for item in tree]
-    if isinstance(tree, dict):
-        return {key: _rebuild(item, leaves) for key, item in tree.items()}
-    return tree
-
-
 def _watched(tree):
     """Copies of the tree's tensors that record: views of those an enclosing transform
     is differentiating (so it sees through), fresh leaves otherwise."""
-    return _rebuild(tree, iter([t.view_as(t) if t.requires_grad
-                                else t.detach().requires_grad_(True) for t in _leaves(tree)]))
+    return pytree.rebuild(tree, iter([t.view_as(t) if t.requires_grad
+                                      else t.detach().requires_grad_(True)
+                                      for t in pytree.leaves(tree)]))
 
 
 # ---- derivatives ----------------------------------------------------------------------
@@ -62,7 +39,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
 
     @functools.wraps(func)
     def transformed(*args, **kwargs):
-        nested = any(t.requires_grad for n in nums for t in _leaves(args[n]))
+        nested = any(t.requires_grad for n in nums for t in pytree.leaves(args[n]))
         args = list(args)
         for n in nums:
             args[n] = _watched(args[n])
@@ -73,14 +50,14 @@ def grad_and_value(func, argnums=0, has_aux=False):
             got = f"shape {tuple(output.shape)}" if isinstance(output, Tensor) \
                 else type(output).__name__
             raise RuntimeError(f"grad: expected f(*args) to return a scalar Tensor, got {got}")
-        wrt = [leaf for n in nums for leaf in _leaves(args[n])]
+        wrt = [leaf for n in nums for leaf in pytree.leaves(args[n])]
         found = _grad(output, wrt, create_graph=nested, allow_unused=True) \
             if output.requires_grad else (None,) * len(wrt)
         found = iter([g if g is not None else t.new_zeros(t.shape)
                       for g, t in zip(found, wrt)])
-        grads = tuple(_rebuild(args[n], found) for n in nums)
+        grads = tuple(pytree.rebuild(args[n], found) for n in nums)
         if not nested:
-            grads = _rebuild(grads, iter([g.detach() for g in _leaves(grads)]))
+            grads = pytree.rebuild(grads, iter([g.detach() for g in pytree.leaves(grads)]))
             output = output.detach()
         grads = grads[0] if single else grads
         return (grads, (output, aux)) if has_aux else (grads, output)
@@ -104,24 +81,24 @@ def grad(func, argnums=0, has_aux=False):
 def vjp(func, *primals, has_aux=False):
     """(func(*primals), vjp_fn[, aux]): vjp_fn(cotangents) gives a tuple with one
     cotangent per primal."""
-    nested = any(t.requires_grad for t in _leaves(primals))
+    nested = any(t.requires_grad for t in pytree.leaves(primals))
     watched = _watched(primals)
     with enable_grad():
         result = func(*watched)
     output, aux = _split_aux(result, has_aux, "vjp")
 
     def vjp_fn(cotangents):
-        outs, cots = _leaves(output), _leaves(cotangents)
+        outs, cots = pytree.leaves(output), pytree.leaves(cotangents)
         if len(outs) != len(cots):
             raise RuntimeError(f"vjp: expected {len(outs)} cotangents, got {len(cots)}")
-        wrt = _leaves(watched)
+        wrt = pytree.leaves(watched)
         found = _grad(outs, wrt, cots, retain_graph=True, create_graph=nested,
                       allow_unused=True)
         found = [g if g is not None else t.new_zeros(t.shape) for g, t in zip(found, wrt)]
-        return _rebuild(tuple(primals), iter([g if nested else g.detach() for g in found]))
+        return pytree.rebuild(tuple(primals), iter([g if nested else g.detach() for g in found]))
 
-    shown = output if nested else _rebuild(output, iter([o.detach() for o in
-                                                           _leaves(output)]))
+    shown = output if nested else pytree.rebuild(output, iter([o.detach() for o in
+                                                           pytree.leaves(output)]))
     return (shown, vjp_fn, aux) if has_aux else (shown, vjp_fn)
 
 

@@ -9,6 +9,7 @@ backward is the generated backward.
 """
 import warnings
 
+from .. import pytree
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node
 from ..tensor import Tensor, version_counter
@@ -50,7 +51,7 @@ class CompiledFunction:
                                f"{reason}); it now runs eagerly")
                 return self.fn(*args, **kwargs)
         self._last_key = key
-        leaves = tensor_leaves((args, kwargs))
+        leaves = pytree.leaves((args, kwargs))
         tracer = Tracer(self.fullgraph)
         with tracer:
             for i, t in enumerate(leaves):
@@ -104,7 +105,7 @@ class Entry:
     def build(cls, tracer, leaves, result, flat):
         self = cls()
         self.flat = flat
-        out_leaves, self.template = _template(result)
+        out_leaves, self.template = pytree.leaves(result), pytree.skeleton(result)
         out_refs = [tracer.node_of(t) for t in out_leaves]
         self.out_devices = [t._device for t in out_leaves]
         self.out_requires = [t._requires_grad for t in out_leaves]
@@ -153,7 +154,7 @@ class Entry:
 
     def run(self, args, kwargs):
         # the guards hold the arguments' structure, so flat tensor arguments stay flat
-        leaves = args if self.flat else tensor_leaves((args, kwargs))
+        leaves = args if self.flat else pytree.leaves((args, kwargs))
         arrays = [t._data for t in leaves]
         consts = [t._data for t in self.consts]
         results = self.forward(arrays, consts)
@@ -166,7 +167,7 @@ class Entry:
                 out = outs[j]
                 out._grad_fn = Node(_CompiledBackward(call, j), inputs, {}, out, None)
                 out._requires_grad = True
-        return _rebuild(self.template, iter(outs))
+        return pytree.rebuild(self.template, iter(outs))
 
 
 class _Call:
@@ -252,47 +253,3 @@ def _saved(graph):
             if graph.nodes[source]["kind"] == "op" and graph.nodes[source]["phase"] == "forward":
                 saved[codegen.aux_dict(source) if is_aux(ref) else source] = None
     return list(saved)
-
-
-def tensor_leaves(value, found=None):
-    """The tensors inside nested tuples, lists and dicts, in order."""
-    found = [] if found is None else found
-    if isinstance(value, Tensor):
-        found.append(value)
-    elif isinstance(value, (tuple, list)):
-        for v in value:
-            tensor_leaves(v, found)
-    elif isinstance(value, dict):
-        for v in value.values():
-            tensor_leaves(v, found)
-    return found
-
-
-_TENSOR = object()
-
-
-def _template(value):
-    """(tensor leaves, the structure with each tensor replaced by a marker)."""
-    leaves = tensor_leaves(value)
-    return leaves, _mark(value)
-
-
-def _mark(value):
-    if isinstance(value, Tensor):
-        return _TENSOR
-    if isinstance(value, (tuple, list)):
-        return type(value)(_mark(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _mark(v) for k, v in value.items()}
-    return value
-
-
-def _rebuild(template, outs):
-    if template is _TENSOR:
-        return next(outs)
-    if isinstance(template, (tuple, list)):
-        return type(template)(_rebuild(v, outs) for v in template)
-    if isinstance(template, dict):
-        return {k: _rebuild(v, outs) for k, v in template.items()}
-    return template
-
