@@ -9,7 +9,7 @@ import numpy as np
 
 from . import dtypes
 from .device import CPU, backend, canonical
-from .tracing import graph_break
+from .tracing import TRACER, graph_break
 
 _BY_NUMPY = dtypes._BY_NUMPY
 _new_object = object.__new__
@@ -193,6 +193,8 @@ class Tensor:
 
     @property
     def grad(self):
+        if TRACER[0] is not None:
+            return TRACER[0].read_grad(self)
         return self._grad
 
     @grad.setter
@@ -208,6 +210,8 @@ class Tensor:
             if value.device != self.device:
                 raise RuntimeError(f"assigned grad is on {value.device} but the tensor is on "
                                    f"{self.device}")
+        if TRACER[0] is not None:
+            return TRACER[0].set_grad(self, value)
         self._grad = value
 
     @property

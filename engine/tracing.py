@@ -1,6 +1,7 @@
-"""Where engine.compile's tracer listens: the slot for the trace under way, and the call
+"""Where engine.compile's tracer listens: the slot for the trace under way, the call
 that the few things a trace cannot capture make (`.item()`, in-place writes, random
-numbers drawn outside an op). Kept free of imports, so that every layer can reach it."""
+numbers drawn outside an op), and `opaque`, for a step the replay repeats whole. Kept
+free of imports, so that every layer can reach it."""
 TRACER = [None]  # the engine.compiler.trace.Tracer recording now, if any
 
 
@@ -18,3 +19,12 @@ def constant(tensor):
     if tracer is not None:
         tracer.allowed.add(id(tensor))
     return tensor
+
+
+def opaque(name, call, touches):
+    """call(). A trace under way records it as one step that its replay calls again, and
+    forgets what it knew of the tensors `touches()` names, which the call may change in
+    place: so an optimizer's step (its Python logic and fused kernels) and zero_grad
+    belong to a compiled training step."""
+    tracer = TRACER[0]
+    return call() if tracer is None else tracer.opaque(name, call, touches)

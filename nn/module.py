@@ -4,7 +4,8 @@ import collections
 import itertools
 
 import engine
-from engine import Tensor
+from engine import Tensor, tracing
+from engine.autograd.gradients import zero_grads
 from engine.autograd.scope import current_path, module_scope
 from engine.compiler import COMPILE_TOP_LEVEL
 
@@ -240,13 +241,9 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none=True):
-        for p in self.parameters():
-            if p.grad is not None:
-                if set_to_none:
-                    p.grad = None
-                else:
-                    p.grad.detach_()
-                    p.grad.zero_()
+        params = list(self.parameters())
+        tracing.opaque("module.zero_grad()", lambda: zero_grads(params, set_to_none),
+                       lambda: params + [p._grad for p in params if p._grad is not None])
 
     def apply(self, fn):
         for module in self.children():

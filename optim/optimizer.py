@@ -3,7 +3,8 @@ import collections
 import copy
 
 import engine
-from engine import Tensor
+from engine import Tensor, tracing
+from engine.autograd.gradients import zero_grads
 
 
 class Optimizer:
@@ -42,27 +43,35 @@ class Optimizer:
         self.param_groups.append(group)
 
     def zero_grad(self, set_to_none=True):
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    if set_to_none:
-                        p.grad = None
-                    else:
-                        p.grad.detach_()
-                        p.grad.zero_()
+        tracing.opaque("optimizer.zero_grad()",
+                       lambda: zero_grads(self._all_params(), set_to_none), self._touched)
 
     def step(self, closure=None):
-        """One update of every parameter that has a gradient; returns closure() if given."""
-        loss = None
+        """One update of every parameter that has a gradient; returns closure() if given.
+        In a compiled training step, the whole update is one step its replay repeats."""
         if closure is not None:
             with engine.enable_grad():
                 loss = closure()
+            self._step()
+            return loss
+        return tracing.opaque("optimizer.step()", self._step, self._touched)
+
+    def _step(self):
         with engine.no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
-                    if p.grad is not None:
+                    if p._grad is not None:
                         self._update(group, p, self.state[p])
-        return loss
+
+    def _all_params(self):
+        return [p for group in self.param_groups for p in group["params"]]
+
+    def _touched(self):
+        """What a step may change in place: parameters, gradients, state tensors."""
+        tensors = self._all_params()
+        tensors += [p._grad for p in tensors if p._grad is not None]
+        return tensors + [v for state in self.state.values() for v in state.values()
+                          if isinstance(v, Tensor)]
 
     def _update(self, group, param, state):
         raise NotImplementedError

@@ -79,7 +79,7 @@ def test_every_op_compiled_equals_eager(spec, dtype):
         assert any("runs eagerly" in str(w.message) for w in caught)
     else:
         assert compiled.eager_reason is None, compiled.eager_reason
-        assert len(compiled.entries) == 1
+        assert compiled.n_entries == 1
         assert any(isinstance(o, engine.Tensor) and o.grad_fn is not None
                    and "Compiled" in o.grad_fn.name() for o in outs) or not any(
             x.requires_grad for x in xs)
@@ -142,7 +142,7 @@ def test_random_graphs_compiled_equal_eager(program, seed):
                 assert g is None or not g.abs().sum().item()
                 continue
             _same(g, e, 1e-9)
-    assert len(compiled.entries) == 1
+    assert compiled.n_entries == 1
 
 
 # ---- guards -----------------------------------------------------------------------------
@@ -166,7 +166,7 @@ def test_each_guarded_change_traces_again_and_says_why():
         compiled(*args)
     with engine.no_grad():
         compiled(engine.ones(4, 3, dtype=engine.float64, requires_grad=True), 3.0)
-    assert len(calls) == 6 and len(compiled.entries) == 6
+    assert len(calls) == 6 and compiled.n_entries == 6
     reasons = [e for e in compiled.events if e.startswith("retrace")]
     assert "(2, 3)" in reasons[0] and "(4, 3)" in reasons[0]
     assert "float32" in reasons[1] and "float64" in reasons[1]
@@ -244,11 +244,10 @@ def test_fullgraph_raises_naming_the_op_and_the_line():
         engine.compile(f, fullgraph=True)(engine.ones(3))
     with pytest.raises(GraphBreak, match="random numbers drawn outside an op"):
         engine.compile(lambda x: x + engine.randn(3), fullgraph=True)(engine.ones(3))
-    with pytest.raises(GraphBreak, match="optimizer step"):
+    with pytest.raises(GraphBreak, match="hook run after a gradient is accumulated"):
         p = nn.Parameter(engine.ones(3))
-        opt = engine.optim.SGD([p], lr=0.1)
-        p.grad = engine.ones(3)
-        engine.compile(lambda: opt.step(), fullgraph=True)()
+        p.register_post_accumulate_grad_hook(lambda t: None)
+        engine.compile(lambda: (p * 2).sum().backward(), fullgraph=True)()
     assert engine.tracing.TRACER[0] is None  # the tracer is gone after an error
 
 
@@ -280,51 +279,197 @@ def _cnn():
                          nn.Flatten(), nn.Linear(4 * 4 * 4, 4))
 
 
+def _train_step(model, opt):
+    """A whole training step, as a user writes it (and compiles it)."""
+    def step(x, y):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+@pytest.mark.parametrize("whole_step", [False, True], ids=["model", "whole_step"])
 @pytest.mark.parametrize("make, shape", [(_mlp, (8, 6)), (_cnn, (8, 1, 8, 8))],
                          ids=["mlp", "cnn"])
-def test_training_with_a_compiled_model_matches_eager_step_for_step(make, shape):
+def test_training_compiled_matches_eager_step_for_step(make, shape, whole_step):
+    """Either the model is compiled (its backward one compiled node of eager autograd), or
+    the whole step: forward, backward, Adam's update and zero_grad replayed as one."""
     engine.manual_seed(0)
     eager = make()
     compiled = make()
     compiled.load_state_dict(eager.state_dict())
-    engine.compile(compiled)
     opts = [engine.optim.Adam(m.parameters(), lr=0.01) for m in (eager, compiled)]
+    steps = [_train_step(eager, opts[0]), _train_step(compiled, opts[1])]
+    if whole_step:
+        steps[1] = engine.compile(steps[1], fullgraph=True)
+    else:
+        engine.compile(compiled)
     rng = np.random.default_rng(0)
     for step in range(100):
         x = engine.tensor(rng.standard_normal(shape), dtype=engine.float32)
         y = engine.tensor(rng.integers(0, 4, shape[0]))
-        for model, opt in zip((eager, compiled), opts):
-            opt.zero_grad()
-            nn.functional.cross_entropy(model(x), y).backward()
-            opt.step()
+        losses = [step_fn(x, y).item() for step_fn in steps]
+        np.testing.assert_allclose(losses[1], losses[0], rtol=1e-5)
         for p, q in zip(eager.parameters(), compiled.parameters()):
             np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), rtol=1e-5,
                                        atol=1e-6)
-    assert compiled.forward.eager_reason is None and len(compiled.forward.entries) == 1
+            np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), rtol=1e-5, atol=1e-6)
+    fn = steps[1] if whole_step else compiled.forward
+    assert fn.eager_reason is None and fn.n_entries == 1
+    for p, q in zip(opts[0].state.values(), opts[1].state.values()):
+        np.testing.assert_allclose(q["exp_avg_sq"].numpy(), p["exp_avg_sq"].numpy(), rtol=1e-5,
+                                   atol=1e-9)
+        assert q["step"].item() == p["step"].item() == 100
 
 
 @pytest.mark.slow
-def test_char_gpt_trains_compiled_as_it_does_eagerly():
+@pytest.mark.parametrize("whole_step", [False, True], ids=["model", "whole_step"])
+def test_char_gpt_trains_compiled_as_it_does_eagerly(whole_step):
     from engine.examples import char_gpt
 
     engine.manual_seed(0)
     eager = char_gpt.make_model(dropout=0.0)
     compiled = char_gpt.make_model(dropout=0.0)
     compiled.load_state_dict(eager.state_dict())
-    engine.compile(compiled)
     opts = [engine.optim.AdamW(m.parameters(), lr=1e-3) for m in (eager, compiled)]
-    engine.manual_seed(1)
-    batches = [char_gpt.get_batch("train", 4) for _ in range(100)]
-    for x, y in batches:
-        for model, opt in zip((eager, compiled), opts):
+
+    def train_step(model, opt):
+        def step(x, y):
             _, loss = model(x, y)
             opt.zero_grad()
             loss.backward()
             opt.step()
+            return loss
+        return step
+
+    steps = [train_step(eager, opts[0]), train_step(compiled, opts[1])]
+    if whole_step:
+        steps[1] = engine.compile(steps[1], fullgraph=True)
+    else:
+        engine.compile(compiled)
+    engine.manual_seed(1)
+    batches = [char_gpt.get_batch("train", 4) for _ in range(100)]
+    for x, y in batches:
+        for step_fn in steps:
+            step_fn(x, y)
     for p, q in zip(eager.parameters(), compiled.parameters()):
         np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), rtol=1e-5,
                                    atol=1e-6)
-    assert compiled.forward.eager_reason is None
+    assert (steps[1] if whole_step else compiled.forward).eager_reason is None
+
+
+def _twins(make):
+    """An eager and a compiled copy of the same function of fresh state."""
+    return make(), make()
+
+
+def test_gradients_accumulate_in_place_when_a_step_does_not_zero_them():
+    def make():
+        w = nn.Parameter(engine.tensor([1.0, 2.0, 3.0]))
+
+        def f(x):
+            loss = (w * x).tanh().sum()
+            loss.backward()
+            return loss
+        return w, f
+
+    (w0, f0), (w1, f1) = _twins(make)
+    f1 = engine.compile(f1, fullgraph=True)
+    held = None
+    for n in range(4):
+        x = engine.tensor([0.5, -1.0, 2.0]) * (n + 1)
+        f0(x)
+        f1(x)
+        np.testing.assert_allclose(w1.grad.numpy(), w0.grad.numpy(), rtol=1e-6)
+        if n == 0:
+            held = w1.grad  # eager autograd adds into this tensor from now on
+    assert w1.grad is held and f1.n_entries == 1
+
+
+def test_zero_grad_keeping_memory_and_a_scheduler_changing_the_rate():
+    def make():
+        engine.manual_seed(0)
+        model = nn.Linear(3, 2)
+        opt = engine.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+        sched = engine.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.1)
+
+        def step(x):
+            model.zero_grad(set_to_none=False)
+            model(x).pow(2).mean().backward()
+            opt.step()
+        return model, sched, step
+
+    (m0, s0, f0), (m1, s1, f1) = _twins(make)
+    f1 = engine.compile(f1, fullgraph=True)
+    for n in range(6):
+        x = engine.ones(4, 3) * (n - 2.5)
+        f0(x)
+        f1(x)
+        s0.step()
+        s1.step()
+        for p, q in zip(m0.parameters(), m1.parameters()):
+            np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), rtol=1e-6)
+    assert f1.n_entries == 1  # no retrace for the rate, nor for .grad kept from the first
+
+
+def test_ops_before_and_after_an_update_are_not_merged_or_moved_across_it():
+    def make():
+        w = nn.Parameter(engine.tensor([1.0, -2.0, 0.5]))
+        opt = engine.optim.SGD([w], lr=0.25)
+
+        def f(x):
+            before = (w * 2.0 + x).tanh()
+            before.sum().backward()
+            opt.step()
+            after = (w * 2.0 + x).tanh()  # same ops, new weights
+            opt.zero_grad()
+            return before.detach(), after.detach()
+        return f
+
+    f0, f1 = _twins(make)
+    f1 = engine.compile(f1, fullgraph=True)
+    for n in range(3):
+        x = engine.tensor([0.1, 0.2, 0.3]) * n
+        for a, b in zip(f0(x), f1(x)):
+            np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-6)
+
+
+def test_a_step_reads_and_sets_grads_as_the_function_does():
+    w = nn.Parameter(engine.tensor([1.0, 2.0]))
+
+    def f():
+        doubled = w.grad * 2  # the gradient as it is at each call
+        w.grad = doubled
+        return doubled
+
+    compiled = engine.compile(f, fullgraph=True)
+    w.grad = engine.tensor([1.0, 1.0])
+    assert compiled().tolist() == [2.0, 2.0] and w.grad.tolist() == [2.0, 2.0]
+    assert compiled().tolist() == [4.0, 4.0] and w.grad.tolist() == [4.0, 4.0]
+    w.grad = engine.tensor([3.0, 0.0])
+    assert compiled().tolist() == [6.0, 0.0] and w.grad.tolist() == [6.0, 0.0]
+    assert compiled.n_entries == 1
+    w.grad = None  # a guard: whether .grad was there
+    with pytest.raises(TypeError):  # as eagerly: None * 2
+        compiled()
+    assert "whether a .grad was set" in compiled.explain()
+
+
+def test_a_compiled_training_step_shows_its_effects_and_refuses_a_second_backward():
+    model = nn.Linear(2, 1)
+    opt = engine.optim.Adam(model.parameters())
+    compiled = engine.compile(_train_step(model, opt))
+    x, y = engine.ones(3, 2), engine.tensor([0, 0, 0])
+    for _ in range(2):
+        loss = compiled(x, y)
+        assert loss.requires_grad
+        with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+            loss.backward()
+    text = compiled.explain()
+    for shown in ("# optimizer.zero_grad()", "# accumulate .grad", "# optimizer.step()"):
+        assert shown in text
 
 
 def test_compiled_backward_refuses_double_backward_and_stale_inputs():
@@ -352,7 +497,7 @@ def test_each_pass_on_its_own():
 
     compiled = engine.compile(f)
     compiled(engine.ones(3))
-    sizes = dict(compiled.entries[next(iter(compiled.entries))].sizes)
+    sizes = dict(compiled.entries[next(iter(compiled.entries))][0].sizes)
     assert sizes["traced"] == 6
     assert sizes["common subexpressions"] == 5
     assert sizes["constants folded"] == 4
@@ -448,7 +593,7 @@ def test_top_level_modules_compile_themselves_under_the_cli_flag():
         model(engine.ones(1, 2))
     finally:
         COMPILE_TOP_LEVEL[0] = False
-    assert len(model.forward.entries) == 1
+    assert model.forward.n_entries == 1
     assert "forward" not in model[0].__dict__  # only the outermost module compiles
 
 

@@ -91,3 +91,14 @@ def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False,
 # Attached here, as engine.ops attaches the ops: tensor.py cannot import autograd, and an
 # import inside the method cost 2 us per call.
 Tensor.backward = _tensor_backward
+
+
+def zero_grads(params, set_to_none):
+    """Optimizer.zero_grad and Module.zero_grad: clear each gradient, or zero its memory."""
+    for p in params:
+        if p.grad is not None:
+            if set_to_none:
+                p.grad = None
+            else:
+                p.grad.detach_()
+                p.grad.zero_()

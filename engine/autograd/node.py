@@ -7,7 +7,7 @@ is reached through its `AccumulateGrad` node, which adds into `.grad`.
 import weakref
 
 from ..tensor import Tensor, version_counter
-from ..tracing import constant
+from ..tracing import TRACER, constant, graph_break
 from .anomaly import call_site, is_anomaly_enabled
 from .scope import current_path
 
@@ -152,7 +152,14 @@ class AccumulateGrad:
             if replaced is not None:
                 g = replaced
                 fresh = False
-        if leaf._grad is None:
+        if TRACER[0] is not None and leaf._post_accumulate_hooks:
+            graph_break("a hook run after a gradient is accumulated (as DistributedDataParallel's "
+                        "allreduce), which a replay would skip")
+        if TRACER[0] is not None and create_graph:
+            graph_break("backward(create_graph=True) into .grad")
+        if TRACER[0] is not None:
+            TRACER[0].accumulate_grad(leaf, g, fresh)
+        elif leaf._grad is None:
             if create_graph:
                 leaf._grad = g
             else:

@@ -26,17 +26,24 @@ def generate(graph, phase, inputs, outputs, name):
         if nodes:
             variables = [_variable(node, names) for node in nodes]
             lines.append(f"    {', '.join(variables)}, = {group}")
-    # ops are numbered as they were recorded, which is an order that respects the data
-    order = sorted((n for n in graph if graph.nodes[n]["kind"] == "op"
+    # ops and effects are numbered as they were recorded, which is an order that
+    # respects the data and every in-place write
+    order = sorted((n for n in graph if graph.nodes[n]["kind"] in ("op", "effect")
                     and graph.nodes[n]["phase"] == phase), key=lambda n: n[1])
     for node in order:
         data = graph.nodes[node]
         k = node[1]
         names[node] = f"v{k}"
+        if data["kind"] == "effect":
+            namespace[f"E{k}"] = data["run"]
+            call = f"E{k}({', '.join(_reference(r, names) for r in data['inputs'])})"
+            lines.append(f"    v{k} = {call}  # {data['action']}")
+            continue
         if hasattr(data["op"], "ufunc"):  # a fused group: its numpy ufunc, called straight
             namespace[f"U{k}"] = data["op"].ufunc
             call = f"U{k}({', '.join(_reference(r, names) for r in data['inputs'])})"
-            if data["shape"] == ():  # a ufunc of 0-d arrays gives a numpy scalar
+            if data["shape"] == () and data["device"].type == "cpu":
+                # a ufunc of 0-d arrays gives a numpy scalar
                 call = f"asarray({call})"
             lines.append(f"    v{k} = {call}  # {data['op'].op_name}")
             continue

@@ -36,17 +36,18 @@ class CompiledFunction:
         if self.eager_reason is not None:
             return self.fn(*args, **kwargs)
         key = guards.key(args, kwargs, self.module)
-        entry = self.entries.get(key)
-        if entry is not None and entry.consts_unchanged():
-            return entry.run(args, kwargs)
+        for entry in self.entries.get(key, ()):
+            if entry.valid():
+                return entry.run(args, kwargs)
         return self._trace(key, args, kwargs)
 
     def _trace(self, key, args, kwargs):
         if self._last_key is not None:
             reason = (guards.difference(self._last_key, key) if key not in self.entries
-                      else "a captured tensor's requires_grad changed")
-            self.events.append(f"retrace {len(self.entries)}: {reason}")
-            if len(self.entries) >= RETRACE_LIMIT:
+                      else "a captured tensor's requires_grad, or whether a .grad was set, "
+                           "changed")
+            self.events.append(f"retrace {self.n_entries}: {reason}")
+            if self.n_entries >= RETRACE_LIMIT:
                 self._go_eager(f"it was traced {RETRACE_LIMIT} times (the last because "
                                f"{reason}); it now runs eagerly")
                 return self.fn(*args, **kwargs)
@@ -64,10 +65,14 @@ class CompiledFunction:
             reason, where = tracer.broken
             self._go_eager(f"it cannot be captured: {reason}, at {where}")
             return result
-        self.entries[key] = entry
-        self.events.append(f"traced entry {len(self.entries)}: " + ", ".join(
+        self.entries.setdefault(key, []).append(entry)
+        self.events.append(f"traced entry {self.n_entries}: " + ", ".join(
             f"{name} {n} ops" for name, n in entry.sizes))
         return result
+
+    @property
+    def n_entries(self):
+        return sum(map(len, self.entries.values()))
 
     def _go_eager(self, why):
         self.eager_reason = why
@@ -78,15 +83,18 @@ class CompiledFunction:
     def explain(self):
         """The graph's size after each pass, the guards, the retraces and why, and the
         generated source of every entry."""
-        lines = [f"engine.compile({self.__name__}): {len(self.entries)} entr"
-                 f"{'y' if len(self.entries) == 1 else 'ies'}"]
+        lines = [f"engine.compile({self.__name__}): {self.n_entries} entr"
+                 f"{'y' if self.n_entries == 1 else 'ies'}"]
         lines += [f"  {event}" for event in self.events]
-        for n, (key, entry) in enumerate(self.entries.items(), 1):
+        for n, (key, entry) in enumerate(((key, entry) for key, group in self.entries.items()
+                                          for entry in group), 1):
             lines.append(f"entry {n}")
             lines.append("  passes: " + " -> ".join(f"{name} {size}" for name, size in
                                                    entry.sizes))
             lines.append(f"  guards: arguments {key[0]}, keywords {key[1]}, grad mode "
-                         f"{key[2]}" + (", module state" if key[3] else ""))
+                         f"{key[2]}" + (", module state" if key[3] else "")
+                         + (f", {len(entry.grad_guards)} .grad set or not"
+                            if entry.grad_guards else ""))
             for title, source in entry.sources:
                 lines.append(f"  {title}:")
                 lines += ["    " + line for line in source.rstrip().splitlines()]
@@ -95,7 +103,7 @@ class CompiledFunction:
     @property
     def graphs(self):
         """The final graph of each entry (networkx DiGraphs), for drawing and tests."""
-        return [entry.graph for entry in self.entries.values()]
+        return [entry.graph for group in self.entries.values() for entry in group]
 
 
 class Entry:
@@ -110,7 +118,10 @@ class Entry:
         self.out_devices = [t._device for t in out_leaves]
         self.out_requires = [t._requires_grad for t in out_leaves]
         grad_refs, targets = [], []
-        if is_grad_enabled() and any(self.out_requires) and tracer.broken is None:
+        self.spent = tracer.spent
+        self.grad_guards = tracer.grad_guards
+        if (is_grad_enabled() and any(self.out_requires) and tracer.broken is None
+                and not self.spent):
             grad_refs, targets = _trace_backward(tracer, leaves, out_leaves)
         if tracer.broken is not None:
             return None
@@ -149,8 +160,11 @@ class Entry:
             self.targets = targets  # ("arg", i) or ("const", tensor) per gradient
         return self
 
-    def consts_unchanged(self):
-        return all(t._requires_grad is f for t, f in zip(self.consts, self.const_flags))
+    def valid(self):
+        """The guards a key cannot hold: captured tensors' requires_grad, and whether each
+        .grad the function reads as it finds it was there."""
+        return (all(t._requires_grad is f for t, f in zip(self.consts, self.const_flags))
+                and all((t._grad is None) is none for t, none in self.grad_guards))
 
     def run(self, args, kwargs):
         # the guards hold the arguments' structure, so flat tensor arguments stay flat
@@ -167,6 +181,11 @@ class Entry:
                 out = outs[j]
                 out._grad_fn = Node(_CompiledBackward(call, j), inputs, {}, out, None)
                 out._requires_grad = True
+        elif self.spent and is_grad_enabled():
+            for out, requires in zip(outs, self.out_requires):
+                if requires:
+                    out._grad_fn = Node(_SpentBackward(), [], {}, out, None)
+                    out._requires_grad = True
         return pytree.rebuild(self.template, iter(outs))
 
 
@@ -214,6 +233,21 @@ class _CompiledBackward:
         results = call.entry.backward(grads, call.arrays, call.consts, call.saved)
         return [None if r is None else Tensor._make(r, t._device)
                 for r, t in zip(results, call.inputs)]
+
+
+class _SpentBackward:
+    """The node op of a result of a compiled training step, which ran backward() itself."""
+
+    saves = ()
+    input_index = {}
+    node_name = "CompiledStepBackward"
+
+    def saves_for(self, needed):
+        return ()
+
+    def backward(self, node, g, create_graph):
+        raise RuntimeError("Trying to backward through the graph a second time: the compiled "
+                           "function already called backward() or an optimizer step itself")
 
 
 def _trace_backward(tracer, leaves, out_leaves):

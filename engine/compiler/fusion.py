@@ -3,9 +3,10 @@
 Which ops are elementwise is read off the op table itself: a primitive whose forward,
 run on a probe backend, makes exactly one call to a scalar kernel of `kernels.scalar`
 (`lambda K, a, b: K.mul(a, b)`) with its inputs and numbers as arguments. A group is a
-tree of such ops on the CPU, of one dtype, in one phase, in which every value but the
+tree of such ops on one device, of one dtype, in one phase, in which every value but the
 root's is used once, by the group: so the group's result is the only value that leaves
-it, and the kernel (a numpy ufunc, broadcasting as the ops did) computes nothing twice.
+it, and the kernel (a numpy ufunc on the CPU, one launch on CUDA, broadcasting as the
+ops did) computes nothing twice.
 """
 import functools
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from kernels import scalar
 
+from .passes import barriers
 from .trace import is_aux, producer
 
 
@@ -70,21 +72,20 @@ def elementwise_form(op):
 
 
 class FusedOp:
-    """The primitive-like stand-in for a group; codegen calls its `ufunc` directly."""
+    """The primitive-like stand-in for a group; codegen calls its `ufunc` directly (a numpy
+    ufunc on the CPU, a fused elementwise launcher on CUDA)."""
 
     attrs = frozenset()
 
-    def __init__(self, names, steps, n_inputs, dtype):
-        from kernels.cpu import fused
-
+    def __init__(self, names, steps, n_inputs, dtype, backend):
         self.op_name = "fused[" + "+".join(names) + "]"
         self.steps = steps
-        self.ufunc = fused.kernel(steps, n_inputs, dtype)
+        self.ufunc = backend.fused_kernel(steps, n_inputs, dtype)
 
     def forward(self, K, *arrays):
         """As a primitive's forward (constant folding and tests call it so)."""
         result = self.ufunc(*arrays)
-        return result if type(result) is np.ndarray else np.asarray(result)
+        return np.asarray(result) if isinstance(result, np.generic) else result
 
 
 def uses(graph, outputs):
@@ -92,7 +93,7 @@ def uses(graph, outputs):
     count = {n: 0 for n in graph}
     for node in graph:
         data = graph.nodes[node]
-        if data["kind"] == "op":
+        if data["kind"] in ("op", "effect"):
             for ref in list(data["inputs"]) + list(data.get("attr_arrays", {}).values()):
                 count[producer(ref)] += 1
     for ref in outputs:
@@ -105,6 +106,7 @@ def fuse(graph, outputs):
     """A new graph in which each group of elementwise ops is one op."""
     graph = graph.copy()
     count = uses(graph, outputs)
+    epoch = barriers(graph)
     group = {}
     for node in sorted((n for n in graph if _fusible(graph, n)), key=lambda n: n[1]):
         data = graph.nodes[node]
@@ -115,6 +117,7 @@ def fuse(graph, outputs):
                     and graph.nodes[source]["phase"] == data["phase"]
                     and graph.nodes[source]["dtype"] == data["dtype"]
                     and group[source] is not None
+                    and all(epoch[m] == epoch[node] for m in group[source])
                     and len(members) + len(group[source]) <= MAX_GROUP):
                 members += group[source]
                 for m in group[source]:
@@ -128,7 +131,8 @@ def fuse(graph, outputs):
 
 def _fusible(graph, node):
     data = graph.nodes[node]
-    if data["kind"] != "op" or data["device"].type != "cpu" or data.get("attr_arrays"):
+    if data["kind"] != "op" or data["device"].type not in ("cpu", "cuda") \
+            or data.get("attr_arrays"):
         return False
     if data["dtype"].kind not in "fiu":  # numbers only (bool ops stay as they are)
         return False
@@ -140,7 +144,7 @@ def _fusible(graph, node):
 
 def _dtype(graph, node):
     data = graph.nodes[node]
-    return data["dtype"] if data["kind"] == "op" else data["tensor"]._data.dtype
+    return data["dtype"] if data["kind"] in ("op", "effect") else data["tensor"]._data.dtype
 
 
 def _replace(graph, root, members):
@@ -166,7 +170,7 @@ def _replace(graph, root, members):
         steps.append((name, mapped))
     data = graph.nodes[root]
     op = FusedOp([graph.nodes[m]["op"].op_name for m in members], steps, len(inputs),
-                 data["dtype"])
+                 data["dtype"], data["backend"])
     fused = dict(data, op=op, inputs=inputs, attrs={}, members=list(members))
     graph.remove_nodes_from([m for m in members if m != root])
     graph.remove_edges_from(list(graph.in_edges(root)))

@@ -5,9 +5,9 @@ from .trace import is_aux, producer
 
 
 def dead_code(graph, outputs):
-    """Only the ops some output depends on."""
+    """Only the ops some output or effect depends on."""
     needed = set()
-    stack = [producer(r) for r in outputs]
+    stack = [producer(r) for r in outputs] + effects(graph)
     while stack:
         node = stack.pop()
         if node in needed:
@@ -24,8 +24,11 @@ def common_subexpressions(graph, outputs):
     Returns (graph, outputs) with references to a merged op moved to the kept one."""
     graph = graph.copy()
     seen, replaced = {}, {}
+    epoch = barriers(graph)
     for node in list(graph):
         data = graph.nodes[node]
+        if data["kind"] == "effect":
+            data["inputs"] = [_moved(r, replaced) for r in data["inputs"]]
         if data["kind"] != "op":
             continue
         data["inputs"] = [_moved(r, replaced) for r in data["inputs"]]
@@ -34,6 +37,7 @@ def common_subexpressions(graph, outputs):
         signature = _signature(data)
         if signature is None:
             continue
+        signature += (epoch[node],)  # never one op for two sides of an in-place write
         kept = seen.get(signature)
         if kept is None:
             seen[signature] = node
@@ -103,6 +107,23 @@ def fold_constants(graph, outputs, frozen):
         data.clear()
         data.update(folded)
     return graph, outputs
+
+
+def effects(graph):
+    """The effect nodes (a training step's state changes), which every pass keeps."""
+    return [n for n in graph if graph.nodes[n]["kind"] == "effect"]
+
+
+def barriers(graph):
+    """{node: how many memory-writing effects come before it}: ops of different counts
+    may read one buffer before and after it changes, so no pass merges or moves them
+    across."""
+    count, epoch = 0, {}
+    for node in sorted(graph, key=lambda n: n[1] if n[0] in ("op", "effect") else -1):
+        epoch[node] = count
+        if graph.nodes[node]["kind"] == "effect" and graph.nodes[node]["mutates"]:
+            count += 1
+    return epoch
 
 
 def size(graph):

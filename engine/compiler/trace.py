@@ -10,6 +10,14 @@ a parameter, a number operand, a tensor made by a creation function). Edges run 
 each input's node to the op that used it; an edge's `aux` names an extra array of the
 producing op (an argmax's indices) rather than its result.
 
+A training step also changes state: `loss.backward()` sets parameters' `.grad`, and
+`optimizer.step()` / `zero_grad()` update tensors in place. These are `effect` nodes,
+numbered in the same sequence as ops, each with a `run` callable that the replay calls
+at that point: reading a gradient that existed before the call, setting or adding
+into a `.grad`, or calling the optimizer's own step again (its Python logic and fused
+kernels kept whole; see `opaque`). Effects that write memory (`mutates`) are barriers
+that no pass moves an op across.
+
 Values are known by identity: a tensor by `id`, and also by the id of its array, since
 autograd saves arrays and wraps them in new tensors. Every tensor seen is kept alive
 until the trace ends, so that no id is reused under it.
@@ -47,6 +55,9 @@ class Tracer:
         self.born = set()      # ids of tensors made during the trace by anything else
         self.broken = None     # (reason, where) once something could not be captured
         self._make = None
+        self.touched = set()   # ids of tensors whose .grad the trace has read or written
+        self.grad_guards = []  # (tensor, its .grad was None) for .grad read as it was at entry
+        self.spent = False     # the function ran backward() or an optimizer step itself
 
     # ---- starting and stopping ------------------------------------------------------------
 
@@ -68,22 +79,27 @@ class Tracer:
         return self
 
     def __exit__(self, *exc):
+        self._pause()
+
+    def _pause(self):
         tracing.TRACER[0] = None
         Tensor._make = self._make
+
+    def _resume(self, make):
+        tracing.TRACER[0] = self
+        Tensor._make = make
 
     def cannot_capture(self, reason):
         """Something the trace cannot capture ran: an error under fullgraph=True, else
         the trace stops here and the function goes on eagerly."""
         where = user_frame()
         if self.fullgraph:
-            tracing.TRACER[0] = None
-            Tensor._make = self._make
+            self._pause()
             raise GraphBreak(f"engine.compile(fullgraph=True): cannot capture {reason}, at "
                              f"{where}")
         if self.broken is None:
             self.broken = (reason, where)
-        tracing.TRACER[0] = None
-        Tensor._make = self._make
+        self._pause()
 
     # ---- values -----------------------------------------------------------------------------
 
@@ -157,6 +173,113 @@ class Tracer:
         for name, array in (aux or {}).items():
             self.arrays[id(array)] = (node, name)
             self.kept.append(array)
+
+    # ---- side effects -----------------------------------------------------------------------
+
+    def _effect(self, action, run, inputs=(), mutates=False, like=None):
+        """An effect node; `like` is a tensor of the dtype and shape of its value, if any."""
+        node = ("effect", len(self.graph))
+        sources = [self.node_of(t) for t in inputs]
+        if any(s is None for s in sources):
+            return None
+        self.graph.add_node(node, kind="effect", action=action, run=run, inputs=sources,
+                            mutates=mutates, phase=self.phase,
+                            dtype=None if like is None else like._data.dtype,
+                            shape=None if like is None else like._data.shape)
+        for source in sources:
+            self.graph.add_edge(producer(source), node, aux=source[1] if is_aux(source) else None)
+        return node
+
+    def read_grad(self, tensor):
+        """tensor.grad as the trace must see it. A gradient from before the call becomes
+        an input read at this point of the replay, and the entry is guarded on whether
+        there was one."""
+        value = tensor._grad
+        first = id(tensor) not in self.touched
+        if first:
+            self.touched.add(id(tensor))
+            self.kept.append(tensor)
+            self.grad_guards.append((tensor, value is None))
+        if value is None or id(value) in self.values or id(value._data) in self.arrays:
+            return value
+        node = self._effect("read .grad", lambda: tensor._grad._data, like=value)
+        self._know(value, node)
+        return value
+
+    def set_grad(self, tensor, value, copy=False):
+        """tensor.grad = value (a tensor the trace knows, or None), done now and replayed;
+        with `copy`, `.grad` gets its own memory (the gradient's may be seen elsewhere)."""
+        self.touched.add(id(tensor))
+        self.kept.append(tensor)
+        if value is None:
+            tensor._grad = None
+
+            def clear():
+                tensor._grad = None
+            self._effect("set .grad", clear)
+            return
+        device, backend = value._device, value._backend
+
+        def run(array):
+            array = backend.copy(array) if copy else array
+            tensor._grad = Tensor._make(array, device)
+            return array
+        node = self._effect("set .grad", run, [value], like=value)
+        if node is not None:
+            run(value._data)
+            self._know(tensor._grad, node)
+
+    def accumulate_grad(self, leaf, g, fresh):
+        """What backward() does for a leaf, traced as one effect that decides at each
+        replay, as eager autograd does: the gradient becomes `.grad` (copied where its
+        memory may be seen elsewhere), or is added into the one there, in place."""
+        self.spent = True
+        self.touched.add(id(leaf))
+        self.kept.append(leaf)
+        device, backend = g._device, g._backend
+
+        def run(array):
+            grad = leaf._grad
+            if grad is None:
+                array = array if fresh else backend.copy(array)
+                leaf._grad = Tensor._make(array, device)
+                return array
+            if grad._requires_grad:  # a .grad with history gets a new sum, as eagerly
+                leaf._grad = Tensor._make(backend.add(grad._data, array), device)
+            else:
+                backend.add_(grad._data, array)
+            return leaf._grad._data
+
+        node = self._effect("accumulate .grad", run, [g], mutates=True, like=g)
+        if node is not None:
+            old = leaf._grad
+            run(g._data)
+            if old is not None:
+                self.arrays.pop(id(old._data), None)
+            self._know(leaf._grad, node)
+
+    def opaque(self, name, call, touches):
+        """Run `call` (an optimizer's step or zero_grad) for real, untraced, and record it
+        as one effect the replay calls again. The tensors `touches()` names (parameters,
+        their gradients, optimizer state) may change inside it, so the trace forgets what
+        it knew of them: a later read sees their memory as it is then."""
+        self.spent = True
+        changed = touches()
+        node = self._effect(name, call, mutates=True)
+        make = Tensor._make
+        self._pause()
+        try:
+            result = call()
+        finally:
+            self._resume(make)
+        if node is None:
+            return result
+        for t in list(changed) + list(touches()):
+            self.values.pop(id(t), None)
+            self.arrays.pop(id(t._data), None)
+            self.touched.add(id(t))
+            self.kept.append(t)
+        return result
 
 
 def is_aux(ref):

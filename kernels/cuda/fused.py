@@ -1,0 +1,41 @@
+"""Fused elementwise kernels on the GPU: a program of scalar functions of `kernels.scalar`
+(the same programs kernels/cpu/fused.py compiles for the CPU) composed into one device
+function, launched by the elementwise machinery: one launch and one pass over memory for
+a whole chain, broadcasting and strided operands read in place as for any elementwise op.
+
+Each step's value is rounded to the dtype, as the separate kernels would round it. The
+kernels live for the process: numba's CUDA target compiles them on first launch.
+"""
+import numpy as np
+
+from . import elementwise
+from .elementwise import Elementwise
+
+_loaded = {}
+
+
+def source(steps, n_inputs, dtype):
+    """The device function's text for a program."""
+    cast = f"np.{np.dtype(dtype).name}"
+    lines = [f"def fused({', '.join(f'x{i}' for i in range(n_inputs))}):"]
+    for j, (name, args) in enumerate(steps):
+        text = ", ".join(f"x{a[1]}" if isinstance(a, tuple) and a[0] == "in" else
+                         f"t{a[1]}" if isinstance(a, tuple) else f"{cast}({a!r})"
+                         for a in args)
+        lines.append(f"    t{j} = {cast}({name}({text}))")
+    lines.append(f"    return t{len(steps) - 1}")
+    return "\n".join(lines) + "\n"
+
+
+def kernel(steps, n_inputs, dtype):
+    """The fused op for a program: called with the group's input arrays, as a CPU ufunc."""
+    text = source(steps, n_inputs, dtype)
+    op = _loaded.get(text)
+    if op is None:
+        namespace = {"np": np}
+        namespace.update({name: getattr(elementwise, name).device_fn for name, _ in steps})
+        exec(compile(text, "<numbagrad fused CUDA kernel>", "exec"), namespace)
+        fn = namespace["fused"]
+        fn.returns, fn.arg_types = "same", (None,) * n_inputs
+        op = _loaded[text] = Elementwise(fn)
+    return op
