@@ -372,7 +372,7 @@ def test_gradients_accumulate_in_place_when_a_step_does_not_zero_them():
         def f(x):
             loss = (w * x).tanh().sum()
             loss.backward()
-            return loss
+            return w.grad.detach() * 1.0  # .grad read back: the sum so far
         return w, f
 
     (w0, f0), (w1, f1) = _twins(make)
@@ -380,8 +380,7 @@ def test_gradients_accumulate_in_place_when_a_step_does_not_zero_them():
     held = None
     for n in range(4):
         x = engine.tensor([0.5, -1.0, 2.0]) * (n + 1)
-        f0(x)
-        f1(x)
+        np.testing.assert_allclose(f1(x).numpy(), f0(x).numpy(), rtol=1e-6)
         np.testing.assert_allclose(w1.grad.numpy(), w0.grad.numpy(), rtol=1e-6)
         if n == 0:
             held = w1.grad  # eager autograd adds into this tensor from now on
@@ -551,6 +550,41 @@ def test_compiled_functions_on_cuda():
         out.backward()
     assert out.device.type == "cuda" and compiled.eager_reason is None
     assert out.item() == 6.0 and w.grad.cpu().tolist() == [[1.0, 1.0]] * 3
+
+
+def test_a_compiled_step_on_cuda_fuses_its_launches_and_matches_eager():
+    """The tiny graph's training step: each fused group is one launch, and the step (with
+    .grad accumulated and cleared) gives eager's gradients."""
+    from numba import config
+
+    if not engine.cuda.is_available() or not config.ENABLE_CUDASIM:
+        pytest.skip("launches are counted on numba's CUDA simulator")
+    from bench.compile import tiny
+    from bench.launches import per_step
+
+    def grads_of(compiler):
+        a = engine.tensor(np.linspace(0.1, 1.0, 16), dtype=engine.float32,
+                          requires_grad=True, device="cuda")
+        b = engine.tensor(np.linspace(1.0, 2.0, 16), dtype=engine.float32,
+                          requires_grad=True, device="cuda")
+
+        def step():
+            c = a * b
+            for _ in range(3):
+                c = (c + a).tanh() * b
+            c.sum().backward()
+            return a.grad.detach().clone(), b.grad.detach().clone()
+
+        step = compiler(step) if compiler else step
+        return [[g.cpu().numpy() for g in step()] for _ in range(2)]
+
+    for eager, compiled in zip(grads_of(None), grads_of(engine.compile)):
+        for e, c in zip(eager, compiled):
+            np.testing.assert_allclose(c, e, rtol=1e-6)
+    step = tiny(engine, engine.compile, device="cuda")
+    compiled = per_step(step)
+    fused = [n for n in step.graphs[0] if "members" in step.graphs[0].nodes[n]]
+    assert compiled == len(fused) <= per_step(tiny(engine, None, device="cuda")) / 3
 
 
 def test_draw_shows_the_captured_graph_with_fused_kernels_as_clusters():

@@ -227,7 +227,7 @@ class Tracer:
         node = self._effect("set .grad", run, [value], like=value)
         if node is not None:
             run(value._data)
-            self._know(tensor._grad, node)
+            self._know_grad(tensor, node)
 
     def accumulate_grad(self, leaf, g, fresh):
         """What backward() does for a leaf, traced as one effect that decides at each
@@ -252,11 +252,15 @@ class Tracer:
 
         node = self._effect("accumulate .grad", run, [g], mutates=True, like=g)
         if node is not None:
-            old = leaf._grad
             run(g._data)
-            if old is not None:
-                self.arrays.pop(id(old._data), None)
-            self._know(leaf._grad, node)
+            self._know_grad(leaf, node)
+
+    def _know_grad(self, tensor, node):
+        """tensor.grad, and anything sharing its memory from now on (a detach()), is the
+        value of the effect that set it, whether or not that memory was a gradient's."""
+        self.values[id(tensor._grad)] = node
+        self.arrays[id(tensor._grad._data)] = node
+        self.kept.append(tensor._grad)
 
     def opaque(self, name, call, touches):
         """Run `call` (an optimizer's step or zero_grad) for real, untraced, and record it
