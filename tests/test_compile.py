@@ -509,6 +509,32 @@ def test_each_pass_on_its_own():
     assert passes.size(passes.dead_code(graph, [])) == 0
 
 
+def test_the_memory_plan_reuses_dead_buffers_and_only_those():
+    """y is read by two groups; it dies after the second (w's), and only then may a later
+    group (q's) write into its buffer. Results (z), and values a view of which is
+    returned (v), keep theirs."""
+    def f(x, s):
+        y = (x * 2.0).tanh()
+        z = (y * 3.0).exp()
+        v = (z * 0.5).sin()
+        w = (v * v).cos() + y
+        q = (w * s).sigmoid()
+        return z, v.t(), q * q.sin()
+
+    compiled = engine.compile(f)
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        x, s = (engine.tensor(rng.standard_normal((3, 4))) for _ in range(2))
+        for got, want in zip(compiled(x, s), f(x, s)):
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
+    source = compiled.explain()
+    reused = re.findall(r"(v\d+) = U\d+\(.*out=(v\d+)\)", source)
+    assert reused, source
+    returned = re.search(r"return \((.*)\)", source).group(1)
+    for _, buffer in reused:
+        assert buffer not in returned
+
+
 def test_explain_shows_passes_guards_retraces_and_source():
     compiled = engine.compile(lambda x: (x * 2).sum())
     compiled(engine.ones(2))

@@ -11,6 +11,7 @@ import numpy as np
 
 from kernels.cpu.quiet import quiet, restore
 
+from . import memory
 from .trace import is_aux, producer
 
 _counter = itertools.count()
@@ -30,6 +31,7 @@ def generate(graph, phase, inputs, outputs, name):
     # respects the data and every in-place write
     order = sorted((n for n in graph if graph.nodes[n]["kind"] in ("op", "effect")
                     and graph.nodes[n]["phase"] == phase), key=lambda n: n[1])
+    reuse = memory.plan(graph, order, outputs)
     for node in order:
         data = graph.nodes[node]
         k = node[1]
@@ -41,7 +43,10 @@ def generate(graph, phase, inputs, outputs, name):
             continue
         if hasattr(data["op"], "ufunc"):  # a fused group: its numpy ufunc, called straight
             namespace[f"U{k}"] = data["op"].ufunc
-            call = f"U{k}({', '.join(_reference(r, names) for r in data['inputs'])})"
+            args = [_reference(r, names) for r in data["inputs"]]
+            if node in reuse:  # into a dead value's buffer (the memory plan)
+                args.append(f"out={names[reuse[node]]}")
+            call = f"U{k}({', '.join(args)})"
             if data["shape"] == () and data["device"].type == "cpu":
                 # a ufunc of 0-d arrays gives a numpy scalar
                 call = f"asarray({call})"

@@ -171,7 +171,7 @@ def _replace(graph, root, members):
     data = graph.nodes[root]
     op = FusedOp([graph.nodes[m]["op"].op_name for m in members], steps, len(inputs),
                  data["dtype"], data["backend"])
-    fused = dict(data, op=op, inputs=inputs, attrs={}, members=list(members))
+    fused = dict(data, op=op, inputs=inputs, attrs={}, members=list(members), fresh=True)
     graph.remove_nodes_from([m for m in members if m != root])
     graph.remove_edges_from(list(graph.in_edges(root)))
     graph.nodes[root].clear()

@@ -166,7 +166,8 @@ class Tracer:
         self.graph.add_node(node, kind="op", op=op, attrs=dict(attrs), inputs=sources,
                             device=out._device, backend=inputs[0]._backend, phase=self.phase,
                             returns_aux=aux is not None, attr_arrays=attr_arrays,
-                            dtype=out._data.dtype, shape=out._data.shape)
+                            dtype=out._data.dtype, shape=out._data.shape,
+                            fresh=_fresh(inputs[0]._backend, inputs, out, aux))
         for source in sources + list(attr_arrays.values()):
             self.graph.add_edge(producer(source), node, aux=source[1] if is_aux(source) else None)
         self._know(out, node)
@@ -284,6 +285,17 @@ class Tracer:
             self.touched.add(id(t))
             self.kept.append(t)
         return result
+
+
+def _fresh(backend, inputs, out, aux):
+    """Whether an op's results are all new memory, no view of an input (the memory plan
+    may then reuse an input's buffer once the op has read it)."""
+    taken = {id(t._data) for t in inputs}
+    for array in [out._data] + list((aux or {}).values()):
+        if hasattr(array, "shape") and (id(array) in taken
+                                        or backend.memory_root(array) is not array):
+            return False
+    return True
 
 
 def is_aux(ref):
