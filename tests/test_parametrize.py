@@ -151,3 +151,43 @@ def test_refusals():
     P.register_parametrization(m, "weight", _symmetric(engine))
     with pytest.raises(ValueError, match=r"changes the shape or dtype of 'weight' from \(3, 3\)"):
         P.register_parametrization(m, "weight", Shrink())
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda L: L.nn.Linear(5, 4), (3, 5)),
+    (lambda L: L.nn.Conv2d(2, 3, 3), (2, 2, 5, 5)),
+    (lambda L: L.nn.ConvTranspose2d(2, 3, 3), (2, 2, 4, 4)),
+], ids=["linear", "conv", "conv_transpose"])
+def test_spectral_norm_parametrization_matches_torch(make, shape):
+    """Same buffers (copied), same power iterations per training forward, same outputs,
+    gradients and buffers; in eval mode u and v stay as they are."""
+    torch.manual_seed(0)
+    theirs = torch.nn.utils.parametrizations.spectral_norm(make(torch).double())
+    ours = engine.nn.utils.parametrizations.spectral_norm(make(engine).to(engine.float64))
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.load_state_dict({k: engine.tensor(v.numpy()) for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(1)
+    for training in (True, True, False):
+        ours.train(training)
+        theirs.train(training)
+        x = rng.standard_normal(shape)
+        got, want = ours(engine.tensor(x)), theirs(torch.tensor(x))
+        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-10)
+        got.sum().backward()
+        want.sum().backward()
+        original = ours.parametrizations.weight.original
+        np.testing.assert_allclose(original.grad.numpy(),
+                                   theirs.parametrizations.weight.original.grad.numpy(),
+                                   rtol=1e-9, atol=1e-12)
+        for k, v in theirs.state_dict().items():
+            np.testing.assert_allclose(ours.state_dict()[k].numpy(), v.numpy(), rtol=1e-10)
+
+
+def test_spectral_norm_parametrization_refusals_and_vectors():
+    with pytest.raises(ValueError, match="has no parameter or buffer with name 'w'"):
+        engine.nn.utils.parametrizations.spectral_norm(engine.nn.Linear(2, 2), name="w")
+    with pytest.raises(ValueError, match="n_power_iterations"):
+        engine.nn.utils.parametrizations.spectral_norm(engine.nn.Linear(2, 2),
+                                                       n_power_iterations=0)
+    ours = engine.nn.utils.parametrizations.spectral_norm(engine.nn.Linear(3, 2), name="bias")
+    np.testing.assert_allclose(ours.bias.norm().item(), 1.0, rtol=1e-6)  # a vector: normalised
