@@ -435,6 +435,39 @@ def test_ops_before_and_after_an_update_are_not_merged_or_moved_across_it():
             np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-6)
 
 
+def test_gradient_clipping_inside_a_compiled_step_is_replayed():
+    def make():
+        engine.manual_seed(0)
+        model = _mlp()
+        opt = engine.optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 0.05)
+            nn.utils.clip_grad_value_(model.parameters(), 0.01)
+            opt.step()
+            return loss
+        return model, step
+
+    (m0, f0), (m1, f1) = _twins(make)
+    f1 = engine.compile(f1, fullgraph=True)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        x = engine.tensor(rng.standard_normal((8, 6)), dtype=engine.float32)
+        y = engine.tensor(rng.integers(0, 4, 8))
+        np.testing.assert_allclose(f1(x, y).item(), f0(x, y).item(), rtol=1e-6)
+        for p, q in zip(m0.parameters(), m1.parameters()):
+            np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), rtol=1e-6)
+            np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), rtol=1e-6)
+    assert "# clip_grad_norm_()" in f1.explain()
+    w = nn.Parameter(engine.ones(2))
+    w.grad = engine.ones(2)
+    with pytest.raises(GraphBreak, match=r"a tensor returned by clip_grad_norm_\(\)"):
+        engine.compile(lambda: nn.utils.clip_grad_norm_([w], 1.0) * 2, fullgraph=True)()
+
+
 def test_a_step_reads_and_sets_grads_as_the_function_does():
     w = nn.Parameter(engine.tensor([1.0, 2.0]))
 

@@ -58,6 +58,7 @@ class Tracer:
         self.touched = set()   # ids of tensors whose .grad the trace has read or written
         self.grad_guards = []  # (tensor, its .grad was None) for .grad read as it was at entry
         self.spent = False     # the function ran backward() or an optimizer step itself
+        self.opaque_results = {}  # id(tensor) -> the opaque call that returned it
 
     # ---- starting and stopping ------------------------------------------------------------
 
@@ -122,6 +123,10 @@ class Tracer:
             node = self.arrays.get(id(tensor._data))
         if node is not None:
             return node
+        if id(tensor) in self.opaque_results:
+            self.cannot_capture(f"a tensor returned by {self.opaque_results[id(tensor)]}, "
+                                f"which a replay repeats whole (its result is not traced)")
+            return None
         if id(tensor) in self.born and id(tensor) not in self.allowed:
             self.cannot_capture("a tensor computed outside the op table")
             return None
@@ -279,6 +284,9 @@ class Tracer:
             self._resume(make)
         if node is None:
             return result
+        if isinstance(result, Tensor):
+            self.opaque_results[id(result)] = name
+            self.kept.append(result)
         for t in list(changed) + list(touches()):
             self.values.pop(id(t), None)
             self.arrays.pop(id(t._data), None)

@@ -1,14 +1,18 @@
 """Gradient clipping, in place on `.grad`, as a training loop calls it between backward()
-and the optimizer step."""
+and the optimizer step. In a compiled training step each call is one effect that the
+replay repeats (engine.tracing.opaque), as the optimizer's step is."""
 import math
 
 import engine
+from engine import tracing
 
 
-def _grads(parameters):
-    if isinstance(parameters, engine.Tensor):
-        parameters = [parameters]
-    return [p.grad for p in parameters if p.grad is not None]
+def _params(parameters):
+    return [parameters] if isinstance(parameters, engine.Tensor) else list(parameters)
+
+
+def _grads(params):
+    return [p.grad for p in params if p.grad is not None]
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
@@ -20,8 +24,15 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     The factor is max_norm / (norm + 1e-6), capped at 1, so gradients already small
     enough are left as they are. `foreach` is accepted for PyTorch's signature.
     """
-    grads = _grads(parameters)
-    norm_type = float(norm_type)
+    params = _params(parameters)
+    return tracing.opaque("clip_grad_norm_()",
+                          lambda: _clip_norm(params, max_norm, float(norm_type),
+                                             error_if_nonfinite),
+                          lambda: _grads(params))
+
+
+def _clip_norm(params, max_norm, norm_type, error_if_nonfinite):
+    grads = _grads(params)
     if not grads:
         return engine.tensor(0.0)
     with engine.no_grad():
@@ -39,5 +50,11 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
 
 def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clamp every gradient element into [-clip_value, clip_value]."""
-    for g in _grads(parameters):
+    params = _params(parameters)
+    tracing.opaque("clip_grad_value_()", lambda: _clip_value(params, clip_value),
+                   lambda: _grads(params))
+
+
+def _clip_value(params, clip_value):
+    for g in _grads(params):
         g.clamp_(min=-clip_value, max=clip_value)
