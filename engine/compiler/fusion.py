@@ -79,13 +79,26 @@ class FusedOp:
 
     def __init__(self, names, steps, n_inputs, dtype, backend):
         self.op_name = "fused[" + "+".join(names) + "]"
-        self.steps = steps
+        self.steps, self.n_inputs, self.dtype = steps, n_inputs, dtype
         self.ufunc = backend.fused_kernel(steps, n_inputs, dtype)
 
     def forward(self, K, *arrays):
         """As a primitive's forward (constant folding and tests call it so)."""
         result = self.ufunc(*arrays)
         return np.asarray(result) if isinstance(result, np.generic) else result
+
+
+class FusedSum(FusedOp):
+    """A fused group with the sum that reads it: the chain's values are summed as they
+    are computed, never stored (CPU; the group's inputs all of its shape)."""
+
+    def __init__(self, group, dims, keepdim, scalars):
+        from kernels.cpu import fused
+
+        self.op_name = group.op_name[:-1] + "+sum]"
+        self.steps = group.steps
+        self.ufunc = fused.sum_kernel(group.steps, group.n_inputs, group.dtype,
+                                      tuple(sorted(dims)), keepdim, scalars)
 
 
 def uses(graph, outputs):
@@ -126,7 +139,52 @@ def fuse(graph, outputs):
     for root, members in list(group.items()):
         if members:  # a lone op too: its ufunc is called straight, without the dispatch
             _replace(graph, root, sorted(set(members), key=lambda n: n[1]))
+    for node in sorted(n for n in graph if _absorbs(graph, n, count, epoch)):
+        _absorb(graph, node)
     return graph
+
+
+def _absorbs(graph, node, count, epoch):
+    """A CPU sum over some dimensions of a fused group's result that only it reads, in
+    the same stretch between writes, with every group input of the result's shape (or a
+    0-d number, not all of them)."""
+    from ..ops import reduction
+
+    data = graph.nodes[node]
+    if data["kind"] != "op" or data["op"] not in (reduction._sum_all, reduction._sum_dims):
+        return False
+    ref = data["inputs"][0]
+    source = producer(ref)
+    group = graph.nodes[source]
+    return (data["device"].type == "cpu" and not is_aux(ref) and "members" in group
+            and count[source] == 1 and epoch[source] == epoch[node]
+            and bool(data["attrs"]["dims"]) and data["attrs"]["dtype"] == group["dtype"]
+            and group["phase"] == data["phase"]
+            and all(not is_aux(r) and _shape(graph, producer(r)) in (group["shape"], ())
+                    for r in group["inputs"])
+            and any(_shape(graph, producer(r)) == group["shape"] for r in group["inputs"]))
+
+
+def _absorb(graph, node):
+    """Put one FusedSum node, keeping the sum's name, in place of the sum and its group."""
+    data = graph.nodes[node]
+    source = producer(data["inputs"][0])
+    group = graph.nodes[source]
+    scalars = frozenset(i for i, r in enumerate(group["inputs"])
+                        if _shape(graph, producer(r)) == () != group["shape"])
+    op = FusedSum(group["op"], data["attrs"]["dims"], data["attrs"]["keepdim"], scalars)
+    absorbed = dict(data, op=op, inputs=list(group["inputs"]), attrs={},
+                    members=group["members"] + [node], fresh=True, reduces=True)
+    graph.remove_node(source)
+    graph.nodes[node].clear()
+    graph.nodes[node].update(absorbed)
+    for ref in absorbed["inputs"]:
+        graph.add_edge(producer(ref), node, aux=None)
+
+
+def _shape(graph, node):
+    data = graph.nodes[node]
+    return data["shape"] if data["kind"] in ("op", "effect") else data["tensor"]._data.shape
 
 
 def _fusible(graph, node):

@@ -47,7 +47,8 @@ def plan(graph, order, outputs):
 
 
 def _fused(data):
-    return data["kind"] == "op" and "members" in data
+    """An elementwise fused group (whose kernel takes `out=`; a fused sum does not)."""
+    return data["kind"] == "op" and "members" in data and not data.get("reduces")
 
 
 def _slot(data):

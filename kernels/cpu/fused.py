@@ -14,9 +14,13 @@ import os
 import sys
 import tempfile
 
+import numpy as np
+
 from .. import scalar
+from ..reduction import kept_shape
 from . import revision
 from .elementwise import _numba_name
+from .reduce import as_akb
 
 _loaded = {}
 
@@ -37,26 +41,57 @@ def folder():
 
 
 def source(steps, n_inputs, dtype):
-    """The generated module's text for a program."""
+    """The generated module's text for a program: an elementwise ufunc."""
     name = _numba_name(dtype)
-    used = sorted({step_name for step_name, _ in steps})
     params = ", ".join(f"x{i}" for i in range(n_inputs))
-    lines = [f"# numbagrad fused kernel; kernels/scalar.py revision {revision.of(scalar)}",
-             "import numba", "import numpy as np", "from numba.extending import register_jitable",
-             "from kernels import scalar", ""]
-    lines += [f"{f} = register_jitable(scalar.{f})" for f in used]
+    lines = _header(steps)
     lines += ["", "", f"@numba.vectorize(['{name}({', '.join([name] * n_inputs)})'], cache=True)",
               f"def kernel({params}):"]
-    for j, (step_name, args) in enumerate(steps):
-        text = ", ".join(_argument(a, name) for a in args)
-        lines.append(f"    t{j} = np.{name}({step_name}({text}))")
+    lines += _body(steps, name, [f"x{i}" for i in range(n_inputs)], "    ")
     lines.append(f"    return t{len(steps) - 1}")
     return "\n".join(lines) + "\n"
 
 
-def _argument(arg, name):
+def sum_source(steps, n_inputs, dtype, scalars):
+    """The generated module's text for a program whose result is summed: each input seen
+    as (A, K, B) with the summed axes as K (the inputs in `scalars` as one element),
+    summed over K in the order of the separate `sum` kernel (kernels/cpu/reduce.py), so
+    the chain's values are never stored."""
+    name = _numba_name(dtype)
+    params = ", ".join(f"x{i}" for i in range(n_inputs))
+    full = next(i for i in range(n_inputs) if i not in scalars)
+    lines = _header(steps)
+    lines += ["", "", "@numba.njit(cache=True, fastmath={'reassoc', 'contract', 'nsz'})",
+              f"def kernel(out, {params}):",
+              f"    A, K, B = x{full}.shape",
+              "    for a in range(A):",
+              "        for k in range(K):",
+              "            for b in range(B):"]
+    lines += _body(steps, name, [f"x{i}[0, 0, 0]" if i in scalars else f"x{i}[a, k, b]"
+                                 for i in range(n_inputs)], " " * 16)
+    lines.append(f"                out[a, b] += t{len(steps) - 1}")
+    return "\n".join(lines) + "\n"
+
+
+def _header(steps):
+    used = sorted({step_name for step_name, _ in steps})
+    lines = [f"# numbagrad fused kernel; kernels/scalar.py revision {revision.of(scalar)}",
+             "import numba", "import numpy as np", "from numba.extending import register_jitable",
+             "from kernels import scalar", ""]
+    return lines + [f"{f} = register_jitable(scalar.{f})" for f in used]
+
+
+def _body(steps, name, inputs, indent):
+    lines = []
+    for j, (step_name, args) in enumerate(steps):
+        text = ", ".join(_argument(a, name, inputs) for a in args)
+        lines.append(f"{indent}t{j} = np.{name}({step_name}({text}))")
+    return lines
+
+
+def _argument(arg, name, inputs):
     if isinstance(arg, tuple):
-        return f"x{arg[1]}" if arg[0] == "in" else f"t{arg[1]}"
+        return inputs[arg[1]] if arg[0] == "in" else f"t{arg[1]}"
     return f"np.{name}({arg!r})"
 
 
@@ -64,13 +99,35 @@ def kernel(steps, n_inputs, dtype):
     """The fused numpy ufunc for a program. Like every numba ufunc it reports overflow
     and NaN through numpy's error flags (see quiet.py), and gives a numpy scalar, not an
     array, when all its inputs are 0-d."""
-    text = source(steps, n_inputs, dtype)
+    # the numpy ufunc inside numba's DUFunc: its Python-level __call__ costs ~3 us
+    return _load(source(steps, n_inputs, dtype)).kernel.ufunc
+
+
+def sum_kernel(steps, n_inputs, dtype, axes, keepdims, scalars):
+    """sum(program(inputs), axes) in one pass, for inputs of one shape but the 0-d ones
+    whose indices are `scalars` (numbers made tensors)."""
+    compiled = _load(sum_source(steps, n_inputs, dtype, scalars)).kernel
+    full = next(i for i in range(n_inputs) if i not in scalars)
+
+    def run(*arrays):
+        shape = arrays[full].shape
+        views = [a.reshape(1, 1, 1) if i in scalars else
+                 as_akb(a if a.flags.c_contiguous else np.ascontiguousarray(a), axes)
+                 for i, a in enumerate(arrays)]
+        out = np.zeros((views[full].shape[0], views[full].shape[2]), dtype)
+        if views[full].size:
+            compiled(out, *views)
+        return out.reshape(kept_shape(shape, axes, keepdims))
+
+    return run
+
+
+def _load(text):
     key = hashlib.sha256(text.encode()).hexdigest()[:20]
-    ufunc = _loaded.get(key)
-    if ufunc is None:
-        # the numpy ufunc inside numba's DUFunc: its Python-level __call__ costs ~3 us
-        ufunc = _loaded[key] = _import(key, text).kernel.ufunc
-    return ufunc
+    module = _loaded.get(key)
+    if module is None:
+        module = _loaded[key] = _import(key, text)
+    return module
 
 
 def _import(key, text):
