@@ -39,7 +39,7 @@ def _type_of(value):
 
 def _identity(kernel, args):
     """How to rebuild the kernel in a real-CUDA process."""
-    from kernels.cuda import elementwise
+    from kernels.cuda import elementwise, fused
 
     fn = kernel.fn
     module = sys.modules.get(fn.__module__)
@@ -53,6 +53,10 @@ def _identity(kernel, args):
             for (kinds, ndim), k in op._kernels.items():
                 if k is kernel:
                     return ["elementwise", op.__name__, kinds, ndim]
+    for op in fused._loaded.values():  # engine.compile's generated kernels
+        for (kinds, ndim), k in op._kernels.items():
+            if k is kernel:
+                return ["fused", op.program, kinds, ndim]
     if "<locals>" in fn.__qualname__:  # a per-dtype factory, keyed by its first array's dtype
         dtype = next(a.dtype for a in args if hasattr(a, "dtype"))
         return ["factory", fn.__module__, fn.__qualname__.split(".")[0], str(dtype),
@@ -109,6 +113,13 @@ def _rebuild(identity):
         _, name, kinds, ndim = identity
         op = elementwise.identity if name == "_identity" else getattr(elementwise, name)
         return op._kernel(kinds, ndim)
+    if kind == "fused":
+        from kernels.cuda import fused
+
+        (steps, n_inputs, dtype), kinds, ndim = identity[1:]
+        steps = [(name, [tuple(a) if isinstance(a, list) else a for a in args])
+                 for name, args in steps]
+        return fused.kernel(steps, n_inputs, dtype)._kernel(kinds, ndim)
     module = importlib.import_module(identity[1])
     if kind == "table":
         return getattr(module, identity[2])[identity[3]]

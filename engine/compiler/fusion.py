@@ -90,7 +90,7 @@ class FusedOp:
 
 class FusedSum(FusedOp):
     """A fused group with the sum that reads it: the chain's values are summed as they
-    are computed, never stored (CPU; the group's inputs all of its shape)."""
+    are computed, never stored (CPU; the group's inputs of its shape, or 0-d numbers)."""
 
     def __init__(self, group, dims, keepdim, scalars):
         from kernels.cpu import fused

@@ -275,15 +275,13 @@ class Tracer:
         it knew of them: a later read sees their memory as it is then."""
         self.spent = True
         changed = touches()
-        node = self._effect(name, call, mutates=True)
+        self._effect(name, call, mutates=True)
         make = Tensor._make
         self._pause()
         try:
             result = call()
         finally:
             self._resume(make)
-        if node is None:
-            return result
         if isinstance(result, Tensor):
             self.opaque_results[id(result)] = name
             self.kept.append(result)
