@@ -747,3 +747,18 @@ def test_a_compiled_function_inside_another_trace_ends_that_trace():
     fresh = engine.compile(lambda x: x.exp())
     mapped = engine.func.vmap(lambda v: fresh(v) * 2)(engine.zeros(3, 2))  # vmap loops
     assert mapped.tolist() == [[2.0, 2.0]] * 3
+
+
+def test_a_fused_sum_refuses_inputs_of_another_shape_before_its_kernel_reads_them():
+    """A parameter whose memory was replaced behind the guards' back (`.data = ...`) must
+    not send the generated sum kernel past an array's end."""
+    from kernels.cpu import fused
+
+    run = fused.sum_kernel([("mul", [("in", 0), ("in", 1)])], 2, np.float64, (0, 1), False,
+                           frozenset())
+    assert run(np.ones((2, 3)), np.full((2, 3), 2.0)) == 12.0
+    with pytest.raises(ValueError, match=r"input 1 is float64 of shape \(1, 3\), the program "
+                                         r"needs float64 of shape \(2, 3\)"):
+        run(np.ones((2, 3)), np.ones((1, 3)))
+    with pytest.raises(ValueError, match="input 0 is float32"):
+        run(np.ones((2, 3), np.float32), np.ones((2, 3)))

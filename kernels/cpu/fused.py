@@ -111,6 +111,11 @@ def sum_kernel(steps, n_inputs, dtype, axes, keepdims, scalars):
 
     def run(*arrays):
         shape = arrays[full].shape
+        for i, a in enumerate(arrays):  # the kernel reads every input at every index
+            if a.shape != (() if i in scalars else shape) or a.dtype != dtype:
+                raise ValueError(f"fused sum: input {i} is {a.dtype} of shape {a.shape}, "
+                                 f"the program needs {np.dtype(dtype)} of shape "
+                                 f"{() if i in scalars else shape}")
         views = [a.reshape(1, 1, 1) if i in scalars else
                  as_akb(a if a.flags.c_contiguous else np.ascontiguousarray(a), axes)
                  for i, a in enumerate(arrays)]
