@@ -16,7 +16,7 @@ import tempfile
 
 import numpy as np
 
-from .. import scalar
+from .. import program, scalar
 from ..reduction import kept_shape
 from . import revision
 from .elementwise import _numba_name
@@ -47,7 +47,7 @@ def source(steps, n_inputs, dtype):
     lines = _header(steps)
     lines += ["", "", f"@numba.vectorize(['{name}({', '.join([name] * n_inputs)})'], cache=True)",
               f"def kernel({params}):"]
-    lines += _body(steps, name, [f"x{i}" for i in range(n_inputs)], "    ")
+    lines += program.lines(steps, f"np.{name}", [f"x{i}" for i in range(n_inputs)], "    ")
     lines.append(f"    return t{len(steps) - 1}")
     return "\n".join(lines) + "\n"
 
@@ -67,8 +67,9 @@ def sum_source(steps, n_inputs, dtype, scalars):
               "    for a in range(A):",
               "        for k in range(K):",
               "            for b in range(B):"]
-    lines += _body(steps, name, [f"x{i}[0, 0, 0]" if i in scalars else f"x{i}[a, k, b]"
-                                 for i in range(n_inputs)], " " * 16)
+    lines += program.lines(steps, f"np.{name}", [f"x{i}[0, 0, 0]" if i in scalars else
+                                                 f"x{i}[a, k, b]" for i in range(n_inputs)],
+                           " " * 16)
     lines.append(f"                out[a, b] += t{len(steps) - 1}")
     return "\n".join(lines) + "\n"
 
@@ -79,20 +80,6 @@ def _header(steps):
              "import numba", "import numpy as np", "from numba.extending import register_jitable",
              "from kernels import scalar", ""]
     return lines + [f"{f} = register_jitable(scalar.{f})" for f in used]
-
-
-def _body(steps, name, inputs, indent):
-    lines = []
-    for j, (step_name, args) in enumerate(steps):
-        text = ", ".join(_argument(a, name, inputs) for a in args)
-        lines.append(f"{indent}t{j} = np.{name}({step_name}({text}))")
-    return lines
-
-
-def _argument(arg, name, inputs):
-    if isinstance(arg, tuple):
-        return inputs[arg[1]] if arg[0] == "in" else f"t{arg[1]}"
-    return f"np.{name}({arg!r})"
 
 
 def kernel(steps, n_inputs, dtype):

@@ -8,6 +8,7 @@ kernels live for the process: numba's CUDA target compiles them on first launch.
 """
 import numpy as np
 
+from .. import program
 from . import elementwise
 from .elementwise import Elementwise
 
@@ -16,13 +17,9 @@ _loaded = {}
 
 def source(steps, n_inputs, dtype):
     """The device function's text for a program."""
-    cast = f"np.{np.dtype(dtype).name}"
     lines = [f"def fused({', '.join(f'x{i}' for i in range(n_inputs))}):"]
-    for j, (name, args) in enumerate(steps):
-        text = ", ".join(f"x{a[1]}" if isinstance(a, tuple) and a[0] == "in" else
-                         f"t{a[1]}" if isinstance(a, tuple) else f"{cast}({a!r})"
-                         for a in args)
-        lines.append(f"    t{j} = {cast}({name}({text}))")
+    lines += program.lines(steps, f"np.{np.dtype(dtype).name}",
+                           [f"x{i}" for i in range(n_inputs)], "    ")
     lines.append(f"    return t{len(steps) - 1}")
     return "\n".join(lines) + "\n"
 
