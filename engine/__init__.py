@@ -2,7 +2,8 @@
 
     import engine as torch          # tutorial code runs with only this line changed
 """
-from . import accelerator, autograd, backends, cuda, dtypes, serialization  # noqa: F401
+from . import accelerator, amp, autograd, backends, cpu, cuda, dtypes, serialization  # noqa: F401
+from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: F401
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad  # noqa: F401
 from .autograd import set_grad_enabled  # noqa: F401
 from .creation import (  # noqa: F401
@@ -17,7 +18,7 @@ from .legacy import (  # noqa: F401
     ShortTensor,
 )
 from .dtypes import get_default_dtype, promote_types, set_default_dtype  # noqa: F401
-from .dtypes import dtype  # noqa: F401
+from .dtypes import dtype, finfo, iinfo  # noqa: F401
 from .ops import *  # noqa: F401,F403
 from . import linalg  # noqa: E402,F401 - torch.linalg (after the ops, which it uses)
 from .printing import set_printoptions  # noqa: F401
@@ -33,6 +34,8 @@ __version__ = "2.13.0+numbagrad.0.1.0"  # the PyTorch whose API it follows, then
 
 float32 = float = dtypes.float32  # noqa: A001 - PyTorch's names
 float64 = double = dtypes.float64
+float16 = half = dtypes.float16
+bfloat16 = dtypes.bfloat16
 int64 = long = dtypes.int64
 int32 = int = dtypes.int32  # noqa: A001
 int16 = short = dtypes.int16

@@ -4,7 +4,7 @@ import numbers
 import numpy as np
 
 from . import dtypes
-from .device import CPU, backend, canonical
+from .device import CPU, backend, canonical, kernels_for
 from .random import generator_for
 from .tensor import Size, Tensor
 from .tracing import constant, graph_break
@@ -24,7 +24,8 @@ def _size(size):
 
 def _finish(array, device, requires_grad):
     d = canonical(device)
-    data = backend(d).from_numpy(array) if d.type != "cpu" else array
+    data = kernels_for(d, dtypes.from_numpy(array.dtype)).from_numpy(array) \
+        if d.type != "cpu" else array
     t = constant(Tensor._make(data, d))
     if requires_grad:
         t.requires_grad_(True)
@@ -252,14 +253,14 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = dtypes.int64 if integral else dtypes.get_default_dtype()
     d = canonical(device)
-    t = constant(Tensor._make(backend(d).arange(start, end, step, dtype.numpy), d))
+    t = constant(Tensor._make(kernels_for(d, dtype).arange(start, end, step, dtype.numpy), d))
     return t.requires_grad_(True) if requires_grad else t
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
     dtype = dtype or dtypes.get_default_dtype()
     d = canonical(device)
-    t = constant(Tensor._make(backend(d).linspace(start, end, steps, dtype.numpy), d))
+    t = constant(Tensor._make(kernels_for(d, dtype).linspace(start, end, steps, dtype.numpy), d))
     return t.requires_grad_(True) if requires_grad else t
 
 

@@ -74,6 +74,22 @@ def require_cuda(d):
                            f"driver was found); use device='cpu'")
 
 
+def narrow_backend(d, dtype):
+    """The kernels for float16 and bfloat16 values, which compute in float32 and round:
+    on the CPU only (numba's CUDA target has no bfloat16)."""
+    if d.type != "cpu":
+        raise TypeError(f"{dtype} tensors are supported on the CPU only, not on {d}: keep "
+                        f"them on the CPU, or use torch.float32 on {d}")
+    import kernels.cpu.narrow as module
+
+    return module
+
+
+def kernels_for(d, dtype):
+    """The kernels that make and compute values of `dtype` on device d."""
+    return narrow_backend(d, dtype) if dtype.narrow else backend(d)
+
+
 def backend(d):
     """The kernels module for a device: `kernels.cpu` or `kernels.cuda`."""
     if d.kernels is None:

@@ -1,8 +1,10 @@
 """Tensor dtypes and PyTorch's type promotion.
 
 A dtype prints as PyTorch prints it (`torch.float32`), so that tutorial output reads
-the same under `import engine as torch`.
+the same under `import engine as torch`. bfloat16 is ml_dtypes' numpy type (the one JAX
+and ONNX use); float16 is numpy's own.
 """
+import ml_dtypes
 import numpy as np
 
 _BOOL, _INT, _FLOAT = 0, 1, 2
@@ -11,13 +13,16 @@ _BOOL, _INT, _FLOAT = 0, 1, 2
 class dtype:
     """An element type: its numpy twin, its category (bool < int < float) and size."""
 
-    __slots__ = ("name", "numpy", "category", "itemsize")
+    __slots__ = ("name", "numpy", "category", "itemsize", "narrow")
 
     def __init__(self, name, numpy_type, category):
         self.name = name
         self.numpy = np.dtype(numpy_type)
         self.category = category
         self.itemsize = self.numpy.itemsize
+        # float16 and bfloat16: stored as themselves, computed in float32 by kernels that
+        # round each result (numba has no CPU type for either; see kernels.cpu.narrow).
+        self.narrow = category == _FLOAT and self.itemsize == 2
 
     @property
     def is_floating_point(self):
@@ -42,8 +47,11 @@ int16 = dtype("int16", np.int16, _INT)
 int8 = dtype("int8", np.int8, _INT)
 uint8 = dtype("uint8", np.uint8, _INT)
 bool_ = dtype("bool", np.bool_, _BOOL)
+float16 = dtype("float16", np.float16, _FLOAT)
+bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, _FLOAT)
 
-ALL = (bool_, uint8, int8, int16, int32, int64, float32, float64)
+ALL = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
+NARROW = (float16, bfloat16)
 _BY_NUMPY = {d.numpy: d for d in ALL}
 _BY_NAME = {d.name: d for d in ALL}
 NAMES = frozenset(_BY_NAME)
@@ -85,6 +93,8 @@ def promote_types(a, b):
     if a.category == _INT and (a.numpy.kind == "u") != (b.numpy.kind == "u"):
         unsigned, signed = (a, b) if a.numpy.kind == "u" else (b, a)
         return signed if signed.itemsize > unsigned.itemsize else int16
+    if a.itemsize == b.itemsize == 2 and a.category == _FLOAT:
+        return float32  # float16 and bfloat16: neither holds the other's range or digits
     return a if a.itemsize >= b.itemsize else b
 
 
@@ -122,3 +132,52 @@ def result_type(*operands):
         elif best.category > result.category:
             result = best
     return result
+
+
+class finfo:
+    """The limits of a floating type as Python floats (`torch.finfo(torch.bfloat16).eps`):
+    epsilons and the largest finite values that programs clamp and mask with."""
+
+    def __init__(self, type=None):  # noqa: A002 - PyTorch's parameter name
+        type = _default_float if type is None else type
+        if not isinstance(type, dtype) or not type.is_floating_point:
+            raise TypeError(f"torch.finfo() requires a floating point input type, got {type}; "
+                            f"use torch.iinfo for integer types")
+        limits = ml_dtypes.finfo(type.numpy)
+        self.bits = type.itemsize * 8
+        self.eps, self.max, self.min = float(limits.eps), float(limits.max), float(limits.min)
+        self.tiny = self.smallest_normal = float(limits.smallest_normal)
+        self.resolution = 10.0 ** -limits.precision  # decimal digits, as PyTorch counts them
+        self.dtype = type.name
+
+    def __eq__(self, other):
+        return isinstance(other, finfo) and other.dtype == self.dtype
+
+    def __hash__(self):
+        return hash(self.dtype)
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, "
+                f"tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:
+    """The range of an integer type as Python ints (`torch.iinfo(torch.int64).max`)."""
+
+    def __init__(self, type):  # noqa: A002 - PyTorch's parameter name
+        if not isinstance(type, dtype) or type.category != _INT:
+            raise TypeError(f"torch.iinfo() requires an integer input type, got {type}; use "
+                            f"torch.finfo for floating point types")
+        limits = np.iinfo(type.numpy)
+        self.bits, self.min, self.max = type.itemsize * 8, int(limits.min), int(limits.max)
+        self.dtype = type.name
+
+    def __eq__(self, other):
+        return isinstance(other, iinfo) and other.dtype == self.dtype
+
+    def __hash__(self):
+        return hash(self.dtype)
+
+    def __repr__(self):
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

@@ -18,6 +18,7 @@ from .ops.linalg import matmul
 from .ops.primitive import Primitive as P
 from .ops.reduction import norm as _norm
 from .tensor import Tensor
+from .amp import full_precision
 
 SlogdetResult = collections.namedtuple("slogdet", "sign logabsdet")
 EighResult = collections.namedtuple("eigh", "eigenvalues eigenvectors")
@@ -120,10 +121,12 @@ def _square(name, a):
 
 # ---- the public functions ----------------------------------------------------------------
 
+@full_precision
 def inv(A):
     return _inv(_square("inv", A))
 
 
+@full_precision
 def solve(A, B, *, left=True):
     """X with A X = B (left=False: X A = B). B may be a vector (..., n) or matrices
     (..., n, k), as PyTorch decides it: a vector when B has one dimension fewer than A."""
@@ -135,20 +138,24 @@ def solve(A, B, *, left=True):
     return X.squeeze(-1) if vector else X
 
 
+@full_precision
 def det(A):
     return _det(_square("det", A))
 
 
+@full_precision
 def slogdet(A):
     logabs, extras = _logabsdet(_square("slogdet", A))
     return SlogdetResult(Tensor._make(extras["sign"], A.device), logabs)
 
 
+@full_precision
 def cholesky(A, *, upper=False):
     L = _cholesky(_square("cholesky", A))
     return _mT(L) if upper else L
 
 
+@full_precision
 def eigh(A, UPLO="L"):
     """Ascending eigenvalues and orthonormal eigenvectors (columns) of symmetric A, read
     from its UPLO triangle."""
@@ -157,6 +164,7 @@ def eigh(A, UPLO="L"):
                       _eigvecsh(A, upper=upper, part="vectors")[0])
 
 
+@full_precision
 def eigvalsh(A, UPLO="L"):
     return _eigvalsh(A, upper=_upper(_square("eigvalsh", A), UPLO), part="values")[0]
 
@@ -170,6 +178,7 @@ def _matrices(name, A):
     return A
 
 
+@full_precision
 def svd(A, full_matrices=True, *, driver=None):
     """U, S, Vh with A = U diag(S) Vh, singular values descending. Only the reduced
     factorisation (full_matrices=False) is computed; PyTorch's default, full matrices,
@@ -185,12 +194,14 @@ def svd(A, full_matrices=True, *, driver=None):
                        ((_svd_U, "U"), (_svd_S, "S"), (_svd_Vh, "Vh"))))
 
 
+@full_precision
 def svdvals(A, *, driver=None):
     if driver is not None:
         raise ValueError("linalg.svdvals: driver is a CUDA (cuSOLVER) option; pass None")
     return _svd_S(_matrices("svdvals", A), part="S")[0]
 
 
+@full_precision
 def qr(A, mode="reduced"):
     """Q with orthonormal columns and upper-triangular R, A = Q R (mode 'reduced', or
     'r' for R alone; 'complete' is refused)."""

@@ -133,6 +133,8 @@ def _with_suffixes(body, suffixes, indent):
 def tensor_repr(t, prefix="tensor("):
     indent = len(prefix)
     values = t._backend.to_numpy(t._data)
+    if t.dtype.narrow:  # float16/bfloat16 print their exact values, as float32 holds them
+        values = values.astype(np.float32)
     suffixes = []
     if t.device.type != "cpu":
         suffixes.append(f"device='{t.device}'")

@@ -8,7 +8,7 @@ itself: metadata, autograd state, conversion.
 import numpy as np
 
 from . import dtypes
-from .device import CPU, backend, canonical
+from .device import CPU, backend, canonical, narrow_backend
 from .tracing import TRACER, graph_break
 
 _BY_NUMPY = dtypes._BY_NUMPY
@@ -85,6 +85,8 @@ class Tensor:
         t._dtype = dtype if dtype is not None else dtypes.from_numpy(data.dtype)
         t._device = device
         t._backend = device.kernels or backend(device)
+        if t._dtype.narrow:
+            t._backend = narrow_backend(device, t._dtype)
         t._grad = None
         t._grad_fn = grad_fn
         t._requires_grad = grad_fn is not None
@@ -335,6 +337,8 @@ class Tensor:
                 device = arg
         out = self
         if device is not None and canonical(device) != self._device:
+            if (dtype or self._dtype).narrow:
+                narrow_backend(canonical(device), dtype or self._dtype)  # refuses, in words
             from .ops.conversion import to_device
 
             out = to_device(out, canonical(device))
@@ -380,6 +384,12 @@ class Tensor:
 
     def double(self):
         return self.to(dtypes.float64)
+
+    def half(self):
+        return self.to(dtypes.float16)
+
+    def bfloat16(self):
+        return self.to(dtypes.bfloat16)
 
     def long(self):
         return self.to(dtypes.int64)

@@ -7,6 +7,7 @@ side of a boundary, the `where` here puts the boundary on that side.
 import engine
 
 from engine.ops.activation import elu, maybe_inplace, softmax, softplus, tanh
+from engine.amp import lower_precision
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -62,6 +63,7 @@ def glu(input, dim=-1):
     return a * b.sigmoid()
 
 
+@lower_precision
 def prelu(input, weight):
     """x above 0, weight * x below; weight has one entry, or one per channel (dim 1)."""
     if weight.numel() != 1:

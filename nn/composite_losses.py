@@ -10,6 +10,7 @@ import engine
 from engine.ops.activation import softplus
 from engine.ops.loss import _apply, legacy_reduction
 from engine.ops.operands import broadcast_shapes
+from engine.amp import full_precision
 
 
 def _reduce(losses, size_average, reduce, reduction):
@@ -36,6 +37,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     return (x1 - x2 + eps).norm(p=p, dim=-1, keepdim=keepdim)
 
 
+@full_precision
 def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
                           reduce=None, reduction="mean"):
     """1 - cos for pairs labelled 1, max(0, cos - margin) for pairs labelled -1, with cos
@@ -49,12 +51,14 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     return _reduce(losses, size_average, reduce, reduction)
 
 
+@full_precision
 def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
                         reduction="mean"):
     losses = (-target * (input1 - input2) + margin).clamp(min=0)
     return _reduce(losses, size_average, reduce, reduction)
 
 
+@full_precision
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
                          reduction="mean"):
     """x where the target is 1, max(0, margin - x) where it is -1."""
@@ -63,10 +67,12 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     return _reduce(losses, size_average, reduce, reduction)
 
 
+@full_precision
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     return _reduce(softplus(-target * input), size_average, reduce, reduction)
 
 
+@full_precision
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
                         size_average=None, reduce=None, reduction="mean"):
     """max(d(a, p) - d(a, n) + margin, 0); with swap, d(a, n) is the smaller of d(a, n)
@@ -78,6 +84,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     return _reduce((near - far + margin).clamp(min=0), size_average, reduce, reduction)
 
 
+@full_precision
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,
                       reduce=None, reduction="mean"):
     """For each row, the mean over the other classes i of
@@ -107,6 +114,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     return _reduce(terms.mean(-1), size_average, reduce, reduction)
 
 
+@full_precision
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
                      reduce=None, reduction="mean"):
     """exp(x) - y x for log rates x (else x - y log(x + eps)); full adds Stirling's

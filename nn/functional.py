@@ -3,6 +3,7 @@ import math
 import warnings
 
 import engine
+from engine.amp import float32_inside
 from engine.ops.conv import conv1d, conv2d, fold, unfold  # noqa: F401
 from engine.ops.pooling import (  # noqa: F401
     adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d,
@@ -32,6 +33,7 @@ from engine.ops.loss import (  # noqa: F401
 )
 
 
+@float32_inside
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalise over the trailing `normalized_shape` dims, then scale and shift."""
     if isinstance(normalized_shape, int):
@@ -223,6 +225,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
                          lambda x: _channel_dropout("Dropout2d", x, p, training, (3, 4)))
 
 
+@float32_inside
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalise each sample over groups of channels (and every position), then scale and
     shift each channel."""

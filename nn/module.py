@@ -302,6 +302,12 @@ class Module:
     def double(self):
         return self.to(engine.float64)
 
+    def half(self):
+        return self.to(engine.float16)
+
+    def bfloat16(self):
+        return self.to(engine.bfloat16)
+
     # ---- hooks -------------------------------------------------------------------------
 
     def register_forward_pre_hook(self, hook):

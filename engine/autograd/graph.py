@@ -3,6 +3,7 @@ from itertools import chain
 
 import networkx as nx
 
+from .. import amp
 from ..tensor import Tensor
 from ..tracing import TRACER
 from .anomaly import check_gradients, is_anomaly_enabled
@@ -99,7 +100,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ob
     # refcount, and the graph goes back to the spares for the next walk.
     _callbacks.append([])
     try:
-        with set_grad_enabled(create_graph):
+        with set_grad_enabled(create_graph), amp.suspended():
             captured = _walk(graph, grads, retain_graph, create_graph, capture, observe)
         for callback in _callbacks[-1]:
             callback()

@@ -194,6 +194,8 @@ def _fusible(graph, node):
         return False
     if data["dtype"].kind not in "fiu":  # numbers only (bool ops stay as they are)
         return False
+    if data["dtype"].itemsize == 2 and data["dtype"].kind == "f":
+        return False  # float16 computes in float32 per op (kernels.cpu.narrow), unfused
     if elementwise_form(data["op"]) is None:
         return False
     return all(_dtype(graph, producer(r)) == data["dtype"] and not is_aux(r)

@@ -6,6 +6,7 @@ the identity of every parameter and buffer and each submodule's training flag (s
 `model.eval()` or a replaced Parameter traces again). Each part is also described in
 words, for `explain()` and for the reason a guard failed.
 """
+from ..amp import autocast_dtype
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 
@@ -43,13 +44,14 @@ def key(args, kwargs, module):
         else:
             parts.append(describe_value(a))
     return (("tuple",) + tuple(parts), describe_value(kwargs) if kwargs else ("dict",),
-            is_grad_enabled(), module_state(module) if module is not None else ())
+            is_grad_enabled(), module_state(module) if module is not None else (),
+            autocast_dtype())
 
 
 def difference(old, new):
     """Words for why `new` missed the entry guarded by `old`."""
     names = ("the arguments", "the keyword arguments", "grad mode", "the module's parameters, "
-             "buffers or training flags")
+             "buffers or training flags", "autocast")
     for name, a, b in zip(names, old, new):
         if a != b:
             if name == "grad mode":

@@ -12,6 +12,7 @@ from .operands import same_dtype
 from .padding import pad
 from .primitive import Primitive as P
 from .registry import public
+from ..amp import lower_precision
 
 
 def _fold_back(g, x_shape, kernel, dilation, padding, stride):
@@ -103,6 +104,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
 
 
 @public()
+@lower_precision
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """Cross-correlate (N, C, H, W) with weight (O, C / groups, kh, kw), plus bias (O,)."""
     x, added = _batched("conv2d", input)
@@ -164,6 +166,7 @@ def _rows(op, input):
 
 
 @public()
+@lower_precision
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """Cross-correlate (N, C, L) with weight (O, C / groups, k), plus bias (O,)."""
     if weight.dim() != 3:

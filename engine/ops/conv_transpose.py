@@ -10,9 +10,11 @@ from .conv import _batched, _floating, _fold, _pair, _rows, _single
 from .operands import same_dtype
 from .padding import pad
 from .registry import public
+from ..amp import lower_precision
 
 
 @public()
+@lower_precision
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
                      groups=1, dilation=1):
     """(N, C, H, W) with weight (C, O / groups, kh, kw) -> (N, O, H', W'), where
@@ -60,6 +62,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 
 @public()
+@lower_precision
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
                      groups=1, dilation=1):
     """(N, C, L) with weight (C, O / groups, k): conv_transpose2d one row high."""

@@ -11,6 +11,7 @@ from ..creation import arange
 from .linalg import matmul
 from .shape import permute
 from .registry import public
+from ..amp import lower_precision
 
 _LETTERS = string.ascii_letters
 
@@ -140,6 +141,7 @@ def _contract(a, a_labels, b, b_labels, needed):
 
 
 @public()
+@lower_precision
 def einsum(equation, *operands):
     """Sum of products over the labels the output does not name ('ij,jk->ik' is a matrix
     product); operands may also come as one list, as in PyTorch."""

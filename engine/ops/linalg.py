@@ -2,6 +2,7 @@
 from .operands import broadcast_shapes, same_dtype
 from .primitive import Primitive as P
 from .registry import public
+from ..amp import lower_precision
 
 
 def _mT(x):
@@ -43,6 +44,7 @@ def _mismatch(name, a, b, inner_a, inner_b):
 
 
 @public(method=True, out=True)
+@lower_precision
 def mm(input, mat2):
     a, b = same_dtype("mm", input, mat2)
     if a.dim() != 2 or b.dim() != 2:
@@ -74,6 +76,7 @@ def dot(input, other):
 
 
 @public(method=True, out=True)
+@lower_precision
 def bmm(input, mat2):
     same_dtype("bmm", input, mat2)
     if input.dim() != 3 or mat2.dim() != 3 or input.shape[0] != mat2.shape[0]:
@@ -83,6 +86,7 @@ def bmm(input, mat2):
 
 
 @public(method=True, out=True)
+@lower_precision
 def matmul(input, other):
     """PyTorch's matmul: dot, mv, mm, or a batched product broadcasting leading dims."""
     a, b = same_dtype("matmul", input, other)
@@ -106,6 +110,7 @@ def matmul(input, other):
 
 
 @public(method=True, out=True)
+@lower_precision
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """beta * input + alpha * (mat1 @ mat2), in one pass over the output."""
     bias, a, b = same_dtype("addmm", input, mat1, mat2)
@@ -137,6 +142,7 @@ _linear_no_bias = P("MmBackward0", lambda K, x, w: K.matmul(x, K.permute(w, (1, 
                     w=lambda g, x: g.t().mm(x))
 
 
+@lower_precision
 def linear(input, weight, bias=None):
     """input @ weight.T + bias, for any number of leading batch dimensions."""
     operands = same_dtype("linear", input, weight, *(() if bias is None else (bias,)))

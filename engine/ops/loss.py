@@ -7,6 +7,7 @@ from .activation import _softmax_backward, log_softmax, softmax, softplus
 from .indexing import scatter_into_zeros
 from .operands import check_broadcast, promote
 from .primitive import Primitive as P
+from ..amp import full_precision
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -49,6 +50,7 @@ _mse = P("MseLossBackward0", _mse_forward,
          b=lambda g, a, b, reduction: reduction_grad(g, reduction, (a - b).numel()) * -2 * (a - b))
 
 
+@full_precision
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
@@ -72,12 +74,14 @@ def _apply(losses, reduction):
     return losses.sum() if reduction == "sum" else losses
 
 
+@full_precision
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     reduction = legacy_reduction(size_average, reduce, reduction)
     a, b = _pair("l1_loss", input, target)
     return _apply((a - b).abs(), reduction)
 
 
+@full_precision
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     from .pointwise import where
 
@@ -89,6 +93,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _apply(where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta), reduction)
 
 
+@full_precision
 def huber_loss(input, target, reduction="mean", delta=1.0):
     from .pointwise import where
 
@@ -122,6 +127,7 @@ _bce_logits = P("BinaryCrossEntropyWithLogitsBackward0", _bce_logits_forward,
                 x=_bce_logits_dx, y=_bce_logits_dy)
 
 
+@full_precision
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
                                      reduce=None, reduction="mean", pos_weight=None):
     """BCE on logits, exact for any logit: log(sigmoid) is never formed."""
@@ -157,6 +163,7 @@ def _bce_dy(g, p, w, reduction):
 _bce = P("BinaryCrossEntropyBackward0", _bce_forward, p=_bce_dp, y=_bce_dy)
 
 
+@full_precision
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
     """BCE on probabilities; each log is clamped at -100 as in PyTorch."""
@@ -219,6 +226,7 @@ def _check_targets(name, target, classes, ignore_index):
                          f"ignore_index={ignore_index})")
 
 
+@full_precision
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     """Negative log-likelihood of class indices given log-probabilities (N, C, ...)."""
@@ -282,6 +290,7 @@ _ce = P("NllLossBackward0", _ce_forward, extras=("total_weight",),
             ignore_index=ignore_index))
 
 
+@full_precision
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
                   reduce=None, reduction="mean", label_smoothing=0.0):
     """log_softmax over dim 1, then NLL; targets are class indices or probabilities."""
@@ -365,6 +374,7 @@ def _smooth_term(logp, target, weight, ignore_index, reduction, class_dim):
     return losses.sum() / kept.sum()
 
 
+@full_precision
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """KL(target || exp(input)) with `input` as log-probabilities."""
     from .pointwise import xlogy

@@ -4,6 +4,7 @@ from ..creation import arange, zeros
 from .linalg import matmul
 from .operands import broadcast_shapes
 from .registry import public
+from ..amp import full_precision, lower_precision
 
 
 @public(method=True)
@@ -37,6 +38,7 @@ def diag(input, diagonal=0):
 
 
 @public(method=True)
+@full_precision
 def trace(input):
     if input.dim() != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.dim()}")
@@ -57,6 +59,7 @@ def inner(input, other):
 
 
 @public(method=True)
+@lower_precision
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta * input + alpha * (batch1 @ batch2), batch by batch."""
     product = matmul(batch1, batch2)
@@ -65,6 +68,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
 
 
 @public()
+@full_precision
 def cdist(x1, x2, p=2.0, compute_mode=None):
     """The p-norm distance between each row of x1 and each row of x2 (batched):
     (..., P, M) and (..., R, M) give (..., P, R)."""

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from .. import dtypes
-from .operands import NUMBER, check_broadcast, promote
+from .operands import NUMBER, check_broadcast, promote, scalar
 from .primitive import Primitive as P
 from .registry import public
 
@@ -64,8 +64,12 @@ def _winner_share(a, b):
     return where(a > b, 1.0, where(a == b, 0.5, 0.0)).to(a.dtype)
 
 
-def _binary(prim, name, floating=False):
+def _binary(prim, name, floating=False, float_scalar=False):
+    """`float_scalar`: a float16/bfloat16 tensor meets a Python float at float32
+    precision, not rounded to the tensor's type first (PyTorch's mul and div)."""
     def op(input, other):
+        if float_scalar and type(other) is float and getattr(input, "_dtype", dtypes.int64).narrow:
+            return prim(input, scalar(other, dtypes.float32, input._device))
         a, b = promote(name, input, other, floating=floating)
         if a._data.shape != b._data.shape:
             check_broadcast(name, (a, b))
@@ -95,11 +99,12 @@ def _integer_division(prim, name):
     return op
 
 
-mul = public("multiply", method=True, out=True, inplace="mul_")(_binary(_mul, "mul"))
+mul = public("multiply", method=True, out=True, inplace="mul_")(
+    _binary(_mul, "mul", float_scalar=True))
 floor_divide = public(method=True, out=True)(_integer_division(_floor_divide, "floor_divide"))
 remainder = public(method=True, out=True)(_integer_division(_remainder, "remainder"))
 div = public("divide", "true_divide", method=True, out=True, inplace="div_")(
-    _binary(_div, "div", floating=True))
+    _binary(_div, "div", floating=True, float_scalar=True))
 maximum = public(method=True, out=True)(_binary(_maximum, "maximum"))
 minimum = public(method=True, out=True)(_binary(_minimum, "minimum"))
 atan2 = public("arctan2", method=True, out=True)(_binary(_atan2, "atan2", floating=True))
@@ -133,7 +138,7 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     finite values)."""
     if not input._dtype.is_floating_point:
         return input.clone()
-    info = np.finfo(input._dtype.numpy)
+    info = dtypes.finfo(input._dtype)
     high = float(info.max) if posinf is None else posinf
     low = float(info.min) if neginf is None else neginf
     return where(input != input, nan, where(input == math.inf, high,

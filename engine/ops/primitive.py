@@ -121,17 +121,20 @@ class Primitive:
         """
         first = inputs[0]
         device = first._device
+        K = first._backend
         for t in inputs:
             if t._device is not device and t._device != device:
                 raise RuntimeError(
                     f"Expected all tensors to be on the same device, but found at least two "
                     f"devices, {device} and {t._device}! ({self.op_name})")
+            if t._backend is not K and t._dtype.narrow:  # a float16 value beside an index
+                K = t._backend
         if attrs or len(inputs) > 2:
-            result = self.forward(first._backend, *map(_data_of, inputs), **attrs)
+            result = self.forward(K, *map(_data_of, inputs), **attrs)
         elif len(inputs) == 2:  # spelled out: unpacking costs ~1 us, as much as a kernel
-            result = self.forward(first._backend, first._data, inputs[1]._data)
+            result = self.forward(K, first._data, inputs[1]._data)
         else:
-            result = self.forward(first._backend, first._data)
+            result = self.forward(K, first._data)
         aux = None
         if type(result) is tuple:
             result, aux = result

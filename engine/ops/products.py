@@ -8,6 +8,7 @@ zeros included (the product of the other elements), where a division by x would 
 from .. import dtypes
 from .shape import cat
 from .registry import public
+from ..amp import full_precision
 
 
 def _int64_unless(input, dtype):
@@ -28,6 +29,7 @@ def _prod_along(x, d):
 
 
 @public(method=True)
+@full_precision
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     """The product of all elements, or over `dim` (ints and bools multiply as int64)."""
     x = _int64_unless(input, dtype)

@@ -1,10 +1,13 @@
 """Matrix products through BLAS (numpy links OpenBLAS): no hand-written GEMM beats it."""
 import numpy as np
 
+from .quiet import call_quietly
+
 
 def matmul(a, b, out=None):
-    """numpy's matmul: batched, broadcasting over leading dimensions."""
-    return np.matmul(a, b, out=out)
+    """numpy's matmul: batched, broadcasting over leading dimensions; inf and NaN
+    propagate without numpy's warnings, as in PyTorch."""
+    return call_quietly(np.matmul, a, b, out=out)
 
 
 # ---- factorisations and solves: LAPACK through numpy, batched over leading dims --------

@@ -6,6 +6,7 @@ code for them; every name here has a counterpart in each other backend.
 import numpy as np
 
 from .elementwise import where  # noqa: F401 - part of the backend interface
+from .quiet import call_quietly
 
 
 def empty(shape, dtype):
@@ -38,7 +39,8 @@ def to_numpy(x):
 
 
 def astype(x, dtype):
-    return x.astype(dtype)
+    """A cast; values past the target's range become inf, quietly, as in PyTorch."""
+    return call_quietly(x.astype, dtype)
 
 
 def copy(x):
