@@ -27,7 +27,9 @@ from .module import Module  # noqa: F401
 from .parameter import Parameter  # noqa: F401
 from .normalization import GroupNorm, InstanceNorm1d, InstanceNorm2d  # noqa: F401
 from .sparse import Embedding, EmbeddingBag  # noqa: F401
-from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401
+from .upsampling import (  # noqa: F401
+    PixelShuffle, PixelUnshuffle, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d,
+)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell  # noqa: F401
 from .transformer import (  # noqa: F401
     MultiheadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer,

@@ -297,3 +297,41 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if dropout_p > 0:
         weights = dropout(weights, dropout_p, True)
     return weights @ value
+
+
+def _at_least_3d(name, input):
+    if input.dim() < 3:
+        raise RuntimeError(f"{name} expects input to have at least 3 dimensions, but got "
+                           f"input with {input.dim()} dimension(s)")
+    return tuple(input.shape[:-3]), tuple(input.shape[-3:])
+
+
+def pixel_shuffle(input, upscale_factor):
+    """Each group of r^2 channels spread into an r x r block of pixels: a reshape, a
+    permute and a reshape, so its gradient is theirs."""
+    lead, (c, h, w) = _at_least_3d("pixel_shuffle", input)
+    r = upscale_factor
+    if c % (r * r):
+        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be "
+                           f"divisible by the square of upscale_factor, but input.size(-3)={c} "
+                           f"is not divisible by {r * r}")
+    n = len(lead)
+    x = input.reshape(lead + (c // (r * r), r, r, h, w))
+    x = x.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return x.reshape(lead + (c // (r * r), h * r, w * r))
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """Each r x r block of pixels gathered into r^2 channels (pixel_shuffle's inverse)."""
+    lead, (c, h, w) = _at_least_3d("pixel_unshuffle", input)
+    r = downscale_factor
+    for side, size in (("height", h), ("width", w)):
+        if size % r:
+            index = -2 if side == "height" else -1
+            raise RuntimeError(f"pixel_unshuffle expects {side} to be divisible by "
+                               f"downscale_factor, but input.size({index})={size} is not "
+                               f"divisible by {r}")
+    n = len(lead)
+    x = input.reshape(lead + (c, h // r, r, w // r, r))
+    x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return x.reshape(lead + (c * r * r, h // r, w // r))
