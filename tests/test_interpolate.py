@@ -87,3 +87,33 @@ def test_layers_match_torch(name, kwargs):
 def test_refusals(call, error, message):
     with pytest.raises(error, match=message):
         call(engine.ones(1, 2, 3, 4))
+
+
+@needs_torch
+@pytest.mark.parametrize("shape, factor", [((2, 18, 4, 5), 3), ((9, 2, 3), 3), ((2, 3, 4, 4, 6), 2),
+                                           ((1, 4, 1, 1), 2)])
+def test_pixel_shuffle_and_unshuffle_match_torch(shape, factor):
+    x = np.random.default_rng(0).standard_normal(shape)
+    ours, theirs = engine.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    for up, down in ((engine.nn.PixelShuffle(factor), engine.nn.PixelUnshuffle(factor)),
+                     (torch.nn.PixelShuffle(factor), torch.nn.PixelUnshuffle(factor))):
+        assert repr(up) == f"PixelShuffle(upscale_factor={factor})"
+        assert repr(down) == f"PixelUnshuffle(downscale_factor={factor})"
+    a = engine.nn.PixelShuffle(factor)(ours)
+    b = torch.nn.PixelShuffle(factor)(theirs)
+    np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    back = engine.nn.functional.pixel_unshuffle(a, factor)
+    np.testing.assert_array_equal(back.detach().numpy(), x)
+    weights = np.random.default_rng(1).standard_normal(tuple(b.shape))
+    (a * engine.tensor(weights)).sum().backward()
+    (b * torch.tensor(weights)).sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+def test_pixel_shuffle_errors_name_the_sizes():
+    with pytest.raises(RuntimeError, match="input.size\\(-3\\)=5 is not divisible by 4"):
+        engine.nn.functional.pixel_shuffle(engine.ones(1, 5, 2, 2), 2)
+    with pytest.raises(RuntimeError, match="input.size\\(-2\\)=3 is not divisible by 2"):
+        engine.nn.functional.pixel_unshuffle(engine.ones(1, 1, 3, 4), 2)
+    with pytest.raises(RuntimeError, match="at least 3 dimensions.*2 dimension"):
+        engine.nn.functional.pixel_shuffle(engine.ones(5, 2), 2)
