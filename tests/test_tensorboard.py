@@ -51,3 +51,78 @@ def test_the_torch_import_path_and_default_folder(tmp_path, monkeypatch):
     assert writer.get_logdir().startswith("runs") and writer.get_logdir().endswith("_lr0.1")
     with pytest.raises(ValueError, match="empty"):
         module.SummaryWriter(tmp_path / "e").add_histogram("h", [], 0)
+
+
+def _pixels(events, tag):
+    import io
+
+    from PIL import Image
+
+    found = events.Images(tag)[0]
+    return found.step, np.asarray(Image.open(io.BytesIO(found.encoded_image_string)))
+
+
+IMAGES = [  # (tag, method, array, dataformats)
+    ("chw", "add_image", np.random.default_rng(1).random((3, 5, 7)), "CHW"),
+    ("hwc", "add_image", np.random.default_rng(2).random((4, 6, 3)), "HWC"),
+    ("grey", "add_image", np.random.default_rng(3).random((5, 4)), "HW"),
+    ("bytes", "add_image", np.arange(60, dtype=np.uint8).reshape(1, 6, 10), "CHW"),
+    ("past range", "add_image", np.linspace(-1, 2, 48).reshape(3, 4, 4), "CHW"),
+    ("batch", "add_images", np.random.default_rng(4).random((11, 1, 3, 4)), "NCHW"),
+    ("batch hwc", "add_images", np.random.default_rng(5).random((3, 4, 5, 3)), "NHWC"),
+]
+
+
+@pytest.mark.parametrize("tag, method, array, formats", IMAGES, ids=[i[0] for i in IMAGES])
+def test_images_are_the_pixels_pytorchs_writer_writes(tag, method, array, formats, tmp_path):
+    torch = pytest.importorskip("torch")
+    from torch.utils.tensorboard import SummaryWriter as TorchWriter
+
+    with SummaryWriter(tmp_path / "ours") as ours:
+        getattr(ours, method)(tag, engine.tensor(array), 3, dataformats=formats)
+    with TorchWriter(tmp_path / "theirs") as theirs:
+        getattr(theirs, method)(tag, torch.tensor(array), 3, dataformats=formats)
+    step, got = _pixels(_read(tmp_path / "ours"), tag)
+    _, want = _pixels(_read(tmp_path / "theirs"), tag)
+    assert step == 3
+    np.testing.assert_array_equal(got, want)
+
+
+def test_image_formats_that_do_not_fit_are_refused(tmp_path):
+    with SummaryWriter(tmp_path) as writer:
+        with pytest.raises(ValueError, match="dataformats 'CHW' does not describe an image of "
+                                             "shape \\(2, 3\\)"):
+            writer.add_image("bad", np.zeros((2, 3)))
+        with pytest.raises(ValueError, match="has no batch"):
+            writer.add_images("bad", np.zeros((3, 2, 2)), dataformats="CHW")
+
+
+class Net(engine.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = engine.nn.Sequential(engine.nn.Linear(4, 8), engine.nn.ReLU())
+        self.head = engine.nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.head(self.body(x)).softmax(-1)
+
+
+def test_the_graph_is_read_back_with_module_scopes(tmp_path):
+    with SummaryWriter(tmp_path) as writer:
+        writer.add_graph(Net(), engine.randn(3, 4))
+    graph = _read(tmp_path).Graph()
+    nodes = {n.name: n for n in graph.node}
+    assert nodes["input/input.0"].op == "IO Node"
+    assert "Net/Sequential[body]/Linear[0]/weight" in nodes
+    linear = [n for n in graph.node if n.name.startswith("Net/Sequential[body]/Linear[0]/")
+              and n.op != "Parameter"]
+    assert linear and "input/input.0" in linear[0].input
+    relu = next(n for n in graph.node if n.name.startswith("Net/Sequential[body]/ReLU[1]/"))
+    assert relu.op == "relu"
+    softmax = next(n for n in graph.node if n.op == "softmax")
+    assert softmax.name.startswith("Net/softmax")  # run by Net's own forward
+    assert list(softmax.attr["_output_shapes"].list.shape[0].dim) == [
+        type(softmax.attr["_output_shapes"].list.shape[0].dim[0])(size=n) for n in (3, 2)]
+    assert nodes["output/output.0"].input == [softmax.name]
+    for node in graph.node:  # every edge names a node of the graph
+        assert all(source in nodes for source in node.input)

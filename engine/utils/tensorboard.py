@@ -10,7 +10,11 @@ import time
 import numpy as np
 
 try:
+    from tensorboard.compat.proto.attr_value_pb2 import AttrValue
     from tensorboard.compat.proto.event_pb2 import Event, SessionLog
+    from tensorboard.compat.proto.graph_pb2 import GraphDef
+    from tensorboard.compat.proto.node_def_pb2 import NodeDef
+    from tensorboard.compat.proto.versions_pb2 import VersionDef
     from tensorboard.compat.proto.summary_pb2 import HistogramProto, Summary, SummaryMetadata
     from tensorboard.compat.proto.tensor_pb2 import TensorProto
     from tensorboard.compat.proto.tensor_shape_pb2 import TensorShapeProto
@@ -39,9 +43,52 @@ def _tensorflow_bins():
     return [-e for e in reversed(edges)] + [0.0] + edges
 
 
+def _hwc(image, dataformats):
+    """An image as (H, W, C) uint8, as PyTorch's writer makes it: floats are taken as
+    [0, 1] and scaled by 255 (uint8 as it is), clipped; one channel stays grey; a batch
+    (N first) is tiled into a grid eight images wide."""
+    if hasattr(image, "detach"):
+        image = image.detach().cpu().numpy()
+    image = np.asarray(image)
+    formats = dataformats.upper()
+    if len(set(formats)) != len(formats) or not set(formats) <= set("NCHW") or \
+            image.ndim != len(formats):
+        raise ValueError(f"add_image: dataformats {dataformats!r} does not describe an image "
+                         f"of shape {image.shape} (use letters of NCHW, one per dimension)")
+    for letter in "NCHW":
+        if letter not in formats:
+            image = image[None] if letter != "C" else image[..., None]
+            formats = letter + formats if letter != "C" else formats + letter
+    image = image.transpose([formats.index(letter) for letter in "NHWC"])
+    scale = 1 if image.dtype == np.uint8 else 255
+    image = np.clip(image.astype(np.float32) * scale, 0, 255).astype(np.uint8)
+    n, h, w, c = image.shape
+    if n > 1 or formats.startswith("N"):
+        if c == 1:
+            image, c = np.repeat(image, 3, axis=3), 3
+        columns = min(n, 8)
+        rows = -(-n // columns)
+        grid = np.zeros((rows * h, columns * w, c), np.uint8)
+        for k in range(n):
+            r, col = divmod(k, columns)
+            grid[r * h:(r + 1) * h, col * w:(col + 1) * w] = image[k]
+        return grid
+    return image[0]
+
+
+def _png(hwc):
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(hwc[..., 0] if hwc.shape[2] == 1 else hwc).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 class SummaryWriter:
-    """Scalars, groups of scalars, histograms and text, as event files in log_dir
-    (default runs/<date>_<host><comment>, as PyTorch names it)."""
+    """Scalars, groups of scalars, histograms, text, images and model graphs, as event
+    files in log_dir (default runs/<date>_<host><comment>, as PyTorch names it)."""
 
     def __init__(self, log_dir=None, comment="", purge_step=None, max_queue=10,
                  flush_secs=120, filename_suffix=""):
@@ -113,6 +160,39 @@ class SummaryWriter:
         self._add(Summary.Value(tag=tag + "/text_summary", metadata=metadata, tensor=tensor),
                   global_step, walltime)
 
+    def add_image(self, tag, img_tensor, global_step=None, walltime=None, dataformats="CHW"):
+        """One image (CHW by default; HWC, HW and the like by `dataformats`), as PNG."""
+        hwc = _hwc(img_tensor, dataformats)
+        image = Summary.Image(height=hwc.shape[0], width=hwc.shape[1],
+                              colorspace=hwc.shape[2], encoded_image_string=_png(hwc))
+        self._add(Summary.Value(tag=tag, image=image), global_step, walltime)
+
+    def add_images(self, tag, img_tensor, global_step=None, walltime=None,
+                   dataformats="NCHW"):
+        """A batch of images, tiled into one grid eight wide."""
+        if "N" not in dataformats.upper():
+            raise ValueError(f"add_images: dataformats {dataformats!r} has no batch (N)")
+        self.add_image(tag, img_tensor, global_step, walltime, dataformats)
+
+    def add_graph(self, model, input_to_model=None, verbose=False, use_strict_trace=True):
+        """The model's forward graph, traced as engine.compile traces it: one node per
+        primitive, named inside the scopes of the modules that ran it, with its output's
+        shape; TensorBoard's Graphs tab draws it."""
+        from .graph_def import graph_def
+
+        inputs = input_to_model if isinstance(input_to_model, (tuple, list)) \
+            else (input_to_model,)
+        nodes = graph_def(model, tuple(inputs))
+        if verbose:
+            for node in nodes:
+                print(node)
+        graph = GraphDef(node=[NodeDef(name=n["name"], op=n["op"], input=n["inputs"],
+                                       attr={"_output_shapes": _shapes_attr(n["shape"]),
+                                             "attr": AttrValue(s=n["attrs"].encode())})
+                               for n in nodes], versions=VersionDef(producer=22))
+        self._writer.add_event(Event(graph_def=graph.SerializeToString(),
+                                     wall_time=time.time()))
+
     def flush(self):
         for writer in (self._writer, *self._groups.values()):
             writer.flush()
@@ -127,6 +207,11 @@ class SummaryWriter:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _shapes_attr(shape):
+    dims = [TensorShapeProto.Dim(size=n) for n in shape]
+    return AttrValue(list=AttrValue.ListValue(shape=[TensorShapeProto(dim=dims)]))
 
 
 __all__ = ["SummaryWriter"]
