@@ -131,6 +131,40 @@ def _bilinear(t, th, tw):
     return top[..., x0] * (1 - wx) + top[..., x1] * wx
 
 
+class CenterCrop:
+    """The central (h, w) window, its corner at round((H - h) / 2), round((W - w) / 2) as
+    torchvision places it; an image smaller than the window is zero-padded around it
+    first (the odd pixel after)."""
+
+    def __init__(self, size):
+        self.size = (size, size) if isinstance(size, int) else tuple(size) * (
+            2 if len(size) == 1 else 1)
+
+    def __call__(self, img):
+        th, tw = self.size
+        h, w = _size_of(img)
+        pads = (max(tw - w, 0) // 2, max(th - h, 0) // 2, max(tw - w + 1, 0) // 2,
+                max(th - h + 1, 0) // 2)  # left, top, right, bottom
+        if _is_pil(img):
+            if any(pads):
+                from PIL import ImageOps
+
+                img = ImageOps.expand(img, pads, fill=0)
+                h, w = h + pads[1] + pads[3], w + pads[0] + pads[2]
+            top, left = int(round((h - th) / 2.0)), int(round((w - tw) / 2.0))
+            return img.crop((left, top, left + tw, top + th))
+        if any(pads):
+            padded = engine.zeros((*img.shape[:-2], h + pads[1] + pads[3],
+                                   w + pads[0] + pads[2]), dtype=img.dtype)
+            padded[..., pads[1]:pads[1] + h, pads[0]:pads[0] + w] = img
+            img, h, w = padded, h + pads[1] + pads[3], w + pads[0] + pads[2]
+        top, left = int(round((h - th) / 2.0)), int(round((w - tw) / 2.0))
+        return img[..., top:top + th, left:left + tw]
+
+    def __repr__(self):
+        return f"{type(self).__name__}(size={self.size})"
+
+
 class RandomHorizontalFlip:
     def __init__(self, p=0.5):
         self.p = p

@@ -53,7 +53,8 @@ def numel(input):
 
 
 def __getattr__(name):
-    if name in ("viz", "testing", "distributions", "distributed", "func", "onnx"):
+    if name in ("viz", "testing", "distributions", "distributed", "func", "onnx",
+                "multiprocessing"):
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")

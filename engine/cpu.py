@@ -1,10 +1,10 @@
 """`torch.cpu`: the CPU as a device module, beside `torch.cuda` (programs written for
 either call these without asking which they have)."""
-import types
-
 from . import amp as _amp
+from .backends import submodule
 
-amp = types.SimpleNamespace(autocast=_amp.cpu_autocast, GradScaler=_amp.GradScaler)
+amp = submodule(__name__, "amp", "PyTorch's older spelling of autocast('cpu').",
+                autocast=_amp.cpu_autocast, GradScaler=_amp.GradScaler)
 
 
 def is_available():

@@ -4,11 +4,13 @@ Everything here works (and says "no GPU") on machines without CUDA: the backend 
 imported only when a GPU, or numba's simulator (NUMBA_ENABLE_CUDASIM=1), is present.
 """
 import functools
-import types
 
 from . import amp as _amp
+from .backends import submodule
 
-amp = types.SimpleNamespace(autocast=_amp.cuda_autocast, GradScaler=_amp.cuda_grad_scaler)
+amp = submodule(__name__, "amp", "PyTorch's older spellings of autocast('cuda') and "
+                "GradScaler('cuda').", autocast=_amp.cuda_autocast,
+                GradScaler=_amp.cuda_grad_scaler)
 
 
 @functools.cache

@@ -122,6 +122,14 @@ class Tensor:
         return self._device.type == "cuda"
 
     @property
+    def is_cpu(self):
+        return self._device.type == "cpu"
+
+    # Devices and layouts numbagrad has no tensors on or in (programs test for them).
+    is_xpu = is_mps = is_meta = is_sparse = is_quantized = is_mkldnn = is_nested = \
+        property(lambda self: False)
+
+    @property
     def ndim(self):
         return self._data.ndim
 
@@ -355,6 +363,21 @@ class Tensor:
 
     def cuda(self, device=None, non_blocking=False):
         return self.to(device if device is not None else "cuda")
+
+    def share_memory_(self):
+        """Move the values into memory that processes forked from here share (see
+        engine.multiprocessing), in place; a CUDA tensor is left as it is, as in PyTorch."""
+        from .multiprocessing import sendable, shared_array
+
+        if self._device.type == "cpu" and not self.is_shared():
+            self._data = shared_array(self._data)
+            sendable(type(self))
+        return self
+
+    def is_shared(self):
+        from .multiprocessing import is_shared_array
+
+        return self._device.type == "cpu" and is_shared_array(self._data)
 
     def pin_memory(self):
         """A copy in page-locked host memory, which the GPU reads at full bus speed."""

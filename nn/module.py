@@ -268,6 +268,10 @@ class Module:
                     self._buffers[name] = convert(b)
         return self
 
+    def share_memory(self):
+        """Parameters and buffers in memory that forked processes share (Hogwild)."""
+        return self._apply(lambda t: t.share_memory_())
+
     def to(self, *args, **kwargs):
         """Move to a device and/or cast floating-point parameters and buffers to a dtype."""
         device, dtype = kwargs.get("device"), kwargs.get("dtype")

@@ -192,3 +192,32 @@ def test_random_sampler_with_replacement_draws_lazily():
     assert set(first) <= set(range(10)) and len(set(first)) == 10
     assert len(list(engine.utils.data.RandomSampler(range(5), replacement=True,
                                                     num_samples=70))) == 70
+
+
+def test_submodules_programs_import_by_path():
+    """`import torch.backends.cudnn as cudnn` (dcgan), `torch.cuda.amp`, `torch.cpu.amp`
+    and the classes PyTorch files elsewhere than their kin (checkpoints name them so)."""
+    import importlib
+
+    for name in ("backends.cudnn", "backends.mps", "backends.cuda", "cuda.amp", "cpu.amp",
+                 "multiprocessing"):
+        ours = importlib.import_module(f"engine.{name}")
+        theirs = importlib.import_module(f"torch.{name}")
+        assert ours.__name__ == f"engine.{name}"
+        for attribute in ("is_available", "autocast", "GradScaler", "Process", "matmul"):
+            if hasattr(theirs, attribute):
+                assert hasattr(ours, attribute), (name, attribute)
+    modules = importlib.import_module("engine.nn.modules")
+    assert modules.activation.MultiheadAttention is engine.nn.MultiheadAttention
+    assert issubclass(modules.linear.NonDynamicallyQuantizableLinear, engine.nn.Linear)
+    for path in ("activation.MultiheadAttention", "linear.NonDynamicallyQuantizableLinear"):
+        module, name = path.split(".")
+        assert hasattr(getattr(torch.nn.modules, module), name)
+
+
+def test_device_and_layout_flags_match_torch():
+    for ours, theirs in ((engine.ones(2), torch.ones(2)),
+                         (engine.nn.Linear(2, 2).weight, torch.nn.Linear(2, 2).weight)):
+        for flag in ("is_cpu", "is_cuda", "is_xpu", "is_mps", "is_meta", "is_sparse",
+                     "is_quantized", "is_mkldnn", "is_nested"):
+            assert getattr(ours, flag) == getattr(theirs, flag), flag

@@ -64,3 +64,33 @@ def test_random_flip_and_crop_are_seeded():
     assert pil.size == (5, 5)
     with pytest.raises(ValueError, match="larger than input image size"):
         T.RandomCrop(20)(t)
+
+
+@pytest.mark.parametrize("size, crop, corner", [((5, 7), 3, (1, 2)), ((6, 6), (4, 2), (1, 2)),
+                                                ((4, 5), 4, (0, 0)), ((4, 4), (3, 3), (0, 0))])
+def test_center_crop_takes_torchvisions_window(size, crop, corner):
+    """torchvision's corner: round((H - h) / 2), round((W - w) / 2) (Python rounds half to
+    even: 0.5 -> 0, 1.5 -> 2)."""
+    from PIL import Image
+
+    h, w = size
+    values = np.arange(h * w, dtype=np.uint8).reshape(h, w)
+    transform = T.CenterCrop(crop)
+    th, tw = (crop, crop) if isinstance(crop, int) else crop
+    want = values[corner[0]:corner[0] + th, corner[1]:corner[1] + tw]
+    got = transform(engine.tensor(values.astype(np.float32))[None])
+    np.testing.assert_array_equal(got.numpy()[0], want)
+    np.testing.assert_array_equal(np.asarray(transform(Image.fromarray(values))), want)
+    assert repr(transform) == f"CenterCrop(size={(th, tw)})"
+
+
+def test_center_crop_pads_a_smaller_image_with_zeros():
+    from PIL import Image
+
+    values = np.arange(1, 7, dtype=np.uint8).reshape(2, 3)
+    want = np.zeros((4, 5), np.uint8)
+    want[1:3, 1:4] = values  # (4 - 2) // 2 rows above, (5 - 3) // 2 columns left
+    got = T.CenterCrop((4, 5))(engine.tensor(values.astype(np.float32))[None])
+    np.testing.assert_array_equal(got.numpy()[0], want)
+    np.testing.assert_array_equal(
+        np.asarray(T.CenterCrop((4, 5))(Image.fromarray(values))), want)

@@ -27,7 +27,12 @@ def _alias(name, sources):
     return alias
 
 
+# Classes PyTorch keeps in another file than their kin here (checkpoints name them there).
+_MOVED = {"activation": ("MultiheadAttention",), "linear": ("NonDynamicallyQuantizableLinear",)}
+
 for _name, _sources in _LAYOUT.items():
     globals()[_name] = _alias(_name, _sources)
+    for _cls in _MOVED.get(_name, ()):
+        setattr(globals()[_name], _cls, getattr(transformer, _cls))
     globals().update({k: v for k, v in vars(globals()[_name]).items()
                       if isinstance(v, type) and not k.startswith("_")})
