@@ -347,3 +347,31 @@ def test_pad_matches_torch_in_every_mode(mode, shape, amounts, data):
 def test_pad_refusals(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@needs_torch
+@pytest.mark.parametrize("make", [
+    lambda m: m.nn.Sequential(m.nn.Conv2d(3, 4, 3, bias=False), m.nn.LeakyReLU(0.2, True)),
+    lambda m: m.nn.Sequential(m.nn.Conv1d(3, 4, 3), m.nn.ReLU(True)),
+    lambda m: m.nn.Sequential(m.nn.ConvTranspose2d(3, 2, 3, bias=False), m.nn.ReLU(True)),
+    lambda m: m.nn.Sequential(m.nn.Linear(8, 5), m.nn.ReLU(inplace=True)),
+], ids=["conv2d", "conv1d", "conv_transpose2d", "linear-3d"])
+def test_in_place_activations_after_layers_match_torch(make):
+    """A layer's result is a tensor of its own (DCGAN's LeakyReLU(inplace=True) after a
+    bias-free convolution), not a view an in-place op must refuse."""
+    x = np.random.default_rng(0).standard_normal((2, 3, 8, 8)).astype(np.float32)
+    engine.manual_seed(0)
+    ours = make(engine)
+    theirs = make(torch)
+    theirs.load_state_dict({k: torch.tensor(v.detach().numpy())
+                            for k, v in ours.state_dict().items()})
+    shape = (2, 3, 8) if isinstance(ours[0], engine.nn.Conv1d) else x.shape
+    a = engine.tensor(x.reshape(-1)[:np.prod(shape)].reshape(shape), requires_grad=True)
+    b = torch.tensor(a.detach().numpy(), requires_grad=True)
+    out_a, out_b = ours(a), theirs(b)
+    assert_close(out_a, out_b, 1e-5, 1e-5)
+    (out_a * out_a).sum().backward()
+    (out_b * out_b).sum().backward()
+    assert_close(a.grad, b.grad, 1e-4, 1e-5)
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        assert_close(p.grad, q.grad, 1e-4, 1e-5)

@@ -10,6 +10,7 @@ from kernels.windows import positions
 
 from .operands import same_dtype
 from .padding import pad
+from .shape import as_new
 from .primitive import Primitive as P
 from .registry import public
 from ..amp import lower_precision
@@ -132,7 +133,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     out = out.reshape(n, out_channels, oh, ow)
     if bias is not None:
         out = out + bias.reshape(1, out_channels, 1, 1)
-    return out.squeeze(0) if added else out
+    return as_new(out.squeeze(0) if added else out)
 
 
 def _named_padding(x, padding, kernel, dilation, stride):
@@ -177,4 +178,4 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     out = conv2d(_rows("conv1d", input), weight.unsqueeze(-2), bias,
                  (1, _single("stride", stride)), padding, (1, _single("dilation", dilation)),
                  groups)
-    return out.squeeze(-2)
+    return as_new(out.squeeze(-2))

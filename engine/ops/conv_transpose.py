@@ -10,6 +10,7 @@ from .conv import _batched, _floating, _fold, _pair, _rows, _single
 from .operands import same_dtype
 from .padding import pad
 from .registry import public
+from .shape import as_new
 from ..amp import lower_precision
 
 
@@ -58,7 +59,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                 kernel=(kh, kw), dilation=dilation, padding=padding, stride=stride)
     if bias is not None:
         out = out + bias.reshape(1, -1, 1, 1)
-    return out.squeeze(0) if added else out
+    return as_new(out.squeeze(0) if added else out)
 
 
 @public()
@@ -73,4 +74,4 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                            (1, _single("stride", stride)), (0, _single("padding", padding)),
                            (0, _single("output_padding", output_padding)), groups,
                            (1, _single("dilation", dilation)))
-    return out.squeeze(-2)
+    return as_new(out.squeeze(-2))

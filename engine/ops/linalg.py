@@ -2,6 +2,7 @@
 from .operands import broadcast_shapes, same_dtype
 from .primitive import Primitive as P
 from .registry import public
+from .shape import as_new
 from ..amp import lower_precision
 
 
@@ -153,7 +154,7 @@ def linear(input, weight, bias=None):
                            f"{w.shape[1] if w.dim() == 2 else '?'}])")
     if x.dim() != 2:
         lead = x.shape[:-1]
-        return linear(x.reshape(-1, x.shape[-1]), w, bias).reshape(*lead, w.shape[0])
+        return as_new(linear(x.reshape(-1, x.shape[-1]), w, bias).reshape(*lead, w.shape[0]))
     if bias is None:
         return _linear_no_bias(x, w)
     b = operands[2]

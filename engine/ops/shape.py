@@ -61,6 +61,16 @@ def _as_view(out, base):
     return out
 
 
+def as_new(out):
+    """`out`, a reshape of a temporary an op made (a product before its final shape),
+    returned as a tensor of its own, as PyTorch's ops return theirs: in-place ops on it
+    (a ReLU(inplace=True) after a convolution) then work as on any result. Only for
+    temporaries that no backward formula saved, so no version check is lost."""
+    out._base = None
+    out._version = None
+    return out
+
+
 def infer_shape(shape, numel):
     """Resolve one -1 in `shape`, or raise naming the shape and the element count."""
     if -1 not in shape and math.prod(shape) == numel and min(shape, default=0) >= 0:
