@@ -19,6 +19,11 @@ from .legacy import (  # noqa: F401
 )
 from .dtypes import get_default_dtype, promote_types, set_default_dtype  # noqa: F401
 from .dtypes import dtype, finfo, iinfo  # noqa: F401
+from .threads import (  # noqa: F401
+    are_deterministic_algorithms_enabled, get_num_interop_threads, get_num_threads,
+    is_deterministic_algorithms_warn_only_enabled, set_num_interop_threads, set_num_threads,
+    use_deterministic_algorithms,
+)
 from .ops import *  # noqa: F401,F403
 from . import linalg  # noqa: E402,F401 - torch.linalg (after the ops, which it uses)
 from .printing import set_printoptions  # noqa: F401

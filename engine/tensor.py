@@ -63,14 +63,19 @@ class Tensor:
                  "_grad_fn", "_version", "_base", "_hooks", "_post_accumulate_hooks",
                  "_accumulator", "_retains_grad", "_grad_mark", "__weakref__")
 
-    def __new__(cls, data=(), *, dtype=None, device=None, requires_grad=False):
-        """`Tensor(data)`: as in PyTorch, the default float dtype unless `dtype` says."""
-        from .creation import tensor
+    def __new__(cls, *data, dtype=None, device=None, requires_grad=False):
+        """`Tensor(data)`: as in PyTorch, the default float dtype unless `dtype` says;
+        `Tensor(2, 3)`, the legacy spelling, an uninitialised tensor of that size."""
+        from .creation import empty, tensor
 
-        if isinstance(data, Tensor):
-            data = data.detach()
-        return tensor(data, dtype=dtype or dtypes.get_default_dtype(), device=device,
-                      requires_grad=requires_grad)
+        dtype = dtype or dtypes.get_default_dtype()
+        if len(data) != 1 or isinstance(data[0], int) and not isinstance(data[0], bool):
+            if not all(isinstance(n, int) and not isinstance(n, bool) for n in data):
+                raise TypeError(f"Tensor(): expected data or integer sizes, got {data!r}")
+            return empty(data or (0,), dtype=dtype, device=device,
+                         requires_grad=requires_grad)
+        data = data[0].detach() if isinstance(data[0], Tensor) else data[0]
+        return tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
 
     @classmethod
     def _make(cls, data, device=CPU, grad_fn=None):
@@ -426,9 +431,21 @@ class Tensor:
     def type_as(self, other):
         return self.to(other.dtype)
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking=False):
+        """The type's name ("torch.FloatTensor"), or a conversion: to a dtype, a typed
+        constructor (torch.LongTensor) or its name ("torch.cuda.FloatTensor" moves too)."""
         if dtype is None:
-            return f"torch.{_TYPE_NAMES.get(self._dtype.name, 'Tensor')}"
+            prefix = "torch.cuda." if self._device.type == "cuda" else "torch."
+            return prefix + _TYPE_NAMES.get(self._dtype.name, "Tensor")
+        if isinstance(dtype, type) and hasattr(dtype, "dtype"):  # torch.LongTensor
+            return self.to(dtype.dtype)
+        if isinstance(dtype, str):
+            names = {v: dtypes.from_name(k) for k, v in _TYPE_NAMES.items()}
+            kind = dtype.rpartition(".")[2]
+            if not dtype.startswith("torch.") or kind not in names:
+                raise ValueError(f"invalid type: {dtype!r} (expected a name such as "
+                                 f"'torch.FloatTensor' or 'torch.cuda.LongTensor')")
+            return self.to("cuda" if dtype.startswith("torch.cuda.") else "cpu", names[kind])
         return self.to(dtype)
 
     # ---- Python protocol ---------------------------------------------------------------
@@ -493,7 +510,8 @@ class Tensor:
 
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor",
                "int32": "IntTensor", "bool": "BoolTensor", "uint8": "ByteTensor",
-               "int16": "ShortTensor", "int8": "CharTensor"}
+               "int16": "ShortTensor", "int8": "CharTensor", "float16": "HalfTensor",
+               "bfloat16": "BFloat16Tensor"}
 
 
 def _rebuild(array, device, requires_grad):

@@ -4,10 +4,10 @@ in-place methods and out= spellings, and the operators map onto the same ops."""
 from ..tensor import Tensor, version_counter
 from . import (  # noqa: F401 - importing each op module declares its ops
     activation, arrange, conv, conv_transpose, einsum, indexing, inplace, linalg, loss,
-    matrix, pointwise, pooling, products, reduction, reorder, scan, shape, sorting,
+    matrix, pointwise, pooling, products, reduction, reorder, scan, searching, shape, sorting,
     triangular,
 )
-from .indexing import masked_fill
+from .indexing import index_add, index_fill, masked_fill, scatter, scatter_add
 from .linalg import matmul
 from .out import with_out
 from .pointwise import (  # the bare ops the operators below stand for
@@ -164,6 +164,38 @@ def _masked_fill_(self, mask, value):
     return inplace.update(self, lambda x, _: masked_fill(x, mask, value), None)
 
 
+def _functional_(fn):
+    """Tensor.<fn>_: the functional op's result written into self (recorded when
+    gradients flow), for the indexing ops programs call in place."""
+    def method(self, *args, **kwargs):
+        return inplace.update(self, lambda x, _: fn(x, *args, **kwargs), None)
+
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+def _scatter_(self, dim, index, src=None, value=None, *, reduce=None):
+    """scatter_(dim, index, src) or scatter_(dim, index, value): a number third is the value."""
+    if not isinstance(src, Tensor) and src is not None:
+        src, value = None, src
+    return inplace.update(self, lambda x, _: scatter(x, dim, index, src, value, reduce=reduce),
+                          None)
+
+
+def _view_(view):
+    """An in-place view op (unsqueeze_, t_): self takes the view's shape and history."""
+    def method(self, *args):
+        inplace.check_writable(self)
+        out = view(self, *args)
+        self._data = out._data
+        if out._grad_fn is not None:
+            self._grad_fn = out._grad_fn
+        return self
+
+    method.__name__ = view.__name__ + "_"
+    return method
+
+
 def _random_(draw):
     """In-place random fill, drawn straight from the backend (no arithmetic kernels)."""
     def method(self, a=0.0, b=1.0, *, generator=None):
@@ -187,6 +219,12 @@ Tensor.copy_ = _copy_
 Tensor.fill_ = _fill_
 Tensor.zero_ = _zero_
 Tensor.masked_fill_ = _masked_fill_
+Tensor.scatter_ = _scatter_
+Tensor.scatter_add_ = _functional_(scatter_add)
+Tensor.index_add_ = _functional_(index_add)
+Tensor.index_fill_ = _functional_(index_fill)
+for _view in (shape.unsqueeze, shape.squeeze, shape.t, shape.transpose):
+    setattr(Tensor, _view.__name__ + "_", _view_(_view))
 
 
 # The functional spellings take out= (engine.mul(a, b, out=c)); the operators and methods

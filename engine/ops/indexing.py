@@ -194,19 +194,20 @@ def take_along_dim(input, indices, dim):
 
 # ---- built on the ones above ------------------------------------------------------------
 
-def _written(input, dim, index):
-    """Bool mask of the places that index names along dim (scatter's targets)."""
+def _writes(input, dim, index):
+    """How many times index names each place along dim (scatter's targets)."""
     from ..creation import ones
 
-    hits = scatter_into_zeros(ones(tuple(index.shape), dtype=input.dtype,
+    return scatter_into_zeros(ones(tuple(index.shape), dtype=input.dtype,
                                    device=input.device), index, dim, input.shape)
-    return hits > 0
 
 
 @public(method=True)
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     """input with input[..., index[..., j, ...], ...] = src[..., j, ...] along dim (or the
-    number `value`); where index repeats a place, the written values must agree."""
+    number `value`). Where index repeats a place, the values written there must agree
+    (PyTorch writes one of them, unspecified which): the place gets that value, and each
+    of them the place's whole gradient, as in PyTorch."""
     from .pointwise import where
 
     if reduce is not None:
@@ -220,7 +221,11 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     _check_index("scatter", input, d, index)
     placed = scatter_into_zeros(src[tuple(slice(0, n) for n in index.shape)], index, d,
                                 input.shape)
-    return where(_written(input, d, index), placed, input)
+    writes = _writes(input, d, index)
+    # c equal writes were summed: take (c - 1) of them away, detached (values as written,
+    # each write's gradient whole)
+    once = where(writes > 1, placed - (writes - 1) * (placed / writes).detach(), placed)
+    return where(writes > 0, once, input)
 
 
 @public(method=True)
