@@ -210,7 +210,9 @@ def test_submodules_programs_import_by_path():
     modules = importlib.import_module("engine.nn.modules")
     assert modules.activation.MultiheadAttention is engine.nn.MultiheadAttention
     assert issubclass(modules.linear.NonDynamicallyQuantizableLinear, engine.nn.Linear)
-    for path in ("activation.MultiheadAttention", "linear.NonDynamicallyQuantizableLinear"):
+    assert modules.pixelshuffle.PixelShuffle is engine.nn.PixelShuffle
+    for path in ("activation.MultiheadAttention", "linear.NonDynamicallyQuantizableLinear",
+                 "pixelshuffle.PixelShuffle", "pixelshuffle.PixelUnshuffle"):
         module, name = path.split(".")
         assert hasattr(getattr(torch.nn.modules, module), name)
 

@@ -14,7 +14,7 @@ _LAYOUT = {  # PyTorch's submodule: where its classes live here
     "batchnorm": (layers, normalization), "normalization": (layers, normalization),
     "instancenorm": (normalization,), "pooling": (pooling,), "rnn": (rnn,),
     "sparse": (sparse,), "transformer": (transformer,), "flatten": (layers,),
-    "upsampling": (upsampling,),
+    "upsampling": (upsampling,), "pixelshuffle": (),
 }
 
 
@@ -28,11 +28,14 @@ def _alias(name, sources):
 
 
 # Classes PyTorch keeps in another file than their kin here (checkpoints name them there).
-_MOVED = {"activation": ("MultiheadAttention",), "linear": ("NonDynamicallyQuantizableLinear",)}
+_MOVED = {"activation": (transformer, ("MultiheadAttention",)),
+          "linear": (transformer, ("NonDynamicallyQuantizableLinear",)),
+          "pixelshuffle": (upsampling, ("PixelShuffle", "PixelUnshuffle"))}
 
 for _name, _sources in _LAYOUT.items():
     globals()[_name] = _alias(_name, _sources)
-    for _cls in _MOVED.get(_name, ()):
-        setattr(globals()[_name], _cls, getattr(transformer, _cls))
+    _home, _classes = _MOVED.get(_name, (None, ()))
+    for _cls in _classes:
+        setattr(globals()[_name], _cls, getattr(_home, _cls))
     globals().update({k: v for k, v in vars(globals()[_name]).items()
                       if isinstance(v, type) and not k.startswith("_")})
