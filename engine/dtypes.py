@@ -134,7 +134,17 @@ def result_type(*operands):
     return result
 
 
-class finfo:
+class _Info:
+    """What finfo and iinfo share: two describe the same type when they name it."""
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.dtype == self.dtype
+
+    def __hash__(self):
+        return hash((type(self).__name__, self.dtype))
+
+
+class finfo(_Info):
     """The limits of a floating type as Python floats (`torch.finfo(torch.bfloat16).eps`):
     epsilons and the largest finite values that programs clamp and mask with."""
 
@@ -150,19 +160,13 @@ class finfo:
         self.resolution = 10.0 ** -limits.precision  # decimal digits, as PyTorch counts them
         self.dtype = type.name
 
-    def __eq__(self, other):
-        return isinstance(other, finfo) and other.dtype == self.dtype
-
-    def __hash__(self):
-        return hash(self.dtype)
-
     def __repr__(self):
         return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
                 f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, "
                 f"tiny={self.tiny:g}, dtype={self.dtype})")
 
 
-class iinfo:
+class iinfo(_Info):
     """The range of an integer type as Python ints (`torch.iinfo(torch.int64).max`)."""
 
     def __init__(self, type):  # noqa: A002 - PyTorch's parameter name
@@ -172,12 +176,6 @@ class iinfo:
         limits = np.iinfo(type.numpy)
         self.bits, self.min, self.max = type.itemsize * 8, int(limits.min), int(limits.max)
         self.dtype = type.name
-
-    def __eq__(self, other):
-        return isinstance(other, iinfo) and other.dtype == self.dtype
-
-    def __hash__(self):
-        return hash(self.dtype)
 
     def __repr__(self):
         return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

@@ -304,6 +304,25 @@ def _fresh(backend, inputs, out, aux):
     return True
 
 
+def trace_forward(model, args, caller, tracer=None):
+    """(graph, output references) of model(*args), traced whole and without gradients:
+    the graph onnx.export writes and SummaryWriter.add_graph draws. A graph break is an
+    error naming `caller`. `tracer`: one made beforehand (to watch it while it runs)."""
+    from ..autograd.grad_mode import no_grad
+
+    tracer = tracer or Tracer(fullgraph=True)
+    try:
+        with no_grad(), tracer:
+            for i, t in enumerate(args):
+                tracer.add_input(t, "arg", i)
+            result = model(*args)
+            results = list(result) if isinstance(result, (tuple, list)) else [result]
+            outputs = [tracer.node_of(t) for t in results]
+    except GraphBreak as e:
+        raise RuntimeError(f"{caller}: the model cannot be traced: {e}") from None
+    return tracer.graph, outputs
+
+
 def is_aux(ref):
     """A reference to an op's extra array is (op node, name); to a node, the node itself."""
     return isinstance(ref[0], tuple)

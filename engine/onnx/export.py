@@ -6,9 +6,8 @@ import os
 
 import numpy as np
 
-from ..autograd.grad_mode import no_grad
 from ..compiler import passes
-from ..compiler.trace import GraphBreak, Tracer, is_aux, producer
+from ..compiler.trace import is_aux, producer, trace_forward
 from ..tensor import Tensor
 from ..ops import conv
 from ..ops import shape as shape_ops
@@ -109,23 +108,15 @@ def _trace(model, args, training):
         was_training = [m.training for m in model.modules()]
         model.train(training == TrainingMode.TRAINING if training != TrainingMode.PRESERVE
                     else model.training)
-    tracer = Tracer(fullgraph=True)
     _exporting[0] = True
     try:
-        with no_grad(), tracer:
-            for i, t in enumerate(args):
-                tracer.add_input(t, "arg", i)
-            result = model(*args)
-            results = list(result) if isinstance(result, (tuple, list)) else [result]
-            outputs = [tracer.node_of(t) for t in results]
-    except GraphBreak as e:
-        raise RuntimeError(f"onnx.export: the model cannot be traced: {e}") from None
+        graph, outputs = trace_forward(model, args, "onnx.export")
     finally:
         _exporting[0] = False
         if modules:
             for m, flag in zip(model.modules(), was_training):
                 m.training = flag
-    return tracer.graph, outputs, params
+    return graph, outputs, params
 
 
 def _value_info(helper, name, dtype, shape, labels):

@@ -2,8 +2,7 @@
 tracer, each primitive named inside the scopes of the modules that ran it
 (`Net/Linear[fc1]/addmm_7`, as PyTorch's writer scopes them), so the tab folds the graph
 by module."""
-from ..autograd.grad_mode import no_grad
-from ..compiler.trace import GraphBreak, Tracer, producer
+from ..compiler.trace import Tracer, producer, trace_forward
 
 
 def graph_def(model, inputs):
@@ -12,19 +11,11 @@ def graph_def(model, inputs):
     spans, scopes = [], _scope_names(model)
     handles = _scope_hooks(model, scopes, tracer, spans)
     try:
-        with no_grad(), tracer:
-            for i, t in enumerate(inputs):
-                tracer.add_input(t, "arg", i)
-            result = model(*inputs)
-            results = list(result) if isinstance(result, (tuple, list)) else [result]
-            outputs = [tracer.node_of(t) for t in results]
-    except GraphBreak as e:
-        raise RuntimeError(f"add_graph: the model cannot be traced: {e}") from None
+        graph, outputs = trace_forward(model, inputs, "add_graph", tracer)
     finally:
         for handle in handles:
             handle.remove()
-    return _nodes(tracer.graph, outputs, spans, _parameter_names(model, scopes),
-                  scopes.get(model, ""))
+    return _nodes(graph, outputs, spans, _parameter_names(model, scopes), scopes.get(model, ""))
 
 
 def _scope_names(model):
