@@ -292,3 +292,17 @@ def test_narrow_tensors_are_refused_on_cuda_in_words(name):
     with pytest.raises(TypeError, match=f"{name}.*CPU only"):
         engine.ones(2).to("cuda", getattr(engine, name))
     assert x.tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("name", NARROW)
+def test_repeated_index_gradients_accumulate_in_float32(name):
+    """An embedding row looked up 1000 times gets a gradient of 1000: the sums run in
+    float32 and round once. (PyTorch's CPU kernels add in bfloat16 one term at a time
+    and stop at 256, where 256 + 1 rounds back to 256.)"""
+    weight = engine.ones(3, 2, dtype=getattr(engine, name), requires_grad=True)
+    nn.functional.embedding(engine.zeros(1000, dtype=engine.int64), weight).sum().backward()
+    assert weight.grad.dtype is weight.dtype
+    assert weight.grad.tolist() == [[1000.0, 1000.0], [0.0, 0.0], [0.0, 0.0]]
+    x = engine.ones(4, dtype=getattr(engine, name), requires_grad=True)
+    x[engine.tensor([0, 0, 0, 2])].sum().backward()
+    assert x.grad.tolist() == [3.0, 0.0, 1.0, 0.0]

@@ -20,10 +20,12 @@ from .quiet import call_quietly
 
 _F32 = np.dtype(np.float32)
 # numpy moves these bytes itself, without computing on them.
-_MOVES = set(interface.MEMORY) - {"arange", "linspace", "where"}
-# The arguments each writing kernel writes: the target of a op= b, scatter_add's output;
-# an optimizer step writes every array it is given but the gradient (argument 1).
-_WRITES = {"add_": (0,), "sub_": (0,), "mul_": (0,), "div_": (0,), "scatter_add": (0,)}
+_MOVES = set(interface.MEMORY) - {"arange", "linspace", "where", "index_add"}
+# The arguments each writing kernel writes: the target of a op= b, the sums of
+# scatter_add and index_add (accumulated in float32, as PyTorch's); an optimizer step
+# writes every array it is given but the gradient (argument 1).
+_WRITES = {"add_": (0,), "sub_": (0,), "mul_": (0,), "div_": (0,), "scatter_add": (0,),
+           "index_add": (0,)}
 _ALL_BUT_GRADIENT = "all but the gradient"
 
 
@@ -60,7 +62,7 @@ def computing(kernel, writes=()):
             if writes is _ALL_BUT_GRADIENT else writes
         for i in written:
             if widened[i] is not args[i]:
-                args[i][...] = widened[i]
+                call_quietly(np.copyto, args[i], widened[i], casting="unsafe")
                 if result is widened[i]:
                     result = args[i]
         result = _round(result, dtype)
@@ -75,7 +77,7 @@ def sum(x, axes, keepdims=False, dtype=None):  # noqa: A001 - backend name
     """Accumulated in float32 (or the wider `dtype` asked for), rounded once."""
     dtype = x.dtype if dtype is None else np.dtype(dtype)
     total = wide.sum(_widen(x), axes, keepdims, _F32 if dtype.itemsize == 2 else dtype)
-    return total.astype(dtype, copy=False)
+    return call_quietly(total.astype, dtype, copy=False)
 
 
 def arange(start, stop, step, dtype):
