@@ -26,6 +26,7 @@ from .threads import (  # noqa: F401
 )
 from .ops import *  # noqa: F401,F403
 from . import linalg  # noqa: E402,F401 - torch.linalg (after the ops, which it uses)
+from .linalg import geqrf, matrix_exp  # noqa: E402,F401 - PyTorch's top-level spellings
 from .printing import set_printoptions  # noqa: F401
 from .compiler import compile  # noqa: E402,F401,A001 - torch.compile
 from .serialization import CheckpointError, load, save  # noqa: F401

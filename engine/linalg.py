@@ -19,11 +19,13 @@ from .ops.primitive import Primitive as P
 from .ops.reduction import norm as _norm
 from .tensor import Tensor
 from .amp import full_precision
+from .autograd.grad_mode import no_grad as _no_grad
 
 SlogdetResult = collections.namedtuple("slogdet", "sign logabsdet")
 EighResult = collections.namedtuple("eigh", "eigenvalues eigenvectors")
 SvdResult = collections.namedtuple("svd", "U S Vh")
 QrResult = collections.namedtuple("qr", "Q R")
+GeqrfResult = collections.namedtuple("geqrf", "a tau")
 
 
 def _mT(x):
@@ -218,6 +220,64 @@ def qr(A, mode="reduced"):
     return QrResult(_qr_Q(A, part="Q")[0], R)
 
 
+def matrix_exp(A):
+    """exp(A) of square matrices by scaling and squaring: A / 2^s has norm at most 1/2,
+    where a degree-18 Taylor series (Horner's form) is exact to double precision, and
+    squaring s times undoes the scaling. Engine ops throughout, so the gradient is the
+    series' own, to any order."""
+    _square("matrix_exp", A)
+    n = A.shape[-1]
+    if A.numel() == 0:
+        return A.clone()
+    with _no_grad():
+        size = float(A.abs().sum(-1).amax())  # the largest row sum bounds the norm
+    squarings = max(0, math.ceil(math.log2(size)) + 1) if size > 0 else 0
+    X = A / 2.0 ** squarings
+    identity = eye(n, dtype=A.dtype, device=A.device)
+    E = identity
+    for k in range(18, 0, -1):  # I + X/1 (I + X/2 (I + ... (I + X/18)))
+        E = identity + matmul(X, E) / k
+    for _ in range(squarings):
+        E = matmul(E, E)
+    return E
+
+
+def householder_product(A, tau):
+    """The first n columns of H_1 H_2 ... H_k, H_i = I - tau_i v_i v_i^T, where v_i is
+    column i of A below its diagonal with a 1 on it (LAPACK's reflectors, as geqrf
+    leaves them). Applied to the identity's columns from the last reflector back."""
+    m, n = A.shape[-2], A.shape[-1]
+    k = tau.shape[-1]
+    if m < n or k > n:
+        raise RuntimeError(f"linalg.householder_product: expected input of shape (..., m, n) "
+                           f"with m >= n and tau (..., k) with k <= n, got {tuple(A.shape)} "
+                           f"and {tuple(tau.shape)}")
+    reflectors = A.tril(-1) + eye(m, n, dtype=A.dtype, device=A.device)
+    Q = eye(m, n, dtype=A.dtype, device=A.device).expand(*A.shape[:-2], m, n)
+    for i in reversed(range(k)):
+        v = reflectors[..., :, i:i + 1]
+        Q = Q - tau[..., i:i + 1].unsqueeze(-1) * matmul(v, matmul(_mT(v), Q))
+    return Q
+
+
+def geqrf(A):
+    """LAPACK's QR in its packed form: (a, tau), R on and above a's diagonal and the
+    reflectors below it (householder_product(a, tau) gives Q). No gradient, as in
+    PyTorch."""
+    _matrices("geqrf", A)
+    array = A.detach().cpu().numpy()
+    flat = array.reshape(-1, *array.shape[-2:])
+    packed, taus = [], []
+    for matrix in flat:
+        h, tau = np.linalg.qr(matrix, mode="raw")  # h is the packed matrix, transposed
+        packed.append(h.T)
+        taus.append(tau)
+    a = np.stack(packed).reshape(array.shape).astype(array.dtype)
+    tau = np.stack(taus).reshape(array.shape[:-2] + (min(array.shape[-2:]),))
+    return GeqrfResult(Tensor._make(a).to(A.device),
+                       Tensor._make(tau.astype(array.dtype)).to(A.device))
+
+
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     return _norm(x, ord, dim, keepdim, dtype)
 
@@ -335,4 +395,4 @@ def _upper(A, UPLO):
 
 
 __all__ = ["inv", "solve", "det", "slogdet", "cholesky", "eigh", "eigvalsh", "vector_norm",
-           "matrix_norm", "norm", "matmul"]
+           "matrix_norm", "norm", "matmul", "matrix_exp", "householder_product"]

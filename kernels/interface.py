@@ -10,7 +10,7 @@ from . import scalar, update_rules
 MEMORY = (
     "empty", "full", "arange", "linspace", "eye", "from_numpy", "to_numpy", "astype",
     "copy", "copy_into", "memory_root", "strides", "storage_offset", "reshape", "permute",
-    "broadcast_to",
+    "broadcast_to", "diagonal",
     "getitem", "setitem", "index_add", "concatenate", "stack", "where",
 )
 RANDOM = ("generator", "uniform", "normal", "randint", "bernoulli", "multinomial")

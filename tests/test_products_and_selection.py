@@ -90,3 +90,24 @@ def test_count_nonzero_and_unique_match_torch():
 def test_refusals(call, message):
     with pytest.raises((RuntimeError, IndexError), match=message):
         call()
+
+
+@needs_torch
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_diagonal_is_a_view_that_writes_through(device):
+    """x.diagonal() is a view, as in PyTorch: fill_/add_ on it write x (orthogonal's
+    parametrization and programs that set a matrix's diagonal rely on it)."""
+    if device == "cuda" and not engine.cuda.is_available():
+        pytest.skip("no CUDA device or simulator")
+    results = []
+    for m, where in ((engine, device), (torch, "cpu")):
+        x = m.zeros(2, 3, 4, device=where)
+        x.diagonal().fill_(-1.0)  # dims 0 and 1
+        x.diagonal(1, 1, 2).add_(2.0)
+        x[1].diagonal(-1).mul_(0.0)
+        results.append(x.cpu().numpy())
+        assert x.diagonal(0, 0, 2).shape == (3, 2)
+        assert x.diagonal(5).numel() == 0
+    np.testing.assert_array_equal(*results)
+    with pytest.raises(RuntimeError, match="in-place"):
+        (engine.ones(3, 3, requires_grad=True) * 1).diagonal().fill_(0.0)

@@ -3,23 +3,41 @@ baddbmm and cdist. Their gradients come from the ops they are made of."""
 from ..creation import arange, zeros
 from .linalg import matmul
 from .operands import broadcast_shapes
+from .primitive import Primitive as P
+from .shape import _as_view
 from .registry import public
 from ..amp import full_precision, lower_precision
 
 
+def _diagonal_scatter(g, shape, offset, dim1, dim2):
+    """Zeros of `shape` with g on the (dim1, dim2) diagonal `offset`: diagonal's
+    gradient, as indexing's (an op, so it has a gradient and traces)."""
+    from .indexing import _index_backward, _normalize
+
+    rest = [d for d in range(len(shape)) if d not in (dim1, dim2)]
+    order = rest + [dim1, dim2]
+    steps = arange(g.shape[-1], device=g.device)
+    index, _ = _normalize((Ellipsis, steps + max(-offset, 0), steps + max(offset, 0)),
+                          g.device)
+    out = _index_backward(g, index=index, shape=tuple(shape[d] for d in order),
+                          dtype=g.dtype.numpy)
+    return out.permute([order.index(d) for d in range(len(shape))])
+
+
+_diagonal = P("DiagonalBackward0",
+              lambda K, x, *, offset, dim1, dim2: K.diagonal(x, offset, dim1, dim2),
+              x=lambda g, x_shape, offset, dim1, dim2:
+                  _diagonal_scatter(g, x_shape, offset, dim1, dim2))
+
+
 @public(method=True)
 def diagonal(input, offset=0, dim1=0, dim2=1):
-    """The elements (i, i + offset) of the (dim1, dim2) planes, as the last dim."""
+    """The elements (i, i + offset) of the (dim1, dim2) planes, as the last dim: a view,
+    as in PyTorch (x.diagonal().fill_(1) writes x)."""
     d1, d2 = input._dim_index(dim1), input._dim_index(dim2)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
-    rest = [d for d in range(input.dim()) if d not in (d1, d2)]
-    x = input.permute(rest + [d1, d2])
-    rows, cols = x.shape[-2:]
-    start_row, start_col = max(-offset, 0), max(offset, 0)
-    length = max(0, min(rows - start_row, cols - start_col))
-    steps = arange(length, device=input.device)
-    return x[..., steps + start_row, steps + start_col]
+    return _as_view(_diagonal(input, offset=offset, dim1=d1, dim2=d2), input)
 
 
 @public(method=True)

@@ -10,7 +10,7 @@ from .optim import (  # noqa: F401
     sgd_step,
 )
 from .memory import (  # noqa: F401
-    arange, astype, broadcast_to, concatenate, copy, copy_into, empty, eye, from_numpy,
+    arange, astype, broadcast_to, concatenate, copy, copy_into, diagonal, empty, eye, from_numpy,
     full, getitem, index_add, linspace, memory_root, permute, reshape, setitem, stack,
     storage_offset, strides, to_numpy, where,
 )

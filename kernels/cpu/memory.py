@@ -106,6 +106,16 @@ def broadcast_to(x, shape):
     return view
 
 
+def diagonal(x, offset, axis1, axis2):
+    """The elements (i, i + offset) of the (axis1, axis2) planes as the last axis: a
+    writable view (numpy's own diagonal is read-only), so writing it writes x."""
+    y = np.moveaxis(x, (axis1, axis2), (-2, -1))[..., max(-offset, 0):, max(offset, 0):]
+    length = max(0, min(y.shape[-2], y.shape[-1]))
+    return np.lib.stride_tricks.as_strided(
+        y, y.shape[:-2] + (length,), y.strides[:-2] + (y.strides[-2] + y.strides[-1],),
+        writeable=x.flags.writeable)
+
+
 def getitem(x, index):
     """x[index]; where numpy would hand back a scalar (every index an integer), a 0-d
     view instead, as PyTorch's x[i] is: writing into it writes into x."""

@@ -10,7 +10,7 @@ from .array import CudaArray, empty  # noqa: F401
 from .elementwise import *  # noqa: F401,F403 - one kernel per name in kernels.scalar
 from .fused import kernel as fused_kernel  # noqa: F401 - engine.compile's fused groups
 from .indexing import getitem, index_add, setitem  # noqa: F401
-from .layout import broadcast_to, copy, permute, reshape  # noqa: F401
+from .layout import broadcast_to, copy, diagonal, permute, reshape  # noqa: F401
 from .linalg import cholesky, det, eigh, inv, matmul, qr, slogdet, solve, svd  # noqa: F401
 from .window import fold, unfold  # noqa: F401
 from .loss import cross_entropy_backward_rows, cross_entropy_rows  # noqa: F401

@@ -29,6 +29,17 @@ def permute(x, dims):
     return x.view(x.offset, [x.shape[d] for d in dims], [x.strides[d] for d in dims])
 
 
+def diagonal(x, offset, axis1, axis2):
+    """The elements (i, i + offset) of the (axis1, axis2) planes as the last axis, a
+    view: one stride, the sum of the two planes' strides."""
+    rest = [d for d in range(len(x.shape)) if d not in (axis1, axis2)]
+    row, col = max(-offset, 0), max(offset, 0)
+    length = max(0, min(x.shape[axis1] - row, x.shape[axis2] - col))
+    start = x.offset + (row * x.strides[axis1] + col * x.strides[axis2] if length else 0)
+    return x.view(start, [x.shape[d] for d in rest] + [length],
+                  [x.strides[d] for d in rest] + [x.strides[axis1] + x.strides[axis2]])
+
+
 def broadcast_to(x, shape):
     """A read-only view repeating x along broadcast dimensions (stride 0), as numpy's."""
     return x.view(x.offset, shape, broadcast_strides(x, tuple(shape)), writeable=False)

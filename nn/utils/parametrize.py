@@ -43,7 +43,10 @@ class ParametrizationList(ModuleList):
             value = original
             for module in reversed(list(self)):
                 if hasattr(module, "right_inverse"):
-                    value = module.right_inverse(value)
+                    try:
+                        value = module.right_inverse(value)
+                    except NotImplementedError:  # as PyTorch: the original is kept
+                        pass
         self.is_tensor = isinstance(value, engine.Tensor)
         self.ntensors = 1 if self.is_tensor else len(value)
         requires_grad = original.requires_grad
