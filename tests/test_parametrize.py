@@ -191,3 +191,94 @@ def test_spectral_norm_parametrization_refusals_and_vectors():
                                                        n_power_iterations=0)
     ours = engine.nn.utils.parametrizations.spectral_norm(engine.nn.Linear(3, 2), name="bias")
     np.testing.assert_allclose(ours.bias.norm().item(), 1.0, rtol=1e-6)  # a vector: normalised
+
+
+MAPS = ["matrix_exp", "cayley", "householder"]
+
+
+def _orthogonal_layer(L, shape, orthogonal_map, use_trivialization, seed=1):
+    weight = np.random.default_rng(seed).standard_normal(shape) * 0.5
+    layer = L.nn.Linear(shape[1], shape[0], bias=False).double()
+    with L.no_grad():
+        layer.weight.copy_(L.tensor(weight))
+    L.nn.utils.parametrizations.orthogonal(layer, orthogonal_map=orthogonal_map,
+                                           use_trivialization=use_trivialization)
+    return layer
+
+
+def _orthonormal(W):
+    small = W @ W.T if W.shape[0] <= W.shape[1] else W.T @ W
+    np.testing.assert_allclose(small, np.eye(min(W.shape)), atol=1e-12)
+
+
+@pytest.mark.parametrize("orthogonal_map", MAPS)
+@pytest.mark.parametrize("use_trivialization", [True, False])
+@pytest.mark.parametrize("shape", [(4, 4), (5, 3), (3, 5)], ids=["square", "tall", "wide"])
+def test_orthogonal_matches_torch(shape, orthogonal_map, use_trivialization):
+    """The orthogonal weight, the output and, where no random completion enters it (a
+    base completes tall and wide matrices at random), the original's gradient equal
+    PyTorch's; the weight stays orthogonal through optimizer steps."""
+    x = np.random.default_rng(2).standard_normal((6, shape[1]))
+    results = []
+    for L in (engine, torch):
+        layer = _orthogonal_layer(L, shape, orthogonal_map, use_trivialization)
+        out = layer(L.tensor(x))
+        (out * out).sum().backward()
+        results.append((layer.weight.detach().numpy(), out.detach().numpy(),
+                        layer.parametrizations.weight.original.grad.numpy()))
+    (w, out, grad), (w_t, out_t, grad_t) = results
+    np.testing.assert_allclose(w, w_t, atol=1e-12)
+    np.testing.assert_allclose(out, out_t, atol=1e-12)
+    if shape[0] == shape[1] or not use_trivialization:
+        np.testing.assert_allclose(grad, grad_t, atol=1e-10)
+    _orthonormal(w)
+    layer = _orthogonal_layer(engine, shape, orthogonal_map, use_trivialization)
+    opt = engine.optim.SGD(layer.parameters(), lr=0.1)
+    for _ in range(3):
+        opt.zero_grad()
+        (layer(engine.tensor(x)) ** 3).sum().backward()
+        opt.step()
+    _orthonormal(layer.weight.detach().numpy())
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5)])
+def test_orthogonal_gradient_through_a_random_base_is_right(shape):
+    """With a randomly completed base the gradient cannot be PyTorch's own; central
+    differences check it instead."""
+    layer = _orthogonal_layer(engine, shape, "matrix_exp", True)
+    x = engine.tensor(np.random.default_rng(3).standard_normal((4, shape[1])))
+    original = layer.parametrizations.weight.original
+
+    def loss(X):
+        with engine.no_grad():
+            original.copy_(X)
+        return float((layer(x) ** 2).sum())
+
+    start = original.detach().clone()
+    (layer(x) ** 2).sum().backward()
+    analytic = original.grad.numpy().copy()
+    numeric = np.zeros(shape)
+    for i in range(shape[0]):
+        for j in range(shape[1]):
+            step = engine.zeros(shape, dtype=engine.float64)
+            step[i, j] = 1e-6
+            numeric[i, j] = (loss(start + step) - loss(start - step)) / 2e-6
+    np.testing.assert_allclose(analytic, numeric, atol=1e-6)
+
+
+def test_orthogonal_assignment_and_refusals():
+    layer = _orthogonal_layer(engine, (4, 4), "matrix_exp", True)
+    q = engine.linalg.qr(engine.randn(4, 4, dtype=engine.float64))[0]
+    layer.weight = q  # through right_inverse: q becomes the base
+    np.testing.assert_allclose(layer.weight.detach().numpy(), q.numpy(), atol=1e-12)
+    with pytest.raises(ValueError, match="shape \\(4, 4\\)"):
+        layer.weight = engine.eye(3, dtype=engine.float64)
+    fixed = _orthogonal_layer(engine, (4, 4), "cayley", False)
+    with pytest.raises(NotImplementedError, match="use_trivialization=False"):
+        fixed.weight = q
+    with pytest.raises(ValueError, match="orthogonal_map has to be one of"):
+        engine.nn.utils.parametrizations.orthogonal(engine.nn.Linear(2, 2), orthogonal_map="x")
+    with pytest.raises(ValueError, match="Got a tensor of 1 dimensions"):
+        engine.nn.utils.parametrizations.orthogonal(engine.nn.Linear(2, 2), name="bias")
+    with pytest.raises(ValueError, match="no parameter or buffer with name 'w'"):
+        engine.nn.utils.parametrizations.orthogonal(engine.nn.Linear(2, 2), name="w")
