@@ -1,11 +1,13 @@
 """Hostile optimizer state, run as a script so that a crash is a failed test.
 
-    python tests/optimizer_state_child.py FOLDER
+    python tests/optimizer_state_child.py FOLDER [DTYPE]
 
 For every optimizer, each state entry is removed, set to None, given the wrong shape or
 dtype, or replaced by a number, and `step()` is called; then optimizer checkpoints
-with edited headers are loaded and stepped. Prints one JSON object: what each case did
-("ok" or the exception's type), and any case that raised something unexpected.
+with edited headers are loaded and stepped. DTYPE (float32 by default; bfloat16 goes
+through the narrow backend's widening kernels) is the weight's. Prints one JSON object:
+what each case did ("ok" or the exception's type), and any case that raised something
+unexpected.
 """
 import json
 import random
@@ -43,10 +45,13 @@ MUTATIONS = {
 }
 
 
+DTYPE = engine.float32
+
+
 def stepped(name):
     """An optimizer of `name` after two steps on a 3 x 5 weight, and its parameter."""
     engine.manual_seed(0)
-    weight = engine.randn(3, 5, requires_grad=True)
+    weight = engine.randn(3, 5, dtype=DTYPE, requires_grad=True)
     optimizer = OPTIMIZERS[name]([weight])
     for _ in range(2):
         optimizer.zero_grad()
@@ -94,8 +99,11 @@ def main(folder):
                 optimizer, weight = stepped(name)
                 apply(optimizer.state[weight], key, weight)
                 cases[f"{name} {key} {mutation}"] = outcome(optimizer)
-    print(json.dumps({"cases": cases, "edited": edited_checkpoints(Path(folder), 150)}))
+    edits = 150 if DTYPE is engine.float32 else 40
+    print(json.dumps({"cases": cases, "edited": edited_checkpoints(Path(folder), edits)}))
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 2:
+        DTYPE = getattr(engine, sys.argv[2])
     main(sys.argv[1])
