@@ -21,7 +21,7 @@ _SAME = {  # primitives that are one ONNX op of the same inputs
     activation._tanh: "Tanh", activation._sigmoid: "Sigmoid", activation._relu: "Relu",
     linalg._mm: "MatMul", linalg._bmm: "MatMul", shape._clone: "Identity",
 }
-_RESHAPES = (shape._view, shape._reshape_copy, shape._squeeze, shape._squeeze_dim,
+RESHAPES = (shape._view, shape._reshape_copy, shape._squeeze, shape._squeeze_dim,
              shape._unsqueeze)
 _PERMUTES = (shape._permute, shape._transpose, shape._t)
 _COMPARISONS = {"eq": "Equal", "lt": "Less", "le": "LessOrEqual", "gt": "Greater",
@@ -179,7 +179,7 @@ def convert(op, attrs, inputs, shapes, out, emit, constant, index_inputs):
         emit("Add", [emit("MatMul", [inputs[0], weight_t]), inputs[2]], [out])
     elif op is linalg._linear_no_bias:
         emit("MatMul", [inputs[0], emit("Transpose", [inputs[1]], perm=[1, 0])], [out])
-    elif op in _RESHAPES:
+    elif op in RESHAPES:
         emit("Reshape", [inputs[0], _int64s(attrs["shape"], emit, constant)], [out])
     elif op in _PERMUTES:
         emit("Transpose", inputs, [out], perm=list(attrs["dims"]))

@@ -12,7 +12,7 @@ from ..tensor import Tensor
 from ..ops import conv
 from ..ops import shape as shape_ops
 from . import dynamic
-from .convert import convert, emit_range
+from .convert import RESHAPES, convert, emit_range
 
 DEFAULT_OPSET = 17
 _exporting = [False]
@@ -132,7 +132,7 @@ def _symbolic(op, attrs, shapes, ins_varying, out_varying, sources):
             and ins_varying[0][0][1:] != ins_varying[0][1][1:]:
         raise NotImplementedError(f"onnx.export: {name}'s image sides follow a dynamic axis; "
                                   f"only the batch axis of a convolution may be dynamic")
-    if out_varying is None or "shape" not in attrs:
+    if out_varying is None or (op not in RESHAPES and op is not shape_ops._expand):
         return attrs
     shape, longer = out_varying
     in_shape, in_longer = ins_varying[0] or (shapes[0], shapes[0])
