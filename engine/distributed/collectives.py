@@ -35,6 +35,8 @@ _MPI_NAME = {"SUM": "SUM", "AVG": "SUM", "PRODUCT": "PROD", "MIN": "MIN", "MAX":
 
 
 def _mpi_op(pg, op, tensor, name):
+    if op is ReduceOp.SUM:  # the common case, before the checks the others need
+        return pg.MPI.SUM
     if not isinstance(op, _Op):
         raise TypeError(f"{name}: op must be a ReduceOp (such as ReduceOp.SUM), got {op!r}")
     if op is ReduceOp.AVG and not tensor.dtype.is_floating_point:
