@@ -285,8 +285,8 @@ def _as_is(op, K, inputs, attrs):
 
 
 def _linear(op, K, inputs, attrs):
-    if any(b for _, b in inputs[1:]):
-        return None  # a batch of weights
+    if any(batched for (_, batched), name in zip(inputs, op.inputs) if name != "x"):
+        return None  # a batch of weights or biases
     return op.forward(K, *[a for a, _ in inputs], **attrs)
 
 

@@ -151,3 +151,20 @@ def test_diff_values_and_gradients_match_torch(kwargs):
         np.testing.assert_allclose(a, b, rtol=1e-12)
     flags = [m.tensor([True, True, False]).diff() for m in (engine, torch)]
     assert flags[0].tolist() == flags[1].tolist()
+
+
+def test_walking_a_linear_layers_history_meets_what_torchs_does():
+    """The 60-minute blitz walks loss.grad_fn.next_functions: MSELoss, then the last
+    linear layer (AddmmBackward0), whose first input is its bias (AccumulateGrad) and
+    whose second is the ReLU before it."""
+    names = []
+    for m in (engine, torch):
+        m.manual_seed(0)
+        net = m.nn.Sequential(m.nn.Linear(4, 3), m.nn.ReLU(), m.nn.Linear(3, 2))
+        loss = m.nn.MSELoss()(net(m.randn(5, 4)), m.arange(1, 11).view(5, 2))
+        addmm = loss.grad_fn.next_functions[0][0]
+        names.append((loss.grad_fn.name(), addmm.name(),
+                      [f.name() for f, _ in addmm.next_functions[:2]]))
+    assert names[0][:2] == names[1][:2]
+    assert names[0][2][1] == names[1][2][1] == "ReluBackward0"
+    assert names[0][2][0].endswith("AccumulateGrad") and names[1][2][0].endswith("AccumulateGrad")

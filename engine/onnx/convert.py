@@ -174,9 +174,9 @@ def convert(op, attrs, inputs, shapes, out, emit, constant, index_inputs):
         emit("LeakyRelu", inputs, [out], alpha=float(attrs["slope"]))
     elif op is activation._softplus:
         _softplus(inputs[0], attrs, out, emit, constant)
-    elif op is linalg._linear:
-        weight_t = emit("Transpose", [inputs[1]], perm=[1, 0])
-        emit("Add", [emit("MatMul", [inputs[0], weight_t]), inputs[2]], [out])
+    elif op is linalg._linear:  # inputs: bias, x, weight (addmm's order)
+        weight_t = emit("Transpose", [inputs[2]], perm=[1, 0])
+        emit("Add", [emit("MatMul", [inputs[1], weight_t]), inputs[0]], [out])
     elif op is linalg._linear_no_bias:
         emit("MatMul", [inputs[0], emit("Transpose", [inputs[1]], perm=[1, 0])], [out])
     elif op in RESHAPES:

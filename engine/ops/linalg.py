@@ -128,16 +128,18 @@ def outer(input, vec2):
 
 # F.linear as one op: the weight's gradient comes out of BLAS as g.T @ x, already in the
 # weight's (out, in) layout, where addmm(b, x, w.t()) would hand back a transposed view
-# that every later elementwise pass over the gradient would walk against the grain.
-def _linear_forward(K, x, w, bias):
+# that every later elementwise pass over the gradient would walk against the grain. Its
+# inputs come in addmm's order, bias first, so that walking grad_fn.next_functions (as
+# PyTorch's tutorials do) meets the bias, then the input's history.
+def _linear_forward(K, bias, x, w):
     out = K.matmul(x, K.permute(w, (1, 0)))
     return K.add_(out, bias)
 
 
 _linear = P("AddmmBackward0", _linear_forward,
+            bias=lambda g: g,
             x=lambda g, w: g.mm(w),
-            w=lambda g, x: g.t().mm(x),
-            bias=lambda g: g)
+            w=lambda g, x: g.t().mm(x))
 _linear_no_bias = P("MmBackward0", lambda K, x, w: K.matmul(x, K.permute(w, (1, 0))),
                     x=lambda g, w: g.mm(w),
                     w=lambda g, x: g.t().mm(x))
@@ -160,4 +162,4 @@ def linear(input, weight, bias=None):
     b = operands[2]
     if b._data.shape != (w.shape[0],):
         broadcast_shapes(b.shape, (w.shape[0],), op="linear (bias)")
-    return _linear(x, w, b)
+    return _linear(b, x, w)
