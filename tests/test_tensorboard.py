@@ -126,3 +126,26 @@ def test_the_graph_is_read_back_with_module_scopes(tmp_path):
     assert nodes["output/output.0"].input == [softmax.name]
     for node in graph.node:  # every edge names a node of the graph
         assert all(source in nodes for source in node.input)
+
+
+@pytest.mark.parametrize("thresholds, weighted", [(127, False), (11, True), (300, False)])
+def test_pr_curves_are_the_data_pytorchs_writer_writes(thresholds, weighted, tmp_path):
+    torch = pytest.importorskip("torch")
+    from torch.utils.tensorboard import SummaryWriter as TorchWriter
+
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 2, 200)
+    predictions = rng.random(200)
+    weights = rng.random(200) if weighted else None
+    with SummaryWriter(tmp_path / "ours") as ours:
+        ours.add_pr_curve("pr", engine.tensor(labels), engine.tensor(predictions), 2,
+                          num_thresholds=thresholds,
+                          weights=None if weights is None else engine.tensor(weights))
+    with TorchWriter(tmp_path / "theirs") as theirs:
+        theirs.add_pr_curve("pr", torch.tensor(labels), torch.tensor(predictions), 2,
+                            num_thresholds=thresholds, weights=weights)  # numpy: theirs
+        # multiplies weights in numpy and takes no tensor there
+    got, want = (_read(tmp_path / run).Tensors("pr")[0] for run in ("ours", "theirs"))
+    assert got.step == want.step == 2
+    assert got.tensor_proto.tensor_shape == want.tensor_proto.tensor_shape
+    np.testing.assert_array_equal(got.tensor_proto.float_val, want.tensor_proto.float_val)

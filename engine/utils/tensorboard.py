@@ -15,6 +15,7 @@ try:
     from tensorboard.compat.proto.graph_pb2 import GraphDef
     from tensorboard.compat.proto.node_def_pb2 import NodeDef
     from tensorboard.compat.proto.versions_pb2 import VersionDef
+    from tensorboard.plugins.pr_curve.plugin_data_pb2 import PrCurvePluginData
     from tensorboard.compat.proto.summary_pb2 import HistogramProto, Summary, SummaryMetadata
     from tensorboard.compat.proto.tensor_pb2 import TensorProto
     from tensorboard.compat.proto.tensor_shape_pb2 import TensorShapeProto
@@ -174,6 +175,23 @@ class SummaryWriter:
             raise ValueError(f"add_images: dataformats {dataformats!r} has no batch (N)")
         self.add_image(tag, img_tensor, global_step, walltime, dataformats)
 
+    def add_pr_curve(self, tag, labels, predictions, global_step=None, num_thresholds=127,
+                     weights=None, walltime=None):
+        """A precision-recall curve: `predictions` (probabilities in [0, 1]) against the
+        0/1 `labels`, at num_thresholds (at most 127) evenly spaced thresholds, as
+        TensorBoard's PR-curves tab reads it."""
+        thresholds = min(int(num_thresholds), 127)
+        curve = _pr_curve(_array(labels), _array(predictions), thresholds,
+                          1.0 if weights is None else _array(weights))
+        content = PrCurvePluginData(version=0, num_thresholds=thresholds).SerializeToString()
+        metadata = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(
+            plugin_name="pr_curves", content=content))
+        tensor = TensorProto(dtype="DT_FLOAT", float_val=curve.reshape(-1).tolist(),
+                             tensor_shape=TensorShapeProto(dim=[
+                                 TensorShapeProto.Dim(size=n) for n in curve.shape]))
+        self._add(Summary.Value(tag=tag, metadata=metadata, tensor=tensor), global_step,
+                  walltime)
+
     def add_graph(self, model, input_to_model=None, verbose=False, use_strict_trace=True):
         """The model's forward graph, traced as engine.compile traces it: one node per
         primitive, named inside the scopes of the modules that ran it, with its output's
@@ -207,6 +225,23 @@ class SummaryWriter:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _pr_curve(labels, predictions, thresholds, weights):
+    """Rows true positives, false positives, true negatives, false negatives, precision
+    and recall, one column per threshold: each prediction counted in its threshold's
+    bucket, then summed from the top bucket down (a prediction passes every threshold
+    below it)."""
+    buckets = np.floor(predictions * (thresholds - 1)).astype(np.int32)
+    positive = np.histogram(buckets, bins=thresholds, range=(0, thresholds - 1),
+                            weights=labels * weights)[0]
+    negative = np.histogram(buckets, bins=thresholds, range=(0, thresholds - 1),
+                            weights=(1.0 - labels) * weights)[0]
+    tp, fp = np.cumsum(positive[::-1])[::-1], np.cumsum(negative[::-1])[::-1]
+    tn, fn = fp[0] - fp, tp[0] - tp
+    precision = tp / np.maximum(1e-7, tp + fp)
+    recall = tp / np.maximum(1e-7, tp + fn)
+    return np.stack((tp, fp, tn, fn, precision, recall))
 
 
 def _shapes_attr(shape):
