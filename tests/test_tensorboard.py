@@ -149,3 +149,34 @@ def test_pr_curves_are_the_data_pytorchs_writer_writes(thresholds, weighted, tmp
     assert got.step == want.step == 2
     assert got.tensor_proto.tensor_shape == want.tensor_proto.tensor_shape
     np.testing.assert_array_equal(got.tensor_proto.float_val, want.tensor_proto.float_val)
+
+
+def test_embeddings_are_the_files_pytorchs_writer_writes(tmp_path):
+    """The projector's files: tensors, labels (plain and with a header), the sprite's
+    pixels and the config, as torch's writer writes them, for two embeddings in a run."""
+    torch = pytest.importorskip("torch")
+    from PIL import Image
+    from torch.utils.tensorboard import SummaryWriter as TorchWriter
+
+    rng = np.random.default_rng(6)
+    features = rng.standard_normal((7, 3)).astype(np.float32)
+    images = rng.random((7, 1, 4, 5)).astype(np.float32)
+    labels = [f"class {i % 3}" for i in range(7)]
+    table = [[i, i * i] for i in range(7)]
+    runs = {"ours": (SummaryWriter, engine.tensor), "theirs": (TorchWriter, torch.tensor)}
+    for run, (Writer, make) in runs.items():
+        with Writer(tmp_path / run) as writer:
+            writer.add_embedding(make(features), metadata=labels, label_img=make(images))
+            writer.add_embedding(make(features), metadata=table, global_step=3,
+                                 tag="with/slash", metadata_header=["id", "square"])
+    for name in ("projector_config.pbtxt", "00000/default/tensors.tsv",
+                 "00000/default/metadata.tsv", "00003/with%2fslash/metadata.tsv",
+                 "00003/with%2fslash/tensors.tsv"):
+        assert (tmp_path / "ours" / name).read_text() == \
+            (tmp_path / "theirs" / name).read_text(), name
+    sprites = [np.asarray(Image.open(tmp_path / run / "00000/default/sprite.png"))
+               for run in runs]
+    np.testing.assert_array_equal(*sprites)
+    with SummaryWriter(tmp_path / "bad") as writer:
+        with pytest.raises(ValueError, match="6 labels for 7 points"):
+            writer.add_embedding(features, metadata=labels[:6])

@@ -3,6 +3,7 @@ tensorboard package's own writer and message types, so TensorBoard reads them as
 reads PyTorch's. Tensors are accepted wherever PyTorch's writer takes them.
 """
 import datetime
+import math
 import os
 import socket
 import time
@@ -16,6 +17,8 @@ try:
     from tensorboard.compat.proto.node_def_pb2 import NodeDef
     from tensorboard.compat.proto.versions_pb2 import VersionDef
     from tensorboard.plugins.pr_curve.plugin_data_pb2 import PrCurvePluginData
+    from tensorboard.plugins.projector.projector_config_pb2 import \
+        ProjectorConfig as _ProjectorConfig
     from tensorboard.compat.proto.summary_pb2 import HistogramProto, Summary, SummaryMetadata
     from tensorboard.compat.proto.tensor_pb2 import TensorProto
     from tensorboard.compat.proto.tensor_shape_pb2 import TensorShapeProto
@@ -63,18 +66,27 @@ def _hwc(image, dataformats):
     image = image.transpose([formats.index(letter) for letter in "NHWC"])
     scale = 1 if image.dtype == np.uint8 else 255
     image = np.clip(image.astype(np.float32) * scale, 0, 255).astype(np.uint8)
-    n, h, w, c = image.shape
-    if n > 1 or formats.startswith("N"):
-        if c == 1:
-            image, c = np.repeat(image, 3, axis=3), 3
-        columns = min(n, 8)
-        rows = -(-n // columns)
-        grid = np.zeros((rows * h, columns * w, c), np.uint8)
-        for k in range(n):
-            r, col = divmod(k, columns)
-            grid[r * h:(r + 1) * h, col * w:(col + 1) * w] = image[k]
-        return grid
+    if image.shape[0] > 1 or formats.startswith("N"):
+        return _grid(image, min(image.shape[0], 8))
     return image[0]
+
+
+def _grid(images, columns):
+    """(N, H, W, C) uint8 images tiled `columns` wide, row by row, in colour."""
+    n, h, w, c = images.shape
+    if c == 1:
+        images, c = np.repeat(images, 3, axis=3), 3
+    rows = -(-n // columns)
+    grid = np.zeros((rows * h, columns * w, c), np.uint8)
+    for k in range(n):
+        r, col = divmod(k, columns)
+        grid[r * h:(r + 1) * h, col * w:(col + 1) * w] = images[k]
+    return grid
+
+
+def _write(folder, name, text):
+    with open(os.path.join(folder, name), "wb") as f:
+        f.write(text.encode("utf-8"))
 
 
 def _png(hwc):
@@ -101,6 +113,7 @@ class SummaryWriter:
             max_queue, flush_secs, filename_suffix
         self._writer = EventFileWriter(log_dir, max_queue, flush_secs, filename_suffix)
         self._groups = {}
+        self._projector = _ProjectorConfig()
         if purge_step is not None:  # TensorBoard drops what an earlier run wrote from here
             self._writer.add_event(Event(step=purge_step, wall_time=time.time(),
                                          session_log=SessionLog(status=SessionLog.START)))
@@ -191,6 +204,59 @@ class SummaryWriter:
                                  TensorShapeProto.Dim(size=n) for n in curve.shape]))
         self._add(Summary.Value(tag=tag, metadata=metadata, tensor=tensor), global_step,
                   walltime)
+
+    def add_embedding(self, mat, metadata=None, label_img=None, global_step=None,
+                      tag="default", metadata_header=None):
+        """Points for TensorBoard's projector: log_dir/<step>/<tag>/tensors.tsv (one row
+        per point), metadata.tsv (a label, or a row under metadata_header, per point),
+        sprite.png (label_img, NCHW in [0, 1], tiled in a square), and the run's
+        projector_config.pbtxt listing every embedding added so far."""
+        from google.protobuf import text_format
+        from tensorboard.plugins.projector.projector_config_pb2 import EmbeddingInfo
+
+        mat = np.asarray(mat.detach().cpu().numpy() if hasattr(mat, "detach") else mat)
+        if mat.ndim != 2:
+            raise ValueError(f"add_embedding: mat must be 2-d (points, features), got shape "
+                             f"{mat.shape}")
+        step = 0 if global_step is None else int(global_step)
+        # the tag as a folder name, as PyTorch's writer names it: %, / and \ escaped
+        escaped = "".join(f"%{ord(ch):02x}" if ch in "%/\\" else ch for ch in tag)
+        subdir = f"{str(step).zfill(5)}/{escaped}"
+        folder = os.path.join(self.log_dir, subdir)
+        os.makedirs(folder, exist_ok=True)
+        info = EmbeddingInfo(tensor_name=f"{tag}:{str(step).zfill(5)}",
+                             tensor_path=f"{subdir}/tensors.tsv")
+        if metadata is not None:
+            if len(metadata) != mat.shape[0]:
+                raise ValueError(f"add_embedding: {len(metadata)} labels for "
+                                 f"{mat.shape[0]} points")
+            if metadata_header:
+                lines = ["\t".join(str(e) for e in row)
+                         for row in [metadata_header] + list(metadata)]
+            else:
+                lines = [str(label) for label in metadata]
+            _write(folder, "metadata.tsv", "\n".join(lines) + "\n")
+            info.metadata_path = f"{subdir}/metadata.tsv"
+        if label_img is not None:
+            images = np.asarray(label_img.detach().cpu().numpy()
+                                if hasattr(label_img, "detach") else label_img)
+            if images.ndim != 4 or images.shape[0] != mat.shape[0]:
+                raise ValueError(f"add_embedding: label_img must be (points, C, H, W) with "
+                                 f"{mat.shape[0]} points, got shape {images.shape}")
+            side = math.ceil(images.shape[0] ** 0.5)
+            scaled = np.clip(images.transpose(0, 2, 3, 1).astype(np.float64) * 255, 0, 255)
+            grid = _grid(scaled.astype(np.uint8), side)
+            square = np.zeros((grid.shape[1], grid.shape[1], 3), np.uint8)
+            square[:grid.shape[0]] = grid
+            with open(os.path.join(folder, "sprite.png"), "wb") as f:
+                f.write(_png(square))
+            info.sprite.image_path = f"{subdir}/sprite.png"
+            info.sprite.single_image_dim.extend([images.shape[3], images.shape[2]])
+        _write(folder, "tensors.tsv", "".join(
+            "\t".join(str(v.item()) for v in row) + "\n" for row in mat))
+        self._projector.embeddings.extend([info])
+        _write(self.log_dir, "projector_config.pbtxt",
+               text_format.MessageToString(self._projector))
 
     def add_graph(self, model, input_to_model=None, verbose=False, use_strict_trace=True):
         """The model's forward graph, traced as engine.compile traces it: one node per
