@@ -180,3 +180,33 @@ def test_embeddings_are_the_files_pytorchs_writer_writes(tmp_path):
     with SummaryWriter(tmp_path / "bad") as writer:
         with pytest.raises(ValueError, match="6 labels for 7 points"):
             writer.add_embedding(features, metadata=labels[:6])
+
+
+def test_figures_are_the_pixels_pytorchs_writer_writes(tmp_path):
+    pytest.importorskip("matplotlib")
+    torch = pytest.importorskip("torch")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from torch.utils.tensorboard import SummaryWriter as TorchWriter
+
+    def figures():
+        made = []
+        for k in range(3):
+            fig = plt.figure(figsize=(2, 1.5), dpi=40)
+            plt.plot(np.arange(10) * (k + 1), color="C%d" % k)
+            made.append(fig)
+        return made
+
+    for run, Writer in (("ours", SummaryWriter), ("theirs", TorchWriter)):
+        with Writer(tmp_path / run) as writer:
+            one = figures()[0]
+            writer.add_figure("one", one, 1)
+            assert not plt.fignum_exists(one.number)  # closed after
+            writer.add_figure("many", figures(), 2, close=False)
+        plt.close("all")
+    for tag in ("one", "many"):
+        ours, theirs = (_pixels(_read(tmp_path / run), tag) for run in ("ours", "theirs"))
+        assert ours[0] == theirs[0]
+        np.testing.assert_array_equal(ours[1], theirs[1])

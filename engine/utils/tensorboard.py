@@ -84,6 +84,21 @@ def _grid(images, columns):
     return grid
 
 
+def _rendered(figure, close):
+    """A matplotlib figure's RGB pixels (H, W, 3), drawn by its Agg canvas."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    width, height = figure.canvas.get_width_height()
+    pixels = np.frombuffer(canvas.buffer_rgba(), np.uint8).reshape(height, width, 4)[..., :3]
+    if close:
+        import matplotlib.pyplot as plt
+
+        plt.close(figure)
+    return pixels
+
+
 def _write(folder, name, text):
     with open(os.path.join(folder, name), "wb") as f:
         f.write(text.encode("utf-8"))
@@ -204,6 +219,16 @@ class SummaryWriter:
                                  TensorShapeProto.Dim(size=n) for n in curve.shape]))
         self._add(Summary.Value(tag=tag, metadata=metadata, tensor=tensor), global_step,
                   walltime)
+
+    def add_figure(self, tag, figure, global_step=None, close=True, walltime=None):
+        """A matplotlib figure (or a list of them, as one grid) rendered to pixels, as an
+        image; `close` closes the figures after."""
+        figures = figure if isinstance(figure, list) else [figure]
+        pixels = np.stack([_rendered(f, close) for f in figures])
+        if isinstance(figure, list):
+            self.add_images(tag, pixels, global_step, walltime, dataformats="NHWC")
+        else:
+            self.add_image(tag, pixels[0], global_step, walltime, dataformats="HWC")
 
     def add_embedding(self, mat, metadata=None, label_img=None, global_step=None,
                       tag="default", metadata_header=None):
