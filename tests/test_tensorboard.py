@@ -184,7 +184,7 @@ def test_embeddings_are_the_files_pytorchs_writer_writes(tmp_path):
 
 def test_figures_are_the_pixels_pytorchs_writer_writes(tmp_path):
     pytest.importorskip("matplotlib")
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     import matplotlib
 
     matplotlib.use("Agg")
