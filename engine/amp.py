@@ -140,8 +140,8 @@ def _cast(x, dtype):
     if not isinstance(x, Tensor) or x._dtype is dtype or not x._dtype.is_floating_point \
             or x._dtype is dtypes.float64 or x._device.type != "cpu":
         return x
-    if not (_STATE.cache_enabled and x.is_leaf and x.requires_grad):
-        return x.to(dtype)
+    if not (_STATE.depth and _STATE.cache_enabled and x.is_leaf and x.requires_grad):
+        return x.to(dtype)  # the cache lives only as long as the outermost region
     key = (id(x), dtype)
     found = _STATE.cache.get(key)
     if found is None or found[0] is not x:
@@ -175,7 +175,7 @@ def float32_inside(fn):
     def op(input, *args, **kwargs):
         if not input.dtype.narrow:
             return fn(input, *args, **kwargs)
-        wide = [_cast(a, dtypes.float32) if getattr(a, "dtype", None) in _CPU_DTYPES else a
+        wide = [a.float() if getattr(a, "dtype", None) in _CPU_DTYPES else a
                 for a in (input, *args)]
         return fn(*wide, **kwargs).to(input.dtype)
     return op

@@ -342,3 +342,14 @@ def test_broadcast_binary_ops_are_torchs_bits_with_gradients(data):
     for ours, theirs in zip(*grads):
         assert str(ours.dtype) == str(theirs.dtype)
         _close(ours, theirs, name, f"{op} gradient")
+
+
+def test_a_narrow_layer_norm_sees_its_weights_updated():
+    """Normalisation computes in float32 from the weights as they are now: an update to a
+    bfloat16 weight shows in the next call (no float32 copy kept between calls)."""
+    norm = nn.LayerNorm(4).to(engine.bfloat16)
+    x = engine.randn(2, 4).to(engine.bfloat16)
+    before = norm(x).float().detach()
+    with engine.no_grad():
+        norm.weight.mul_(2)
+    np.testing.assert_array_equal(norm(x).float().detach().numpy(), 2 * before.numpy())
