@@ -160,13 +160,9 @@ def _zero_(self):
     return _fill_(self, 0)
 
 
-def _masked_fill_(self, mask, value):
-    return inplace.update(self, lambda x, _: masked_fill(x, mask, value), None)
-
-
 def _functional_(fn):
     """Tensor.<fn>_: the functional op's result written into self (recorded when
-    gradients flow), for the indexing ops programs call in place."""
+    gradients flow), for masked_fill and the indexing ops programs call in place."""
     def method(self, *args, **kwargs):
         return inplace.update(self, lambda x, _: fn(x, *args, **kwargs), None)
 
@@ -218,7 +214,7 @@ Tensor.normal_ = _random_(lambda K, gen, shape, loc, scale, dt:
 Tensor.copy_ = _copy_
 Tensor.fill_ = _fill_
 Tensor.zero_ = _zero_
-Tensor.masked_fill_ = _masked_fill_
+Tensor.masked_fill_ = _functional_(masked_fill)
 Tensor.scatter_ = _scatter_
 Tensor.scatter_add_ = _functional_(scatter_add)
 Tensor.index_add_ = _functional_(index_add)
