@@ -7,6 +7,7 @@ Every job is bounded in time: a hang is a failure, not a stuck suite.
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -79,6 +80,16 @@ def test_a_rank_that_never_arrives_ends_the_job_after_the_timeout():
     assert status != 0
     assert "barrier: not finished after 2 s" in output, output
     assert "rank 0 of 2 failed" in output, output
+
+
+@needs_mpi
+def test_a_rank_that_never_joins_a_blocking_all_reduce_ends_the_job_after_the_timeout():
+    started = time.monotonic()
+    status, output = mpiexec(2, "failures.py", "blocked", timeout=60)
+    assert status != 0
+    assert ("rank 0 of 2 failed with RuntimeError: all_reduce: not finished after 2 s"
+            in output), output
+    assert time.monotonic() - started < 25  # the watchdog, not rank 1 waking up at 30 s
 
 
 @needs_mpi

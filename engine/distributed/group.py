@@ -6,6 +6,7 @@ import time
 import traceback
 
 from . import mpi
+from .watchdog import Watchdog
 
 DEFAULT_TIMEOUT = datetime.timedelta(minutes=30)  # PyTorch's default for CPU backends
 ABORT_GRACE_SECONDS = 0.5
@@ -16,10 +17,12 @@ class ProcessGroup:
 
     `debug` is NUMBAGRAD_DISTRIBUTED_DEBUG as it was when the group was made (PyTorch
     also reads TORCH_DISTRIBUTED_DEBUG once): then every collective first checks that
-    all ranks are running the same one on the same shapes."""
+    all ranks are running the same one on the same shapes. `watchdog` watches the
+    collectives that block inside MPI (see watchdog.py)."""
 
     def __init__(self, MPI, comm, timeout, debug):
         self.MPI, self.comm, self.timeout, self.debug = MPI, comm, timeout, debug
+        self.watchdog = Watchdog(timeout.total_seconds(), abort)
 
     def rank(self):
         return self.comm.Get_rank()
@@ -78,11 +81,12 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     _state["group"] = _World.WORLD = ProcessGroup(MPI, comm, timeout, debug)
     if comm.Get_size() > 1:
         _abort_on_uncaught_exception()
+        _World.WORLD.watchdog.start()
 
 
 def destroy_process_group(group=None):
     """Leave the group; MPI itself is finalized when the process exits."""
-    _resolve(group)
+    _resolve(group).watchdog.stop()
     _state["group"] = _World.WORLD = None
     if _state["excepthook"] is not None:
         sys.excepthook, _state["excepthook"] = _state["excepthook"], None

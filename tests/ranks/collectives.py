@@ -7,6 +7,7 @@ import numpy as np
 
 import engine as torch
 import engine.distributed as dist
+from engine.tensor import version_counter
 
 device = sys.argv[1] if len(sys.argv) > 1 else "cpu"
 dist.init_process_group("mpi")
@@ -48,9 +49,22 @@ t = on(mine(rank, np.int64))
 dist.all_reduce(t, op=dist.ReduceOp.BXOR)
 check(t, np.bitwise_xor.reduce([mine(r, np.int64) for r in range(size)]), "all_reduce BXOR")
 t = on(mine(rank, np.int64))
-version = t._version.value if t._version is not None else 0
+version = version_counter(t).value  # as a tensor saved for backward holds it
 dist.all_reduce(t)
-assert t._version.value > version, "all_reduce must bump the version counter"
+assert version_counter(t).value > version, "all_reduce must bump the version counter"
+for async_op in (False, True):  # autograd sees the write: the saved value is stale
+    w = on(np.ones(3))
+    w.requires_grad_(True)
+    t = on(np.ones(3))
+    product = w * t
+    work = dist.all_reduce(t, async_op=async_op)
+    if async_op:
+        work.wait()
+    try:
+        product.sum().backward()
+        raise AssertionError("backward used a tensor that all_reduce overwrote")
+    except RuntimeError as error:
+        assert "modified by an inplace operation" in str(error), error
 
 for src in range(size):
     t = on(mine(rank))

@@ -4,6 +4,8 @@ raise     rank 1 raises while the others wait in a collective: the job must end,
 mismatch  with NUMBAGRAD_DISTRIBUTED_DEBUG=1, ranks reduce tensors of different shapes:
           every rank gets an error naming both shapes
 timeout   rank 1 never joins a barrier: the others give up after the group's timeout
+blocked   rank 1 never joins a blocking all_reduce, which waits inside MPI: the group's
+          watchdog ends the job after the timeout
 """
 import datetime
 import sys
@@ -29,3 +31,7 @@ elif mode == "timeout":
     if rank == 1:
         time.sleep(30)
     dist.barrier()
+elif mode == "blocked":
+    if rank == 1:
+        time.sleep(30)
+    dist.all_reduce(torch.ones(1024))
