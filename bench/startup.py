@@ -8,7 +8,7 @@ if framework == "torch":
     import torch as m
 else:
     import engine as m
-import numpy as np
+import numpy as np  # noqa: E402
 
 model = m.nn.Sequential(m.nn.Linear(784, 512), m.nn.ReLU(), m.nn.Linear(512, 512),
                         m.nn.ReLU(), m.nn.Linear(512, 10))

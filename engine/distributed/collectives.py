@@ -30,6 +30,7 @@ class ReduceOp:
     BAND, BOR, BXOR = (_Op(n, v) for n, v in (("BAND", 5), ("BOR", 6), ("BXOR", 7)))
 
 
+_SUM = ReduceOp.SUM
 _MPI_NAME = {"SUM": "SUM", "AVG": "SUM", "PRODUCT": "PROD", "MIN": "MIN", "MAX": "MAX",
              "BAND": "BAND", "BOR": "BOR", "BXOR": "BXOR"}
 
@@ -134,7 +135,7 @@ def _divide_for_avg(op, buffer, size):
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     """Combine `tensor` over all ranks, in place on every rank."""
     pg = _state["group"]
-    if (op is ReduceOp.SUM and group is None and not async_op and pg is not None
+    if (op is _SUM and group is None and not async_op and pg is not None
             and not pg.debug and type(tensor) is Tensor and tensor._device.type == "cpu"
             and tensor._data.flags.c_contiguous):
         # The common case (gradients, metrics) needs no other check, no Work and MPI's
@@ -144,7 +145,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
         watchdog.started += 1
         watchdog.running = "all_reduce"
         try:
-            pg.comm.Allreduce(pg.MPI.IN_PLACE, tensor._data)
+            pg.comm.Allreduce(pg.IN_PLACE, tensor._data)
         finally:
             watchdog.running = None
         if tensor._version is not None:  # else no one holds a version to compare
