@@ -26,7 +26,7 @@ REDUCTION = (
 )
 LINALG = ("matmul", "inv", "solve", "det", "slogdet", "cholesky", "eigh", "svd", "qr")
 WINDOWS = ("unfold", "fold")
-OPTIM = tuple(step.__name__ for step in update_rules.STEPS)
+OPTIM = tuple(step.__name__ for step in update_rules.STEPS) + ("update_many",)
 
 REQUIRED = MEMORY + RANDOM + ELEMENTWISE + REDUCTION + LINALG + WINDOWS + OPTIM
 

@@ -11,7 +11,9 @@ The `*_step` functions are the backend interface: they pick a rule, compute once
 factors that do not change per element (bias corrections, Adagrad's decayed rate),
 cast the scalars to the parameter's dtype (a float32 model is updated in float32
 arithmetic, as PyTorch does) and call the backend's `run(rule, param, grad, states,
-scalars)`.
+scalars)`. `update_many` runs a list of such steps together, as PyTorch's foreach
+updates do: the parameters that share a rule and its scalars go to the backend's
+`run_many` in chunks of CHUNK, one loop (or one GPU launch) per chunk.
 """
 import functools
 import math
@@ -292,3 +294,37 @@ STEPS = (sgd_step, adam_step, adagrad_step, rmsprop_step, adamax_step, nadam_ste
 def steps(run):
     """The interface functions (STEPS, in order), bound to one backend's run."""
     return tuple(functools.partial(step, run) for step in STEPS)
+
+
+CHUNK = 8  # parameters per run_many call: one compiled loop or kernel serves any count
+
+
+def many(run, run_many):
+    """The backend's `update_many(calls)`, each call a (step name, arguments) pair.
+
+    Every step computes its scalars and checks its arrays first, so a bad call changes
+    nothing; then the parameters that share a rule, its scalars and a dtype are updated
+    together by `run_many(rule, items, scalars)`, at most CHUNK at a time, each item a
+    (param, grad, states) triple checked as `_apply` checks it. A non-contiguous
+    parameter is updated on its own, by `run`, through a copy."""
+    by_name = {step.__name__: step for step in STEPS}
+
+    def update_many(calls):
+        alone, groups = [], {}
+
+        def collect(rule, param, grad, states, scalars):
+            if param.flags.c_contiguous:
+                groups.setdefault((rule, scalars, param.dtype), []).append(
+                    (param, grad, states))
+            else:
+                alone.append((rule, param, grad, states, scalars))
+
+        for name, args in calls:
+            by_name[name](collect, *args)
+        for call in alone:
+            run(*call)
+        for (rule, scalars, _), items in groups.items():
+            for start in range(0, len(items), CHUNK):
+                run_many(rule, items[start:start + CHUNK], scalars)
+
+    return update_many

@@ -1,10 +1,12 @@
 """`Optimizer`: parameter groups, per-parameter state and state dicts, as in PyTorch."""
 import collections
+import contextlib
 import copy
 
 import engine
 from engine import Tensor, tracing
 from engine.autograd.gradients import zero_grads
+from engine.ops.update import together as updates_together
 
 
 class Optimizer:
@@ -57,11 +59,16 @@ class Optimizer:
         return tracing.opaque("optimizer.step()", self._step, self._touched)
 
     def _step(self):
+        """Each group's updates run together (multi-tensor kernels, PyTorch's foreach
+        implementation) unless its `foreach` is False: then one by one, as PyTorch's
+        for-loop implementation. The results are the same."""
         with engine.no_grad():
             for group in self.param_groups:
-                for p in group["params"]:
-                    if p._grad is not None:
-                        self._update(group, p, self.state[p])
+                with (contextlib.nullcontext() if group.get("foreach") is False
+                      else updates_together()):
+                    for p in group["params"]:
+                        if p._grad is not None:
+                            self._update(group, p, self.state[p])
 
     def _all_params(self):
         return [p for group in self.param_groups for p in group["params"]]

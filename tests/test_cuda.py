@@ -209,20 +209,41 @@ OPTIMIZERS = {
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_every_optimizer_rule_updates_the_same_on_both_devices(name):
-    """Each update rule and branch (kernels/update_rules.py) run on both devices."""
+    """Each update rule and branch (kernels/update_rules.py) run on both devices, one
+    parameter at a time (foreach=False) and together (one launch for all three, one of
+    them empty)."""
     rng = np.random.default_rng(1)
-    start = rng.standard_normal((3, 4)).astype(np.float32)
-    grads = rng.standard_normal((3, 3, 4)).astype(np.float32)
+    shapes = [(3, 4), (0,), (5,)]
+    starts = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(3)]
     results = []
-    for device in ("cpu", "cuda"):
-        p = nn.Parameter(engine.tensor(start, device=device))
-        opt = OPTIMIZERS[name]([p])
-        for g in grads:
-            p.grad = engine.tensor(g, device=device)
+    for device, foreach in (("cpu", False), ("cuda", False), ("cuda", True)):
+        ps = [nn.Parameter(engine.tensor(s, device=device)) for s in starts]
+        opt = OPTIMIZERS[name](ps)
+        opt.param_groups[0]["foreach"] = foreach
+        for step in grads:
+            for p, g in zip(ps, step):
+                p.grad = engine.tensor(g, device=device)
             opt.step()
-        results.append(p)
-    assert results[1].device == CUDA
-    assert_close(results[1].cpu(), results[0], 1e-5, 1e-6, what=name)
+        results.append(ps)
+    for ps in results[1:]:
+        for p, expected in zip(ps, results[0]):
+            assert p.device == CUDA
+            assert_close(p.cpu(), expected, 1e-5, 1e-6, what=name)
+
+
+def test_an_optimizer_step_is_one_launch_for_up_to_8_parameters():
+    from bench.launches import Launches
+
+    ps = [nn.Parameter(engine.ones(n, device="cuda")) for n in (1, 2, 3, 4, 5, 6, 7, 8, 9)]
+    for p in ps:
+        p.grad = engine.ones_like(p)
+    for foreach, launches in ((None, 2), (False, 9)):
+        opt = optim.SGD(ps, lr=0.1, momentum=0.5, foreach=foreach)
+        opt.step()  # the first step makes the momentum buffers (copies: launches of their own)
+        with Launches() as counted:
+            opt.step()
+        assert counted.count == launches, foreach
 
 
 def test_module_to_moves_parameters_in_place_and_back():

@@ -7,7 +7,7 @@ from .window import fold, unfold  # noqa: F401
 from .loss import cross_entropy_backward_rows, cross_entropy_rows  # noqa: F401
 from .optim import (  # noqa: F401
     adadelta_step, adagrad_step, adam_step, adamax_step, nadam_step, radam_step, rmsprop_step,
-    sgd_step,
+    sgd_step, update_many,
 )
 from .memory import (  # noqa: F401
     arange, astype, broadcast_to, concatenate, copy, copy_into, diagonal, empty, eye, from_numpy,

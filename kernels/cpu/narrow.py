@@ -89,6 +89,12 @@ def linspace(start, stop, steps, dtype):
     return wide.linspace(start, stop, steps, _F32).astype(dtype)
 
 
+def update_many(calls):
+    """One step at a time, each through its widened kernel (below)."""
+    for name, args in calls:
+        globals()[name](*args)
+
+
 def _build():
     names = {}
     for name in interface.REQUIRED:

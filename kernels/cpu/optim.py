@@ -1,5 +1,5 @@
 """Optimizer updates on the CPU: one pass over each parameter, updating it and its state
-in place.
+in place; `update_many` passes over up to update_rules.CHUNK parameters in one call.
 
 Each pass reads the gradient once and writes the parameter and state once, where the
 same update written with separate array ops would make 5-10 passes over memory. The
@@ -44,7 +44,26 @@ def _loop(rule):
     return each
 
 
+def _loops_over_many(rule):
+    """The rule inlined into loops over each of a tuple of CHUNK parameters (padded with
+    empty arrays): one compiled function serves any number of them, where a tuple of
+    each length would compile again."""
+    body = register_jitable(rule)
+    source = revision.of(update_rules)
+
+    @_compile
+    def each(ps, gs, states, scalars):
+        source  # a cell, so in the cache key
+        for k in range(len(ps)):
+            p, g, s = ps[k], gs[k], states[k]
+            for i in range(p.size):
+                body(i, p, g, s, scalars)
+
+    return each
+
+
 _LOOPS = {rule.__name__: _loop(rule) for rule in update_rules.RULES}
+_MANY = {rule.__name__: _loops_over_many(rule) for rule in update_rules.RULES}
 
 
 def _flat(x, unread):
@@ -70,5 +89,19 @@ def _run(rule, param, grad, states, scalars):
         param[...] = target
 
 
+def _run_many(rule, items, scalars):
+    """Contiguous parameters of one dtype: their flat views, padded to CHUNK with empty
+    ones (every loop over an empty parameter is empty)."""
+    flats = [param.reshape(-1) for param, _, _ in items]
+    empty = flats[0][:0]
+    pad = update_rules.CHUNK - len(items)
+    states = tuple(tuple(_flat(s, flat) for s in item[2]) for flat, item in zip(flats, items))
+    _MANY[rule.__name__](
+        tuple(flats) + (empty,) * pad,
+        tuple(np.ascontiguousarray(grad).reshape(-1) for _, grad, _ in items) + (empty,) * pad,
+        states + ((empty,) * len(items[0][2]),) * pad, scalars)
+
+
+update_many = update_rules.many(_run, _run_many)
 (sgd_step, adam_step, adagrad_step, rmsprop_step, adamax_step, nadam_step, radam_step,
  adadelta_step) = update_rules.steps(_run)

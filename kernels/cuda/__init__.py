@@ -20,7 +20,7 @@ from .memory import (  # noqa: F401
 )
 from .optim import (  # noqa: F401
     adadelta_step, adagrad_step, adam_step, adamax_step, nadam_step, radam_step, rmsprop_step,
-    sgd_step,
+    sgd_step, update_many,
 )
 from .random import bernoulli, generator, multinomial, normal, randint, uniform  # noqa: F401
 from .pinned import from_pinned, is_pinned, pinned_empty, to_pinned  # noqa: F401 - host memory

@@ -1,4 +1,5 @@
-"""Optimizer updates on the GPU: one kernel per parameter, updating it and its state in place.
+"""Optimizer updates on the GPU: one kernel per parameter, updating it and its state in place,
+or one per update_rules.CHUNK parameters (`update_many`, PyTorch's foreach updates).
 
 Each rule of `kernels.update_rules` becomes a device function run by a grid-stride
 loop; each thread reads the gradient once and writes the parameter and its state once.
@@ -21,7 +22,26 @@ def _kernel(rule):
     return kernel
 
 
+def _kernel_over_many(rule):
+    """Row y of the grid updates parameter y of the tuples, whose sizes are `sizes`
+    (buffers can be longer than their tensors); the grid has a row per parameter, not
+    per padding entry."""
+    at = cuda.jit(device=True)(rule)
+
+    @cuda.jit
+    def kernel(sizes, ps, gs, states, scalars):
+        k = cuda.blockIdx.y
+        p, g, s, n = ps[k], gs[k], states[k], sizes[k]
+        i = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
+        while i < n:
+            at(i, p, g, s, scalars)
+            i += cuda.gridDim.x * cuda.blockDim.x
+
+    return kernel
+
+
 _KERNELS = {rule.__name__: _kernel(rule) for rule in update_rules.RULES}
+_MANY = {rule.__name__: _kernel_over_many(rule) for rule in update_rules.RULES}
 
 
 def _flat(x, like):
@@ -51,5 +71,23 @@ def _run(rule, param, grad, states, scalars):
         copy_into(param, target)
 
 
+def _run_many(rule, items, scalars):
+    """Contiguous parameters of one dtype in one launch, the tuples padded to CHUNK with
+    the first parameter's buffers at size 0."""
+    kind = items[0][0].dtype.type
+    scalars = tuple(kind(x) if isinstance(x, float) else x for x in scalars)
+    grads = [contiguous(grad) for _, grad, _ in items]  # referenced until the launch
+    flats = [_flat(param, None) for param, _, _ in items]
+    pad = update_rules.CHUNK - len(items)
+    states = tuple(tuple(_flat(s, flat) for s in item[2]) for flat, item in zip(flats, items))
+    blocks, threads = grid(max(param.size for param, _, _ in items))
+    _MANY[rule.__name__][(blocks, len(items)), threads](
+        tuple(param.size for param, _, _ in items) + (0,) * pad,
+        tuple(flats) + (flats[0],) * pad,
+        tuple(_flat(g, None) for g in grads) + (flats[0],) * pad,
+        states + (states[0],) * pad, scalars)
+
+
+update_many = update_rules.many(_run, _run_many)
 (sgd_step, adam_step, adagrad_step, rmsprop_step, adamax_step, nadam_step, radam_step,
  adadelta_step) = update_rules.steps(_run)
