@@ -132,8 +132,7 @@ def outer(input, vec2):
 # inputs come in addmm's order, bias first, so that walking grad_fn.next_functions (as
 # PyTorch's tutorials do) meets the bias, then the input's history.
 def _linear_forward(K, bias, x, w):
-    out = K.matmul(x, K.permute(w, (1, 0)))
-    return K.add_(out, bias)
+    return K.matmul(x, K.permute(w, (1, 0)), bias=bias)
 
 
 _linear = P("AddmmBackward0", _linear_forward,

@@ -4,10 +4,14 @@ import numpy as np
 from .quiet import call_quietly
 
 
-def matmul(a, b, out=None):
+def matmul(a, b, out=None, bias=None):
     """numpy's matmul: batched, broadcasting over leading dimensions; inf and NaN
-    propagate without numpy's warnings, as in PyTorch."""
-    return call_quietly(np.matmul, a, b, out=out)
+    propagate without numpy's warnings, as in PyTorch. `bias` (F.linear's, broadcast
+    to the product) is added to the product in place."""
+    product = call_quietly(np.matmul, a, b, out=out)
+    if bias is not None:
+        call_quietly(np.add, product, bias, out=product)
+    return product
 
 
 # ---- factorisations and solves: LAPACK through numpy, batched over leading dims --------

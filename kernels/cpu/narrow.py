@@ -53,10 +53,12 @@ def computing(kernel, writes=()):
     the positions `writes` names get the rounded values the kernel wrote."""
     @functools.wraps(kernel)
     def call(*args, out=None, **kwargs):
-        dtype = next((x.dtype for x in (*args, out) if _is_narrow(x)), None)
+        dtype = next((x.dtype for x in (*args, out, *kwargs.values()) if _is_narrow(x)),
+                     None)
         if dtype is None:
             return kernel(*args, **kwargs) if out is None else kernel(*args, out=out, **kwargs)
         widened = [_widen(x) for x in args]
+        kwargs = {key: _widen(x) for key, x in kwargs.items()}
         result = kernel(*widened, **kwargs)
         written = [i for i in range(len(args)) if i != 1] \
             if writes is _ALL_BUT_GRADIENT else writes

@@ -26,7 +26,8 @@ def _gemm(dtype):
     kind = numba.from_dtype(dtype)
 
     @cuda.jit
-    def kernel(a, ao, a_batch, a_row, a_col, b, bo, b_batch, b_row, b_col, out, M, N, K):
+    def kernel(a, ao, a_batch, a_row, a_col, b, bo, b_batch, b_row, b_col, out, M, N, K,
+               bias, bias_step):
         tile_a = cuda.shared.array((DEPTH, SIDE), kind)
         tile_b = cuda.shared.array((DEPTH, SIDE), kind)
         acc = cuda.local.array((WORK, WORK), kind)
@@ -62,7 +63,10 @@ def _gemm(dtype):
             for j in range(WORK):
                 c = col0 + tx + j * TILE
                 if r < M and c < N:
-                    out[(batch * M + r) * N + c] = acc[i, j]
+                    value = acc[i, j]
+                    if bias_step >= 0:  # F.linear's bias: one per column, in this pass
+                        value += bias[c * bias_step]
+                    out[(batch * M + r) * N + c] = value
 
     return kernel
 
@@ -91,8 +95,10 @@ def _batch_step(x, n):
     return dims[-1][1] if dims else 0
 
 
-def matmul(a, b, out=None):
-    """numpy's matmul: batched, broadcasting over leading dimensions."""
+def matmul(a, b, out=None, bias=None):
+    """numpy's matmul: batched, broadcasting over leading dimensions. `bias`, a vector
+    of one value per column (F.linear's), is added as each result is written: no
+    launch of its own. Any other shape is added by a separate launch."""
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError("matmul: both operands must have at least one dimension")
     a2 = reshape(a, (1,) + a.shape) if a.ndim == 1 else a
@@ -113,12 +119,24 @@ def matmul(a, b, out=None):
 
             copy_into(result, 0)
         else:
+            rows = bias is not None and bias.ndim == 1 and bias.shape[0] == N \
+                and bias.dtype == dtype and b.ndim > 1
+            if rows:
+                bias_buffer, bias_step = bias.buffer[bias.offset:], bias.strides[0]
+            else:
+                bias_buffer, bias_step = result.buffer, -1
             blocks = (-(-N // SIDE), -(-M // SIDE), count)
             _gemm(dtype)[blocks, (TILE, TILE)](av.buffer, av.offset, a_batch, a_row, a_col,
                                                bv.buffer, bv.offset, b_batch, b_row, b_col,
-                                               result.buffer, M, N, K)
+                                               result.buffer, M, N, K, bias_buffer,
+                                               bias_step)
+            bias = None if rows else bias
     shape = batch + ((M,) if a.ndim > 1 else ()) + ((N,) if b.ndim > 1 else ())
     result = reshape(result, shape)
+    if bias is not None:
+        from .elementwise import add
+
+        result = add(result, bias, out=result)
     if out is not None:
         from .memory import copy_into
 
