@@ -542,15 +542,18 @@ def test_each_pass_on_its_own():
     assert passes.size(passes.dead_code(graph, [])) == 0
 
 
+@pytest.mark.parametrize("reduce", ["sum", "mean"])
 @pytest.mark.parametrize("dims, keepdim", [(None, False), ((1,), False), ((0,), True),
                                            ((0, 2), False), ((-1,), True)])
-def test_a_sum_absorbs_the_elementwise_chain_that_feeds_it(dims, keepdim):
+def test_a_sum_absorbs_the_elementwise_chain_that_feeds_it(dims, keepdim, reduce):
     """The chain's values are summed as computed (one kernel, no stored intermediate),
-    on contiguous and transposed inputs; values and gradients as eager's (differentiated,
-    tanh's result is saved for backward, so there the chain keeps its values)."""
+    on contiguous and transposed inputs; a mean then divides the sums. Values and
+    gradients as eager's (differentiated, tanh's result is saved for backward, so there
+    the chain keeps its values)."""
     def f(x, y):
         chain = (x * y + 0.5).tanh() * 2.0
-        return chain.sum(keepdim=keepdim) if dims is None else chain.sum(dims, keepdim)
+        method = getattr(chain, reduce)
+        return method(keepdim=keepdim) if dims is None else method(dims, keepdim)
 
     compiled = engine.compile(f)
     for seed, transposed in ((0, False), (1, False), (2, True)):
@@ -561,7 +564,7 @@ def test_a_sum_absorbs_the_elementwise_chain_that_feeds_it(dims, keepdim):
         np.testing.assert_allclose(compiled(x, y).numpy(), f(x, y).numpy(), rtol=1e-12)
     assert compiled.n_entries == 1
     source = compiled.explain().split("forward:")[1]
-    assert re.findall(r"# (.*)", source) == ["fused[mul+add+tanh+mul+sum]"], source
+    assert re.findall(r"# (.*)", source) == [f"fused[mul+add+tanh+mul+{reduce}]"], source
     x = engine.tensor(np.linspace(-1, 1, 60).reshape(3, 4, 5), requires_grad=True)
     y = engine.ones(3, 4, 5)
     twin = x.detach().requires_grad_()

@@ -89,16 +89,21 @@ class FusedOp:
 
 
 class FusedSum(FusedOp):
-    """A fused group with the sum that reads it: the chain's values are summed as they
-    are computed, never stored (CPU; the group's inputs of its shape, or 0-d numbers)."""
+    """A fused group with the sum (or mean) that reads it: the chain's values are summed
+    as they are computed, never stored (CPU; the group's inputs of its shape, or 0-d
+    numbers). A mean then divides the sums by `count` with the `div` kernel, as the
+    mean's own forward (a sum, then that division) does."""
 
-    def __init__(self, group, dims, keepdim, scalars):
+    def __init__(self, group, dims, keepdim, scalars, count=None):
+        from kernels import cpu
         from kernels.cpu import fused
 
-        self.op_name = group.op_name[:-1] + "+sum]"
+        self.op_name = group.op_name[:-1] + ("+sum]" if count is None else "+mean]")
         self.steps = group.steps
-        self.ufunc = fused.sum_kernel(group.steps, group.n_inputs, group.dtype,
-                                      tuple(sorted(dims)), keepdim, scalars)
+        total = fused.sum_kernel(group.steps, group.n_inputs, group.dtype,
+                                 tuple(sorted(dims)), keepdim, scalars)
+        self.ufunc = total if count is None else lambda *arrays: cpu.div(total(*arrays),
+                                                                          count)
 
 
 def uses(graph, outputs):
@@ -144,21 +149,28 @@ def fuse(graph, outputs):
     return graph
 
 
-def _absorbs(graph, node, count, epoch):
-    """A CPU sum over some dimensions of a fused group's result that only it reads, in
-    the same stretch between writes, with every group input of the result's shape (or a
-    0-d number, not all of them)."""
+def _sums():
+    """The primitives a fused group's sum can be absorbed into."""
     from ..ops import reduction
 
+    return (reduction._sum_all, reduction._sum_dims, reduction._mean_all,
+            reduction._mean_dims)
+
+
+def _absorbs(graph, node, count, epoch):
+    """A CPU sum (or mean) over some dimensions of a fused group's result that only it
+    reads, in the same stretch between writes, with every group input of the result's
+    shape (or a 0-d number, not all of them)."""
     data = graph.nodes[node]
-    if data["kind"] != "op" or data["op"] not in (reduction._sum_all, reduction._sum_dims):
+    if data["kind"] != "op" or data["op"] not in _sums():
         return False
     ref = data["inputs"][0]
     source = producer(ref)
     group = graph.nodes[source]
     return (data["device"].type == "cpu" and not is_aux(ref) and "members" in group
             and count[source] == 1 and epoch[source] == epoch[node]
-            and bool(data["attrs"]["dims"]) and data["attrs"]["dtype"] == group["dtype"]
+            and bool(data["attrs"]["dims"])
+            and data["attrs"].get("dtype", group["dtype"]) == group["dtype"]
             and group["phase"] == data["phase"]
             and all(not is_aux(r) and _shape(graph, producer(r)) in (group["shape"], ())
                     for r in group["inputs"])
@@ -172,7 +184,8 @@ def _absorb(graph, node):
     group = graph.nodes[source]
     scalars = frozenset(i for i, r in enumerate(group["inputs"])
                         if _shape(graph, producer(r)) == () != group["shape"])
-    op = FusedSum(group["op"], data["attrs"]["dims"], data["attrs"]["keepdim"], scalars)
+    op = FusedSum(group["op"], data["attrs"]["dims"], data["attrs"]["keepdim"], scalars,
+                  data["attrs"].get("count"))
     absorbed = dict(data, op=op, inputs=list(group["inputs"]), attrs={},
                     members=group["members"] + [node], fresh=True, reduces=True)
     graph.remove_node(source)
