@@ -1,14 +1,38 @@
 """The body of a fused elementwise program as source text, shared by the CPU and CUDA
 code generators. A program is a list of steps `(name, args)`, each a call of a
-`kernels.scalar` function whose args are inputs `("in", i)`, earlier steps `("step", j)`
-or numbers; each step's value is cast to the dtype (`cast`, the text of a cast
-function), as the separate kernels would round it."""
+`kernels.scalar` function (or `astype`, a conversion of its one argument) whose args
+are inputs `("in", i)`, earlier steps `("step", j)` or numbers. Each step's value is
+cast to its dtype, as the separate kernels would round it, and its numbers to the dtype
+of its operands, as the separate kernels would read them.
+
+`types`, where a program mixes dtypes (a comparison, a conversion), names the dtype of
+each input, of each step's result and of each step's operands; None: every value has
+the program's one dtype."""
+import numpy as np
 
 
-def lines(steps, cast, inputs, indent):
+def lines(steps, dtype, types, inputs, indent):
     """One assignment `t<j> = ...` per step; `inputs` is the text that reads each input."""
-    return [f"{indent}t{j} = {cast}({name}({', '.join(_argument(a, cast, inputs) for a in args)}))"
-            for j, (name, args) in enumerate(steps)]
+    if types is None:
+        casts = [(_cast(dtype), _cast(dtype))] * len(steps)
+    else:
+        casts = list(zip(map(_cast, types[1]), map(_cast, types[2])))
+    out = []
+    for j, ((name, args), (result, operand)) in enumerate(zip(steps, casts)):
+        values = [_argument(a, operand, inputs) for a in args]
+        call = values[0] if name == "astype" else f"{name}({', '.join(values)})"
+        out.append(f"{indent}t{j} = {result}({call})")
+    return out
+
+
+def result_dtype(dtype, types):
+    return np.dtype(dtype if types is None else types[1][-1])
+
+
+def _cast(dtype):
+    """The cast function's text; none for bool (comparisons already give one)."""
+    dtype = np.dtype(dtype)
+    return "" if dtype == np.bool_ else f"np.{dtype.name}"
 
 
 def _argument(arg, cast, inputs):

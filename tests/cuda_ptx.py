@@ -116,10 +116,11 @@ def _rebuild(identity):
     if kind == "fused":
         from kernels.cuda import fused
 
-        (steps, n_inputs, dtype), kinds, ndim = identity[1:]
+        (steps, n_inputs, dtype, types), kinds, ndim = identity[1:]
         steps = [(name, [tuple(a) if isinstance(a, list) else a for a in args])
                  for name, args in steps]
-        return fused.kernel(steps, n_inputs, dtype)._kernel(kinds, ndim)
+        types = None if types is None else tuple(map(tuple, types))
+        return fused.kernel(steps, n_inputs, dtype, types)._kernel(kinds, ndim)
     module = importlib.import_module(identity[1])
     if kind == "table":
         return getattr(module, identity[2])[identity[3]]

@@ -573,6 +573,49 @@ def test_a_sum_absorbs_the_elementwise_chain_that_feeds_it(dims, keepdim, reduce
     np.testing.assert_allclose(grads[0].numpy(), grads[1].numpy(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_group_may_change_dtype_on_the_way(dtype):
+    """Comparisons, `where` and conversions fuse with arithmetic: the mean's divisor of
+    a loss (a comparison, a conversion, an addition, a division) is one kernel, each step
+    rounded in its own dtype; values and gradients as eager's, bit for bit."""
+    def f(total, g, x):
+        divided = g / (total + (total == 0).to(total.dtype))
+        mask = x > 0.5
+        return divided * x.where(mask, 0.0) + mask.to(x.dtype) + (x * 3).long().to(x.dtype)
+
+    compiled = engine.compile(f)
+    rng = np.random.default_rng(0)
+    for total in (0.0, 3.0, 7.0):
+        args = (engine.tensor(np.array(total, dtype)), engine.tensor(np.array(2.0, dtype)),
+                engine.tensor(rng.random((3, 4)).astype(dtype), requires_grad=True))
+        twin = args[:2] + (args[2].detach().requires_grad_(),)
+        got, want = compiled(*args), f(*twin)
+        np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+        got.sum().backward()
+        want.sum().backward()
+        np.testing.assert_array_equal(args[2].grad.numpy(), twin[2].grad.numpy())
+    source = compiled.explain().split("forward:")[1]
+    assert "fused[eq+to_copy+add+div" in source, source
+    # a float -> int64 conversion is not fused (numba and numpy may disagree past the
+    # integers' range), nor is what reads it across the dtype change
+    assert "# to_copy" in source, source
+
+
+def test_a_program_of_one_dtype_keeps_its_text():
+    """Programs of one dtype are written as before mixed ones existed, so the kernels
+    numba cached for them on disk still match."""
+    from kernels.cpu import fused
+
+    text = fused.source([("mul", [("in", 0), 2.0]), ("tanh", [("step", 0)])], 1, np.float32)
+    assert "@numba.vectorize(['float32(float32)'], cache=True)" in text
+    assert "    t0 = np.float32(mul(x0, np.float32(2.0)))\n" in text
+    assert "    t1 = np.float32(tanh(t0))\n" in text
+    mixed = fused.source([("gt", [("in", 0), 0.5]), ("astype", [("step", 0)])], 1,
+                         np.float32, (("float64",), ("bool", "float32"), ("float64", "bool")))
+    assert "@numba.vectorize(['float32(float64)'], cache=True)" in mixed
+    assert "    t0 = (gt(x0, np.float64(0.5)))\n    t1 = np.float32(t0)\n" in mixed
+
+
 def test_the_memory_plan_reuses_dead_buffers_and_only_those():
     """y is read by two groups; it dies after the second (w's), and only then may a later
     group (q's) write into its buffer. Results (z), and values a view of which is

@@ -2,11 +2,12 @@
 
 Which ops are elementwise is read off the op table itself: a primitive whose forward,
 run on a probe backend, makes exactly one call to a scalar kernel of `kernels.scalar`
-(`lambda K, a, b: K.mul(a, b)`) with its inputs and numbers as arguments. A group is a
-tree of such ops on one device, of one dtype, in one phase, in which every value but the
-root's is used once, by the group: so the group's result is the only value that leaves
-it, and the kernel (a numpy ufunc on the CPU, one launch on CUDA, broadcasting as the
-ops did) computes nothing twice.
+(`lambda K, a, b: K.mul(a, b)`) with its inputs and numbers as arguments; dtype
+conversions join them. A group is a tree of such ops on one device, in one phase, in
+which every value but the root's is used once, by the group: so the group's result is
+the only value that leaves it, and the kernel (a numpy ufunc on the CPU, one launch on
+CUDA, broadcasting as the ops did) computes nothing twice. Its values may change dtype
+on the way (`(t == 0).to(t.dtype) + t`): each step keeps its own.
 """
 import functools
 
@@ -62,13 +63,38 @@ def scalar_call_with(op, attrs):
     return name, tuple(("in", a.index) if isinstance(a, _Input) else a for a in args)
 
 
-def elementwise_form(op):
-    """scalar_call's answer where the kernel keeps its operands' dtype (fusible)."""
-    form = scalar_call(op)
-    if form is None or form[0] == "where":
+def elementwise_form(graph, node):
+    """(name, args) of a step for an op fusion can take, else None: a scalar kernel call
+    on operands of one dtype (bool where the kernel reads bool), giving the dtype the
+    kernel gives; or a conversion numpy and numba round alike (to a float, or from bool
+    to an integer)."""
+    from ..ops import conversion
+
+    data = graph.nodes[node]
+    if data["op"] is conversion._to_dtype:
+        source, target = _dtype(graph, data["inputs"][0]), data["dtype"]
+        return ("astype", (("in", 0),)) if target.kind == "f" or (
+            source.kind == "b" and target.kind in "iu") else None
+    form = scalar_call(data["op"])
+    if form is None:
         return None
     fn = getattr(scalar, form[0])
-    return form if fn.returns == "same" and not any(fn.arg_types) else None
+    kinds = [_dtype(graph, ref) for ref in data["inputs"]]
+    typed = {d for d, t in zip(kinds, fn.arg_types) if t is None}
+    if len(typed) != 1 or any(d != np.bool_ for d, t in zip(kinds, fn.arg_types) if t):
+        return None
+    result = np.dtype(np.bool_) if fn.returns == "bool" else typed.pop()
+    return form if data["dtype"] == result else None
+
+
+def operand_dtype(graph, node):
+    """The dtype a step reads its numbers in: its operands' (the bool condition of a
+    `where` aside)."""
+    data = graph.nodes[node]
+    name, _ = elementwise_form(graph, node)
+    types = (None,) if name == "astype" else getattr(scalar, name).arg_types
+    return next(_dtype(graph, ref) for ref, t in zip(data["inputs"], types)
+                if t is None)
 
 
 class FusedOp:
@@ -77,10 +103,10 @@ class FusedOp:
 
     attrs = frozenset()
 
-    def __init__(self, names, steps, n_inputs, dtype, backend):
+    def __init__(self, names, steps, n_inputs, dtype, backend, types=None):
         self.op_name = "fused[" + "+".join(names) + "]"
-        self.steps, self.n_inputs, self.dtype = steps, n_inputs, dtype
-        self.ufunc = backend.fused_kernel(steps, n_inputs, dtype)
+        self.steps, self.n_inputs, self.dtype, self.types = steps, n_inputs, dtype, types
+        self.ufunc = backend.fused_kernel(steps, n_inputs, dtype, types)
 
     def forward(self, K, *arrays):
         """As a primitive's forward (constant folding and tests call it so)."""
@@ -133,7 +159,6 @@ def fuse(graph, outputs):
             source = producer(ref)
             if (not is_aux(ref) and source in group and count[source] == 1
                     and graph.nodes[source]["phase"] == data["phase"]
-                    and graph.nodes[source]["dtype"] == data["dtype"]
                     and group[source] is not None
                     and all(epoch[m] == epoch[node] for m in group[source])
                     and len(members) + len(group[source]) <= MAX_GROUP):
@@ -168,7 +193,7 @@ def _absorbs(graph, node, count, epoch):
     source = producer(ref)
     group = graph.nodes[source]
     return (data["device"].type == "cpu" and not is_aux(ref) and "members" in group
-            and count[source] == 1 and epoch[source] == epoch[node]
+            and group["op"].types is None and count[source] == 1 and epoch[source] == epoch[node]
             and bool(data["attrs"]["dims"])
             and data["attrs"].get("dtype", group["dtype"]) == group["dtype"]
             and group["phase"] == data["phase"]
@@ -205,18 +230,19 @@ def _fusible(graph, node):
     if data["kind"] != "op" or data["device"].type not in ("cpu", "cuda") \
             or data.get("attr_arrays"):
         return False
-    if data["dtype"].kind not in "fiu":  # numbers only (bool ops stay as they are)
+    # float16 and bfloat16 compute in float32 per op (kernels.cpu.narrow), unfused
+    kinds = [data["dtype"]] + [_dtype(graph, r) for r in data["inputs"]]
+    if any(d is None or d.kind not in "fiub" or (d.kind == "f" and d.itemsize == 2)
+           for d in kinds):
         return False
-    if data["dtype"].itemsize == 2 and data["dtype"].kind == "f":
-        return False  # float16 computes in float32 per op (kernels.cpu.narrow), unfused
-    if elementwise_form(data["op"]) is None:
-        return False
-    return all(_dtype(graph, producer(r)) == data["dtype"] and not is_aux(r)
-               for r in data["inputs"])
+    return elementwise_form(graph, node) is not None
 
 
-def _dtype(graph, node):
-    data = graph.nodes[node]
+def _dtype(graph, ref):
+    """The dtype of a value: a node's, or an op's extra array's (None if not an array)."""
+    data = graph.nodes[producer(ref)]
+    if is_aux(ref):
+        return data.get("aux_dtypes", {}).get(ref[1])
     return data["dtype"] if data["kind"] in ("op", "effect") else data["tensor"]._data.dtype
 
 
@@ -226,7 +252,7 @@ def _replace(graph, root, members):
     inputs, steps, where = [], [], {}
     for node in members:
         data = graph.nodes[node]
-        name, args = elementwise_form(data["op"])
+        name, args = elementwise_form(graph, node)
         mapped = []
         for arg in args:
             if not isinstance(arg, tuple):
@@ -242,8 +268,13 @@ def _replace(graph, root, members):
         where[node] = len(steps)
         steps.append((name, mapped))
     data = graph.nodes[root]
+    types = (tuple(_dtype(graph, r).name for r in inputs),
+             tuple(graph.nodes[m]["dtype"].name for m in members),
+             tuple(operand_dtype(graph, m).name for m in members))
+    if {data["dtype"].name} == set(types[0]) | set(types[1]) | set(types[2]):
+        types = None  # one dtype throughout: the program's text says it once
     op = FusedOp([graph.nodes[m]["op"].op_name for m in members], steps, len(inputs),
-                 data["dtype"], data["backend"])
+                 data["dtype"], data["backend"], types)
     fused = dict(data, op=op, inputs=inputs, attrs={}, members=list(members), fresh=True)
     graph.remove_nodes_from([m for m in members if m != root])
     graph.remove_edges_from(list(graph.in_edges(root)))

@@ -172,6 +172,8 @@ class Tracer:
                             device=out._device, backend=inputs[0]._backend, phase=self.phase,
                             returns_aux=aux is not None, attr_arrays=attr_arrays,
                             dtype=out._data.dtype, shape=out._data.shape,
+                            aux_dtypes={name: array.dtype for name, array in
+                                        (aux or {}).items() if hasattr(array, "dtype")},
                             fresh=_fresh(inputs[0]._backend, inputs, out, aux))
         for source in sources + list(attr_arrays.values()):
             self.graph.add_edge(producer(source), node, aux=source[1] if is_aux(source) else None)

@@ -40,14 +40,16 @@ def folder():
     return root
 
 
-def source(steps, n_inputs, dtype):
+def source(steps, n_inputs, dtype, types=None):
     """The generated module's text for a program: an elementwise ufunc."""
-    name = _numba_name(dtype)
+    inputs = [dtype] * n_inputs if types is None else types[0]
+    signature = (f"{_numba_name(program.result_dtype(dtype, types))}"
+                 f"({', '.join(map(_numba_name, inputs))})")
     params = ", ".join(f"x{i}" for i in range(n_inputs))
     lines = _header(steps)
-    lines += ["", "", f"@numba.vectorize(['{name}({', '.join([name] * n_inputs)})'], cache=True)",
+    lines += ["", "", f"@numba.vectorize(['{signature}'], cache=True)",
               f"def kernel({params}):"]
-    lines += program.lines(steps, f"np.{name}", [f"x{i}" for i in range(n_inputs)], "    ")
+    lines += program.lines(steps, dtype, types, [f"x{i}" for i in range(n_inputs)], "    ")
     lines.append(f"    return t{len(steps) - 1}")
     return "\n".join(lines) + "\n"
 
@@ -57,7 +59,6 @@ def sum_source(steps, n_inputs, dtype, scalars):
     as (A, K, B) with the summed axes as K (the inputs in `scalars` as one element),
     summed over K in the order of the separate `sum` kernel (kernels/cpu/reduce.py), so
     the chain's values are never stored."""
-    name = _numba_name(dtype)
     params = ", ".join(f"x{i}" for i in range(n_inputs))
     full = next(i for i in range(n_inputs) if i not in scalars)
     lines = _header(steps)
@@ -67,27 +68,27 @@ def sum_source(steps, n_inputs, dtype, scalars):
               "    for a in range(A):",
               "        for k in range(K):",
               "            for b in range(B):"]
-    lines += program.lines(steps, f"np.{name}", [f"x{i}[0, 0, 0]" if i in scalars else
-                                                 f"x{i}[a, k, b]" for i in range(n_inputs)],
+    lines += program.lines(steps, dtype, None, [f"x{i}[0, 0, 0]" if i in scalars else
+                                                f"x{i}[a, k, b]" for i in range(n_inputs)],
                            " " * 16)
     lines.append(f"                out[a, b] += t{len(steps) - 1}")
     return "\n".join(lines) + "\n"
 
 
 def _header(steps):
-    used = sorted({step_name for step_name, _ in steps})
+    used = sorted({step_name for step_name, _ in steps} - {"astype"})
     lines = [f"# numbagrad fused kernel; kernels/scalar.py revision {revision.of(scalar)}",
              "import numba", "import numpy as np", "from numba.extending import register_jitable",
              "from kernels import scalar", ""]
     return lines + [f"{f} = register_jitable(scalar.{f})" for f in used]
 
 
-def kernel(steps, n_inputs, dtype):
+def kernel(steps, n_inputs, dtype, types=None):
     """The fused numpy ufunc for a program. Like every numba ufunc it reports overflow
     and NaN through numpy's error flags (see quiet.py), and gives a numpy scalar, not an
     array, when all its inputs are 0-d."""
     # the numpy ufunc inside numba's DUFunc: its Python-level __call__ costs ~3 us
-    return _load(source(steps, n_inputs, dtype)).kernel.ufunc
+    return _load(source(steps, n_inputs, dtype, types)).kernel.ufunc
 
 
 def sum_kernel(steps, n_inputs, dtype, axes, keepdims, scalars):

@@ -116,7 +116,8 @@ class Elementwise:
             dtype = np.result_type(*generic) if generic else _BOOL
         shape = broadcast_shape([a.shape for a in arrays])
         if out is None:
-            out = empty(shape, _BOOL if self.returns == "bool" else dtype)
+            out = empty(shape, self.returns if isinstance(self.returns, np.dtype) else
+                        _BOOL if self.returns == "bool" else dtype)
         elif broadcast_shape([out.shape, shape]) != out.shape:
             raise ValueError(f"{self.__name__}: operands of shape {shape} cannot be written "
                              f"into an output of shape {out.shape}")

@@ -15,25 +15,27 @@ from .elementwise import Elementwise
 _loaded = {}
 
 
-def source(steps, n_inputs, dtype):
+def source(steps, n_inputs, dtype, types=None):
     """The device function's text for a program."""
     lines = [f"def fused({', '.join(f'x{i}' for i in range(n_inputs))}):"]
-    lines += program.lines(steps, f"np.{np.dtype(dtype).name}",
-                           [f"x{i}" for i in range(n_inputs)], "    ")
+    lines += program.lines(steps, dtype, types, [f"x{i}" for i in range(n_inputs)], "    ")
     lines.append(f"    return t{len(steps) - 1}")
     return "\n".join(lines) + "\n"
 
 
-def kernel(steps, n_inputs, dtype):
+def kernel(steps, n_inputs, dtype, types=None):
     """The fused op for a program: called with the group's input arrays, as a CPU ufunc."""
-    text = source(steps, n_inputs, dtype)
+    text = source(steps, n_inputs, dtype, types)
     op = _loaded.get(text)
     if op is None:
         namespace = {"np": np}
-        namespace.update({name: getattr(elementwise, name).device_fn for name, _ in steps})
+        namespace.update({name: getattr(elementwise, name).device_fn for name, _ in steps
+                          if name != "astype"})
         exec(compile(text, "<numbagrad fused CUDA kernel>", "exec"), namespace)
         fn = namespace["fused"]
-        fn.returns, fn.arg_types = "same", (None,) * n_inputs
+        # the result's dtype: the inputs' (one dtype), or the last step's
+        fn.returns = "same" if types is None else program.result_dtype(dtype, types)
+        fn.arg_types = (None,) * n_inputs
         op = _loaded[text] = Elementwise(fn)
-        op.program = (steps, n_inputs, np.dtype(dtype).name)  # how to make it again
+        op.program = (steps, n_inputs, np.dtype(dtype).name, types)  # to make it again
     return op
