@@ -55,7 +55,7 @@ def _encode(obj, tensors, path):
         return {"__tensor__": len(tensors) - 1}
     if isinstance(obj, np.ndarray):
         dtypes.from_numpy(obj.dtype)  # a TypeError for dtypes the format has no name for
-        tensors.append(Tensor._make(np.ascontiguousarray(obj)))
+        tensors.append(Tensor._make(np.asarray(obj, order="C")))  # 0-d stays 0-d
         return {"__ndarray__": len(tensors) - 1}
     if obj is None or isinstance(obj, (bool, str)):
         return obj

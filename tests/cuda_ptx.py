@@ -57,6 +57,8 @@ def _identity(kernel, args):
         for (kinds, ndim), k in op._kernels.items():
             if k is kernel:
                 return ["fused", op.program, kinds, ndim]
+    if any(k is kernel for k in fused._sums.values()):
+        return ["fused_sum", kernel.program]
     if "<locals>" in fn.__qualname__:  # a per-dtype factory, keyed by its first array's dtype
         dtype = next(a.dtype for a in args if hasattr(a, "dtype"))
         return ["factory", fn.__module__, fn.__qualname__.split(".")[0], str(dtype),
@@ -121,6 +123,13 @@ def _rebuild(identity):
                  for name, args in steps]
         types = None if types is None else tuple(map(tuple, types))
         return fused.kernel(steps, n_inputs, dtype, types)._kernel(kinds, ndim)
+    if kind == "fused_sum":
+        from kernels.cuda import fused
+
+        steps, n_inputs, dtype, scalars = identity[1]
+        steps = [(name, [tuple(a) if isinstance(a, list) else a for a in args])
+                 for name, args in steps]
+        return fused.sum_launcher(steps, n_inputs, dtype, scalars)
     module = importlib.import_module(identity[1])
     if kind == "table":
         return getattr(module, identity[2])[identity[3]]

@@ -147,7 +147,7 @@ def test_numpy_arrays_and_file_objects(tmp_path):
     import io
 
     obj = {"a": np.arange(3.0), "b": [np.ones((2, 2), np.int32), engine.ones(2)],
-           "c": np.zeros((0, 3), np.bool_)}
+           "c": np.zeros((0, 3), np.bool_), "d": np.array(2.5), "e": np.eye(3)[:, ::2]}
     buffer = io.BytesIO()
     engine.save(obj, buffer)
     buffer.seek(0)
@@ -155,6 +155,8 @@ def test_numpy_arrays_and_file_objects(tmp_path):
     assert isinstance(back["a"], np.ndarray) and back["a"].tolist() == [0.0, 1.0, 2.0]
     assert back["b"][0].dtype == np.int32 and isinstance(back["b"][1], engine.Tensor)
     assert back["c"].shape == (0, 3) and back["c"].dtype == np.bool_
+    assert back["d"].shape == () and back["d"] == 2.5  # 0-d stays 0-d (was (1,))
+    np.testing.assert_array_equal(back["e"], obj["e"])  # a strided view, saved whole
     with open(tmp_path / "f.ngd", "wb") as f:
         engine.save({"w": engine.arange(4)}, f)
     with open(tmp_path / "f.ngd", "rb") as f:

@@ -106,6 +106,36 @@ def test_compiled_matches_eager_on_cuda(spec):
             assert_close(g.cpu(), e.cpu(), 1e-5, 1e-6, what=f"{spec.name} gradient")
 
 
+@pytest.mark.parametrize("reduce, dims, keepdim", [("sum", None, False), ("sum", (1,), False),
+                                                   ("mean", (1, 2), True)])
+def test_a_sum_absorbs_its_chain_on_cuda_in_one_launch(reduce, dims, keepdim):
+    """The fused sum kernel (kernels/cuda/fused.py) equals the chain and the sum kernel
+    launched apart, bit for bit: each thread sums its stride of the reduced axes in the
+    same order; a 0-d input is read as a number; a transposed input is copied first."""
+    from bench.launches import Launches
+
+    def f(x, y, s):
+        chain = (x * y + s).tanh() * 2.0
+        method = getattr(chain, reduce)
+        return method(keepdim=keepdim) if dims is None else method(dims, keepdim)
+
+    compiled = engine.compile(f)
+    rng = np.random.default_rng(0)
+    s = engine.tensor(np.float32(0.5), device="cuda")
+    for transposed in (False, True, False):
+        x, y = (engine.tensor(rng.standard_normal((3, 4, 5)).astype(np.float32),
+                              device="cuda") for _ in range(2))
+        if transposed:
+            x = engine.tensor(rng.standard_normal((5, 4, 3)).astype(np.float32),
+                              device="cuda").permute(2, 1, 0)
+        with Launches() as launches:
+            got = compiled(x, y, s)
+        np.testing.assert_array_equal(got.cpu().numpy(), f(x, y, s).cpu().numpy())
+    assert launches.count == 1 + (reduce == "mean")  # the mean's division: a launch
+    source = compiled.explain().split("forward:")[1]
+    assert f"fused[mul+add+tanh+mul+{reduce}]" in source, source
+
+
 # ---- training ------------------------------------------------------------------------
 
 def _mlp_losses(device, steps=3):
@@ -293,6 +323,10 @@ def test_creation_functions_take_a_device():
     assert engine.eye(3, device="cuda").tolist() == np.eye(3).tolist()
     assert engine.arange(5, device="cuda").tolist() == [0, 1, 2, 3, 4]
     assert engine.linspace(0, 1, 5, device="cuda").tolist() == [0, 0.25, 0.5, 0.75, 1.0]
+    for number in (0.5, np.float32(0.5), np.array(0.5)):  # 0-d stays 0-d (was (1,))
+        scalar = engine.tensor(number, device="cuda")
+        assert scalar.shape == () and scalar.item() == 0.5
+        assert engine.tensor(number).to("cuda").shape == ()
 
 
 def test_indexing_with_device_indices_masks_and_assignment():

@@ -116,20 +116,17 @@ class FusedOp:
 
 class FusedSum(FusedOp):
     """A fused group with the sum (or mean) that reads it: the chain's values are summed
-    as they are computed, never stored (CPU; the group's inputs of its shape, or 0-d
+    as they are computed, never stored (the group's inputs of its shape, or 0-d
     numbers). A mean then divides the sums by `count` with the `div` kernel, as the
     mean's own forward (a sum, then that division) does."""
 
-    def __init__(self, group, dims, keepdim, scalars, count=None):
-        from kernels import cpu
-        from kernels.cpu import fused
-
+    def __init__(self, group, dims, keepdim, scalars, backend, count=None):
         self.op_name = group.op_name[:-1] + ("+sum]" if count is None else "+mean]")
         self.steps = group.steps
-        total = fused.sum_kernel(group.steps, group.n_inputs, group.dtype,
-                                 tuple(sorted(dims)), keepdim, scalars)
-        self.ufunc = total if count is None else lambda *arrays: cpu.div(total(*arrays),
-                                                                          count)
+        total = backend.fused_sum_kernel(group.steps, group.n_inputs, group.dtype,
+                                         tuple(sorted(dims)), keepdim, scalars)
+        self.ufunc = total if count is None else lambda *arrays: backend.div(
+            total(*arrays), count)
 
 
 def uses(graph, outputs):
@@ -183,7 +180,7 @@ def _sums():
 
 
 def _absorbs(graph, node, count, epoch):
-    """A CPU sum (or mean) over some dimensions of a fused group's result that only it
+    """A sum (or mean) over some dimensions of a fused group's result that only it
     reads, in the same stretch between writes, with every group input of the result's
     shape (or a 0-d number, not all of them)."""
     data = graph.nodes[node]
@@ -192,8 +189,8 @@ def _absorbs(graph, node, count, epoch):
     ref = data["inputs"][0]
     source = producer(ref)
     group = graph.nodes[source]
-    return (data["device"].type == "cpu" and not is_aux(ref) and "members" in group
-            and group["op"].types is None and count[source] == 1 and epoch[source] == epoch[node]
+    return (not is_aux(ref) and "members" in group and group["op"].types is None
+            and count[source] == 1 and epoch[source] == epoch[node]
             and bool(data["attrs"]["dims"])
             and data["attrs"].get("dtype", group["dtype"]) == group["dtype"]
             and group["phase"] == data["phase"]
@@ -210,7 +207,7 @@ def _absorb(graph, node):
     scalars = frozenset(i for i, r in enumerate(group["inputs"])
                         if _shape(graph, producer(r)) == () != group["shape"])
     op = FusedSum(group["op"], data["attrs"]["dims"], data["attrs"]["keepdim"], scalars,
-                  data["attrs"].get("count"))
+                  data["backend"], data["attrs"].get("count"))
     absorbed = dict(data, op=op, inputs=list(group["inputs"]), attrs={},
                     members=group["members"] + [node], fresh=True, reduces=True)
     graph.remove_node(source)

@@ -1,6 +1,6 @@
 """The CPU backend: every name in `kernels.interface.REQUIRED`, over numpy arrays."""
 from .elementwise import *  # noqa: F401,F403 - one kernel per name in kernels.scalar
-from .fused import kernel as fused_kernel  # noqa: F401 - engine.compile's fused groups
+from .fused import kernel as fused_kernel, sum_kernel as fused_sum_kernel  # noqa: F401 - engine.compile's fused groups
 from .inplace import add_, div_, mul_, sub_  # noqa: F401
 from .linalg import cholesky, det, eigh, inv, matmul, qr, slogdet, solve, svd  # noqa: F401
 from .window import fold, unfold  # noqa: F401

@@ -113,5 +113,5 @@ def _build():
 
 
 globals().update(_build())
-fused_kernel = None  # engine.compile leaves narrow values out of its fused groups
+fused_kernel = fused_sum_kernel = None  # engine.compile leaves narrow values unfused
 name = "cpu"

@@ -8,7 +8,7 @@ from .runtime import SIMULATED, synchronize  # noqa: F401 - first: it makes numb
 from .allocator import empty_cache, memory_allocated, memory_reserved  # noqa: F401
 from .array import CudaArray, empty  # noqa: F401
 from .elementwise import *  # noqa: F401,F403 - one kernel per name in kernels.scalar
-from .fused import kernel as fused_kernel  # noqa: F401 - engine.compile's fused groups
+from .fused import kernel as fused_kernel, sum_kernel as fused_sum_kernel  # noqa: F401 - engine.compile's fused groups
 from .indexing import getitem, index_add, setitem  # noqa: F401
 from .layout import broadcast_to, copy, diagonal, permute, reshape  # noqa: F401
 from .linalg import cholesky, det, eigh, inv, matmul, qr, slogdet, solve, svd  # noqa: F401

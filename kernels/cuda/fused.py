@@ -5,14 +5,25 @@ a whole chain, broadcasting and strided operands read in place as for any elemen
 
 Each step's value is rounded to the dtype, as the separate kernels would round it. The
 kernels live for the process: numba's CUDA target compiles them on first launch.
+
+`sum_kernel` is a program whose result is summed over some axes as it is computed, in
+the separate sum kernel's order (kernels/cuda/reduce.py), so the values are never stored.
 """
+import numba
 import numpy as np
 
 from .. import program
+from ..reduction import kept_shape
 from . import elementwise
+from .array import empty
+from .blockreduce import block_sum
 from .elementwise import Elementwise
+from .layout import reshape
+from .reduce import RT, _rows, as_akb
+from .runtime import cuda
 
-_loaded = {}
+_loaded = {}  # program text -> its elementwise op
+_sums = {}  # (program text, number inputs) -> its fused sum's kernel
 
 
 def source(steps, n_inputs, dtype, types=None):
@@ -23,19 +34,87 @@ def source(steps, n_inputs, dtype, types=None):
     return "\n".join(lines) + "\n"
 
 
+def _device_fn(steps, n_inputs, dtype, types):
+    """The program as a Python function calling the scalar device functions."""
+    text = source(steps, n_inputs, dtype, types)
+    namespace = {"np": np}
+    namespace.update({name: getattr(elementwise, name).device_fn for name, _ in steps
+                      if name != "astype"})
+    exec(compile(text, "<numbagrad fused CUDA kernel>", "exec"), namespace)
+    return namespace["fused"]
+
+
 def kernel(steps, n_inputs, dtype, types=None):
     """The fused op for a program: called with the group's input arrays, as a CPU ufunc."""
     text = source(steps, n_inputs, dtype, types)
     op = _loaded.get(text)
     if op is None:
-        namespace = {"np": np}
-        namespace.update({name: getattr(elementwise, name).device_fn for name, _ in steps
-                          if name != "astype"})
-        exec(compile(text, "<numbagrad fused CUDA kernel>", "exec"), namespace)
-        fn = namespace["fused"]
+        fn = _device_fn(steps, n_inputs, dtype, types)
         # the result's dtype: the inputs' (one dtype), or the last step's
         fn.returns = "same" if types is None else program.result_dtype(dtype, types)
         fn.arg_types = (None,) * n_inputs
         op = _loaded[text] = Elementwise(fn)
         op.program = (steps, n_inputs, np.dtype(dtype).name, types)  # to make it again
     return op
+
+
+def _sum_source(n_inputs, scalars):
+    """One block per (a, b) row of the (A, K, B) views: each thread sums its stride of K,
+    the block adds the threads' sums. A number input (in `scalars`) is read at its
+    offset; the others at the same place of their views."""
+    reads = ", ".join(f"x{i}[o{i}]" if i in scalars else f"x{i}[o{i} + at]"
+                      for i in range(n_inputs))
+    params = ", ".join(f"x{i}, o{i}" for i in range(n_inputs))
+    return "\n".join([
+        f"def kernel(out, A, K, B, {params}):",
+        "    buf = cuda.shared.array(RT, kind)",
+        "    for row in range(cuda.blockIdx.x, A * B, cuda.gridDim.x):",
+        "        base = (row // B) * K * B + row % B",
+        "        acc = kind(0)",
+        "        for k in range(cuda.threadIdx.x, K, cuda.blockDim.x):",
+        "            at = base + k * B",
+        f"            acc += fused({reads})",
+        "        total = block_sum(buf, acc)",
+        "        if cuda.threadIdx.x == 0:",
+        "            out[row] = total"]) + "\n"
+
+
+def sum_launcher(steps, n_inputs, dtype, scalars):
+    """The kernel of a fused sum, made once per program."""
+    dtype = np.dtype(dtype)
+    key = (source(steps, n_inputs, dtype), tuple(sorted(scalars)))
+    launch = _sums.get(key)
+    if launch is None:
+        namespace = {"cuda": cuda, "RT": RT, "kind": numba.from_dtype(dtype),
+                     "block_sum": block_sum,
+                     "fused": cuda.jit(device=True)(_device_fn(steps, n_inputs, dtype, None))}
+        exec(compile(_sum_source(n_inputs, scalars), "<numbagrad fused CUDA sum>", "exec"),
+             namespace)
+        launch = _sums[key] = cuda.jit(namespace["kernel"])
+        launch.program = (steps, n_inputs, dtype.name, sorted(scalars))  # to make it again
+    return launch
+
+
+def sum_kernel(steps, n_inputs, dtype, axes, keepdims, scalars):
+    """sum(program(inputs), axes) in one launch, for inputs of one shape and dtype but
+    the 0-d ones whose indices are `scalars`: the arguments the CPU's sum_kernel takes."""
+    dtype = np.dtype(dtype)
+    launch = sum_launcher(steps, n_inputs, dtype, scalars)
+    full = next(i for i in range(n_inputs) if i not in scalars)
+
+    def run(*arrays):
+        shape = arrays[full].shape
+        for i, a in enumerate(arrays):  # the kernel reads every input at every index
+            if a.shape != (() if i in scalars else shape) or a.dtype != dtype:
+                raise ValueError(f"fused sum: input {i} is {a.dtype} of shape {a.shape}, "
+                                 f"the program needs {dtype} of shape "
+                                 f"{() if i in scalars else shape}")
+        views = [a if i in scalars else as_akb(a, axes) for i, a in enumerate(arrays)]
+        A, K, B = views[full].shape
+        out = empty((A, B), dtype)
+        if out.size:
+            launch[_rows(views[full])](out.buffer, A, K, B,
+                                       *[v for view in views for v in (view.buffer, view.offset)])
+        return reshape(out, kept_shape(shape, axes, keepdims))
+
+    return run

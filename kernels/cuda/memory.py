@@ -57,8 +57,9 @@ def eye(n, m, dtype):
 
 
 def from_numpy(array):
-    """A device copy of a host array."""
-    array = np.ascontiguousarray(array)
+    """A device copy of a host array (np.asarray, not ascontiguousarray, which makes a
+    0-d array 1-d)."""
+    array = np.asarray(array, order="C")
     out = empty(array.shape, array.dtype)
     if out.size:
         out.buffer[:out.size].copy_to_device(array.reshape(-1))
