@@ -54,7 +54,7 @@ def _kernels(dtype):
                 losses[i] = kind(weight[t] * ((m - x[i * C + t]) + math.log(s)))
 
     @cuda.jit
-    def grad_rows(g, x, target, weight, ignore_index, N, C, out):
+    def grad_rows(g, g_at, g_step, x, target, weight, ignore_index, N, C, out):
         buf = cuda.shared.array(RT, numba.float64)
         for i in range(cuda.blockIdx.x, N, cuda.gridDim.x):
             t = target[i]
@@ -64,10 +64,11 @@ def _kernels(dtype):
                     out[base + j] = 0
                 continue
             m, s = _row_stats(buf, x, i, C)
-            scale = g[i] * weight[t] / s
+            gi = g[g_at + i * g_step]
+            scale = gi * weight[t] / s
             for j in range(cuda.threadIdx.x, C, cuda.blockDim.x):
                 p = math.exp(x[base + j] - m) * scale
-                out[base + j] = p - g[i] * weight[t] if j == t else p
+                out[base + j] = p - gi * weight[t] if j == t else p
 
     return rows, grad_rows
 
@@ -99,11 +100,13 @@ def cross_entropy_rows(x, target, weight, ignore_index):
 
 
 def cross_entropy_backward_rows(g, x, target, weight, ignore_index):
-    """d(sum_i g_i loss_i)/dx = g_i weight[t_i] (softmax(x_i) - onehot(t_i))."""
+    """d(sum_i g_i loss_i)/dx = g_i weight[t_i] (softmax(x_i) - onehot(t_i)). g is read
+    through its stride: the mean's gradient, one number expanded to N, is not copied."""
     N, C = x.shape
     check_indices("cross_entropy", to_numpy(target), C, ignore_index)
     out = empty((N, C), x.dtype)
     if N:
-        _keep, buffers = _fresh(g, x, target, weight)
-        _kernels(x.dtype)[1][_launch(N)](*buffers, ignore_index, N, C, out.buffer)
+        _keep, buffers = _fresh(x, target, weight)
+        _kernels(x.dtype)[1][_launch(N)](g.buffer, g.offset, g.strides[0], *buffers,
+                                         ignore_index, N, C, out.buffer)
     return out
