@@ -18,3 +18,11 @@ def check_indices(name, indices, size, ignore=None):
                                                        else True)]
     if bad.size:
         raise IndexError(f"{name}: index {int(bad.flat[0])} is out of bounds for size {size}")
+
+
+def check_rows(name, rows, values):
+    """ValueError unless `rows` (R, n) and `values` (R, m) are matrices with as many rows:
+    a search kernel reads row i // m of `rows` for the i-th value."""
+    if len(rows.shape) != 2 or len(values.shape) != 2 or rows.shape[0] != values.shape[0]:
+        raise ValueError(f"{name}: expected sorted rows (R, n) and values (R, m), got "
+                         f"shapes {tuple(rows.shape)} and {tuple(values.shape)}")

@@ -111,27 +111,6 @@ def test_assert_close_options_in_words():
         engine.testing.assert_close(engine.ones(1), engine.zeros(1), msg="custom")
 
 
-SEARCH_CASES = [
-    (lambda m: m.searchsorted(m.tensor([1, 3, 5, 7]), m.tensor([[3, 6, 9], [0, 1, 7]]))),
-    (lambda m: m.searchsorted(m.tensor([1, 3, 5, 7]), m.tensor([[3, 6, 9]]), right=True)),
-    (lambda m: m.searchsorted(m.tensor([[1., 3, 5], [2, 4, 6]]), m.tensor([[3., 6], [1, 4]]),
-                              side="right")),
-    (lambda m: m.searchsorted(m.tensor([1, 3, 5]), 4)),
-    (lambda m: m.searchsorted(m.tensor([5, 1, 3]), m.tensor([2, 4]),
-                              sorter=m.tensor([1, 2, 0]))),
-    (lambda m: m.searchsorted(m.tensor([1, 3]), m.tensor([2]), out_int32=True)),
-    (lambda m: m.bucketize(m.tensor([[1, 5], [4, 0]]), m.tensor([0, 2, 4]))),
-    (lambda m: m.bucketize(m.tensor([1., 5, 4]), m.tensor([0., 2, 4]), right=True)),
-]
-
-
-@pytest.mark.parametrize("case", SEARCH_CASES)
-def test_searchsorted_and_bucketize_match_torch(case):
-    ours, theirs = case(engine), case(torch)
-    assert str(ours.dtype) == str(theirs.dtype)
-    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
-
-
 @pytest.mark.parametrize("kwargs", [{}, {"n": 2}, {"dim": 0}, {"n": 3, "dim": 1},
                                     {"prepend": "p"}, {"append": "a", "n": 2}])
 def test_diff_values_and_gradients_match_torch(kwargs):

@@ -1,15 +1,24 @@
-"""searchsorted, bucketize and diff, in engine ops (no kernels of their own).
+"""searchsorted and bucketize (a binary-search kernel), and diff (engine ops).
 
-A value's place in a sorted row is how many of the row's entries lie below it (or at
-or below it, side="right"): one comparison of every value with every entry, then a sum.
-That costs values x entries, fine for the bin edges and class boundaries programs pass;
-a binary-search kernel would be the step up for long sorted rows.
+A value's place in a sorted row is found by binary search (`kernels/search.py`), the
+steps PyTorch's search takes, so rows that are not quite sorted (a NaN, a sorter that
+does not sort) give PyTorch's answers too: O(log n) per value, no matrix of
+comparisons.
 """
+import math
+
 from .. import dtypes
 from ..tensor import Tensor
-from .operands import scalar
+from .operands import promote
+from .primitive import Primitive as P
 from .registry import public
 from .shape import cat
+
+_search = P("searchsorted", lambda K, rows, values, *, right: K.searchsorted(rows, values, right))
+
+
+def _refuse(message):
+    raise RuntimeError(f"torch.searchsorted(): {message}")
 
 
 @public(out=True)
@@ -24,20 +33,38 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
             raise RuntimeError("searchsorted: side and right can't be set to opposites, got "
                                "side of left while right was True")
         right = side == "right"
-    values = input if isinstance(input, Tensor) else scalar(input, sorted_sequence.dtype,
-                                                             sorted_sequence.device)
+    if not isinstance(sorted_sequence, Tensor):
+        raise TypeError(f"searchsorted(): sorted_sequence must be a Tensor, got "
+                        f"{type(sorted_sequence).__name__}")
+    rows = sorted_sequence
+    if rows.dim() == 0:
+        _refuse("boundaries tensor should have positive dimension, but got 0 dimension")
     if sorter is not None:
-        sorted_sequence = sorted_sequence.gather(-1, sorter)
-    if sorted_sequence.dim() > 1 and tuple(sorted_sequence.shape[:-1]) != \
-            tuple(values.shape[:-1]):
-        raise RuntimeError(f"searchsorted: the leading dimensions of sorted_sequence "
-                           f"{tuple(sorted_sequence.shape)} and input {tuple(values.shape)} "
-                           f"must match")
-    rows, columns = sorted_sequence.unsqueeze(-2), values.unsqueeze(-1)  # (.., 1, n), (.., m, 1)
-    places = (rows <= columns if right else rows < columns).sum(-1)
-    if values.dim() == 0 and places.dim():
-        places = places.reshape(())
-    return places.to(dtypes.int32 if out_int32 else dtypes.int64)
+        if tuple(sorter.shape) != tuple(rows.shape):
+            _refuse(f"boundary and sorter must have the same size, but got boundary tensor "
+                    f"{list(rows.shape)} and sorter tensor {list(sorter.shape)}")
+        if sorter.dtype is not dtypes.int64:
+            _refuse(f"sorter must be a tensor of long dtype but got {sorter.dtype}")
+        if sorter.numel() and not (0 <= sorter.min().item() and
+                                   sorter.max().item() < rows.shape[-1]):
+            _refuse("sorter index out of range")
+        rows = rows.gather(-1, sorter)
+    rows, values = promote("searchsorted", rows, input)
+    if values.dim() == 0 and rows.dim() > 1:
+        _refuse(f"input value can be a scalar only when boundaries tensor dimension is 1, "
+                f"but we got boundaries tensor dim({rows.dim()}) and input value's "
+                f"dim(0) numel(1)")
+    if rows.dim() > 1 and tuple(rows.shape[:-1]) != tuple(values.shape[:-1]):
+        _refuse(f"boundaries tensor should be 1 dimension or the first N-1 dimensions of "
+                f"boundaries tensor and input value tensor must match, but we got boundaries "
+                f"tensor {list(rows.shape)} and input value tensor {list(values.shape)}")
+    if rows.dtype is dtypes.bool_:
+        raise NotImplementedError("searchsorted: not implemented for 'Bool'")
+    count = math.prod(rows.shape[:-1])  # a 1-d sequence is one row for every value
+    places = _search(rows.reshape(count, rows.shape[-1]),
+                     values.reshape(count, values.numel() // count if count else 0),
+                     right=right).reshape(values.shape)
+    return places if not out_int32 else places.to(dtypes.int32)
 
 
 @public(out=True)

@@ -17,7 +17,7 @@ from .memory import (  # noqa: F401
 from .random import bernoulli, generator, multinomial, normal, randint, uniform  # noqa: F401
 from .reduce import (  # noqa: F401
     amax, amin, argsort, cumsum, gather, log_softmax, log_softmax_backward, logsumexp, max_along,
-    min_along, scatter_add, softmax, softmax_backward, sum,
+    min_along, scatter_add, searchsorted, softmax, softmax_backward, sum,
 )
 
 name = "cpu"

@@ -9,9 +9,12 @@ import math
 
 import numpy as np
 from numba import njit
+from numba.extending import register_jitable
 
-from ..bounds import check_indices
+from .. import search
+from ..bounds import check_indices, check_rows
 from ..reduction import extremes, kept_shape
+from . import revision
 from .quiet import call_quietly
 
 # Reassociation lets LLVM vectorise the sums; NaN and inf keep their IEEE meaning.
@@ -226,6 +229,35 @@ def argsort(x, axis, descending=False):
         return np.argsort(x, axis=axis, kind="stable").astype(np.int64, copy=False)
     backwards = np.argsort(np.flip(x, axis), axis=axis, kind="stable")
     return np.ascontiguousarray(np.flip(x.shape[axis] - 1 - backwards, axis), np.int64)
+
+
+def _rows_search():
+    """search.place in a loop over the values; `source`, the digest of search.py, keys
+    numba's cache (see `revision`)."""
+    place = register_jitable(search.place)
+    source = revision.of(search)
+
+    @njit(cache=True)
+    def each(rows, values, out, n, m, right):
+        source  # a cell, so in the cache key
+        for i in range(values.size):
+            out[i] = place(rows, (i // m) * n, n, values[i], right)
+
+    return each
+
+
+_search_rows = _rows_search()
+
+
+def searchsorted(rows, values, right):
+    """For values (R, m) of the dtype of the sorted rows (R, n): each value's place in
+    its row (int64, (R, m)), by binary search."""
+    check_rows("searchsorted", rows, values)
+    out = np.empty(values.shape, np.int64)
+    _search_rows(np.ascontiguousarray(rows).reshape(-1),
+                 np.ascontiguousarray(values).reshape(-1), out.reshape(-1), rows.shape[1],
+                 values.shape[1], right)
+    return out
 
 
 def gather(x, axis, index):

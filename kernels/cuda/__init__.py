@@ -26,7 +26,7 @@ from .random import bernoulli, generator, multinomial, normal, randint, uniform 
 from .pinned import from_pinned, is_pinned, pinned_empty, to_pinned  # noqa: F401 - host memory
 from .reduce import (  # noqa: F401
     amax, amin, argsort, cumsum, gather, log_softmax, log_softmax_backward, logsumexp, max_along,
-    min_along, scatter_add, softmax, softmax_backward, sum,
+    min_along, scatter_add, searchsorted, softmax, softmax_backward, sum,
 )
 
 name = "cuda"

@@ -12,7 +12,8 @@ import math
 import numba
 import numpy as np
 
-from ..bounds import check_indices
+from .. import search
+from ..bounds import check_indices, check_rows
 from ..reduction import extremes, kept_shape
 from . import elementwise as ew
 from .array import empty
@@ -194,10 +195,15 @@ def _softmax_backward_kernel(dtype):
     return kernel
 
 
+def _fresh(x):
+    """x contiguous and starting at offset 0 (kernels index its buffer from 0)."""
+    x = contiguous(x)
+    return x if x.offset == 0 else ew.identity(x, out=empty(x.shape, x.dtype))
+
+
 def _fresh_akb(x, axis):
-    """x as a contiguous (A, K, B) array starting at offset 0 (kernels index from 0)."""
-    view = as_akb(x, (axis,))
-    return view if view.offset == 0 else ew.identity(view, out=empty(view.shape, x.dtype))
+    """x as a contiguous (A, K, B) array starting at offset 0."""
+    return _fresh(as_akb(x, (axis,)))
 
 
 def _softmax(x, axis, log):
@@ -296,6 +302,30 @@ def argsort(x, axis, descending=False):
         _argsort_akb[grid(out.size)](view.buffer, out.buffer, view.shape[1], view.shape[2],
                                      out.size, descending)
     return reshape(out, x.shape)
+
+
+_place = cuda.jit(device=True)(search.place)
+
+
+@cuda.jit
+def _search_rows(rows, values, out, n, m, size, right):
+    """One thread per value: search.place in the value's row."""
+    i = cuda.grid(1)
+    while i < size:
+        out[i] = _place(rows, (i // m) * n, n, values[i], right)
+        i += cuda.gridsize(1)
+
+
+def searchsorted(rows, values, right):
+    """For values (R, m) of the dtype of the sorted rows (R, n): each value's place in
+    its row (int64, (R, m)), by binary search."""
+    check_rows("searchsorted", rows, values)
+    out = empty(values.shape, np.int64)
+    if out.size:
+        rows, values = _fresh(rows), _fresh(values)
+        _search_rows[grid(out.size)](rows.buffer, values.buffer, out.buffer, rows.shape[1],
+                                     values.shape[1], out.size, right)
+    return out
 
 
 @cuda.jit
