@@ -276,6 +276,34 @@ def test_an_optimizer_step_is_one_launch_for_up_to_8_parameters():
         assert counted.count == launches, foreach
 
 
+@pytest.mark.parametrize("blocks", [1, 3])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_a_reduced_cross_entropy_is_one_launch_and_the_cpus_loss(monkeypatch, blocks, reduction):
+    """Each block sums its rows and the last to finish adds the blocks' sums: with 3
+    blocks (the simulator's default is 1) the ticket passes between them, and is back at
+    0 for the next launch, whose loss is the same."""
+    from bench.launches import Launches
+    from kernels.cuda import loss
+
+    monkeypatch.setattr(loss, "MAX_BLOCKS", blocks)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((7, 5)).astype(np.float32)
+    target = np.array([0, 4, -100, 2, 2, -100, 1])
+    weight = rng.uniform(0.5, 2.0, 5).astype(np.float32)
+    F = engine.nn.functional
+    expected = F.cross_entropy(engine.tensor(x), engine.tensor(target), engine.tensor(weight),
+                               reduction=reduction)
+    args = [engine.tensor(a, device="cuda") for a in (x, target, weight)]
+    for _ in range(2):
+        with Launches() as counted:
+            got = F.cross_entropy(*args, reduction=reduction)
+        assert counted.count == 1
+        assert_close(got.cpu(), expected, 1e-6, 1e-6, what=reduction)
+    everything_ignored = engine.full((7,), -100, device="cuda")
+    got = F.cross_entropy(args[0], everything_ignored, reduction=reduction).item()
+    assert np.isnan(got) if reduction == "mean" else got == 0.0
+
+
 def test_module_to_moves_parameters_in_place_and_back():
     model = nn.Linear(3, 2)
     weight = model.weight

@@ -250,10 +250,11 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 # ---- fused cross-entropy for (N, C) logits and class indices -------------------------
 
 def _ce_forward(K, x, t, w, *, ignore_index, reduction):
-    losses, weights = K.cross_entropy_rows(x, t, w, ignore_index)
-    total_weight = K.sum(weights, (0,))
-    return (reduce_array(K, losses, reduction, denominator=total_weight),
-            {"total_weight": total_weight})
+    if reduction == "none":
+        losses, weights = K.cross_entropy_rows(x, t, w, ignore_index)
+        return losses, {"total_weight": K.sum(weights, (0,))}
+    loss, total_weight = K.cross_entropy_reduced(x, t, w, ignore_index, reduction == "mean")
+    return loss, {"total_weight": total_weight}
 
 
 def _row_grads(g, n, total_weight, reduction):

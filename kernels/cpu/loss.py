@@ -9,6 +9,8 @@ import numpy as np
 from numba import njit
 
 from ..bounds import check_indices
+from .elementwise import div
+from .reduce import sum as sum_axes
 
 
 @njit(cache=True)
@@ -65,6 +67,14 @@ def cross_entropy_rows(x, target, weight, ignore_index):
     weights = np.empty(x.shape[0], x.dtype)
     _rows(x, target, weight, ignore_index, losses, weights)
     return losses, weights
+
+
+def cross_entropy_reduced(x, target, weight, ignore_index, mean):
+    """(the sum of the rows' losses, or their weighted mean; the sum of their weights), as
+    0-d arrays: the rows' losses and weights, then the sum kernel over each."""
+    losses, weights = cross_entropy_rows(x, target, weight, ignore_index)
+    total, total_weight = sum_axes(losses, (0,)), sum_axes(weights, (0,))
+    return (div(total, total_weight) if mean else total), total_weight
 
 
 def cross_entropy_backward_rows(g, x, target, weight, ignore_index):

@@ -2,13 +2,17 @@
 
 Each row's max and sum of exponentials are block reductions in shared memory; the
 forward writes one loss and one weight per row, the backward the row's gradient,
-with no (N, C) array of log-probabilities in between.
+with no (N, C) array of log-probabilities in between. A mean or summed loss is one
+launch too: each block sums its rows, and the last block to finish adds the blocks'
+sums in block order (so the result is the same at every run) and divides.
 """
 import functools
 import math
 
 import numba
+import numpy as np
 
+from .. import scalar
 from ..bounds import check_indices
 from .array import empty
 from .memory import to_numpy
@@ -34,6 +38,20 @@ def _row_stats(buf, x, row, C):
     return m, block_sum(buf, s)
 
 
+@cuda.jit(device=True)
+def _row_loss(buf, x, target, weight, ignore_index, i, C):
+    """(weight[t] * (logsumexp(x_i) - x_i[t]), weight[t]) for row i, (0, 0) where its
+    target is ignored; every thread of the block gets them."""
+    t = target[i]
+    if t == ignore_index:
+        return 0.0, 0.0
+    m, s = _row_stats(buf, x, i, C)
+    return weight[t] * ((m - x[i * C + t]) + math.log(s)), weight[t]  # exact for huge m
+
+
+_div = cuda.jit(device=True)(scalar.div)
+
+
 @functools.cache
 def _kernels(dtype):
     kind = numba.from_dtype(dtype)
@@ -42,16 +60,36 @@ def _kernels(dtype):
     def rows(x, target, weight, ignore_index, N, C, losses, weights):
         buf = cuda.shared.array(RT, numba.float64)
         for i in range(cuda.blockIdx.x, N, cuda.gridDim.x):
-            t = target[i]
-            if t == ignore_index:
-                if cuda.threadIdx.x == 0:
-                    losses[i] = 0
-                    weights[i] = 0
-                continue
-            m, s = _row_stats(buf, x, i, C)
+            loss, w = _row_loss(buf, x, target, weight, ignore_index, i, C)
             if cuda.threadIdx.x == 0:
-                weights[i] = weight[t]
-                losses[i] = kind(weight[t] * ((m - x[i * C + t]) + math.log(s)))
+                losses[i] = kind(loss)
+                weights[i] = w
+
+    @cuda.jit
+    def reduced(x, target, weight, ignore_index, N, C, mean, partials, ticket, out,
+                out_weight):
+        buf = cuda.shared.array(RT, numba.float64)
+        total = 0.0
+        total_weight = 0.0
+        for i in range(cuda.blockIdx.x, N, cuda.gridDim.x):
+            loss, w = _row_loss(buf, x, target, weight, ignore_index, i, C)
+            total += kind(loss)  # each row's loss rounded as `rows` writes it
+            total_weight += w
+        if cuda.threadIdx.x == 0:
+            b = cuda.blockIdx.x
+            partials[2 * b] = total
+            partials[2 * b + 1] = total_weight
+            cuda.threadfence()  # the sums are seen before the ticket is taken
+            if cuda.atomic.add(ticket, 0, 1) == cuda.gridDim.x - 1:  # the last block
+                total = 0.0
+                total_weight = 0.0
+                for k in range(cuda.gridDim.x):  # atomics read from L2, past any cache
+                    total += cuda.atomic.add(partials, 2 * k, 0.0)
+                    total_weight += cuda.atomic.add(partials, 2 * k + 1, 0.0)
+                summed, weights = kind(total), kind(total_weight)
+                out[0] = kind(_div(summed, weights)) if mean else summed
+                out_weight[0] = weights
+                ticket[0] = 0  # for the next launch: kernels on a stream run in order
 
     @cuda.jit
     def grad_rows(g, g_at, g_step, x, target, weight, ignore_index, N, C, out):
@@ -70,7 +108,13 @@ def _kernels(dtype):
                 p = math.exp(x[base + j] - m) * scale
                 out[base + j] = p - gi * weight[t] if j == t else p
 
-    return rows, grad_rows
+    return rows, grad_rows, reduced
+
+
+@functools.cache
+def _ticket():
+    """The counter the blocks of a reduced loss take turns on, zero between launches."""
+    return cuda.to_device(np.zeros(1, np.int32))
 
 
 def _fresh(*arrays):
@@ -97,6 +141,21 @@ def cross_entropy_rows(x, target, weight, ignore_index):
         _kernels(x.dtype)[0][_launch(N)](*buffers, ignore_index, N, C, losses.buffer,
                                          weights.buffer)
     return losses, weights
+
+
+def cross_entropy_reduced(x, target, weight, ignore_index, mean):
+    """(the sum of the rows' losses, or their weighted mean; the sum of their weights), as
+    0-d arrays, in one launch."""
+    N, C = x.shape
+    check_indices("cross_entropy", to_numpy(target), C, ignore_index)
+    out, out_weight = empty((), x.dtype), empty((), x.dtype)
+    blocks, threads = _launch(N)
+    partials = empty((2 * blocks,), np.float64)
+    _keep, buffers = _fresh(x, target, weight)
+    _kernels(x.dtype)[2][blocks, threads](*buffers, ignore_index, N, C, mean,
+                                          partials.buffer, _ticket(), out.buffer,
+                                          out_weight.buffer)
+    return out, out_weight
 
 
 def cross_entropy_backward_rows(g, x, target, weight, ignore_index):
