@@ -26,3 +26,18 @@ def check_rows(name, rows, values):
     if len(rows.shape) != 2 or len(values.shape) != 2 or rows.shape[0] != values.shape[0]:
         raise ValueError(f"{name}: expected sorted rows (R, n) and values (R, m), got "
                          f"shapes {tuple(rows.shape)} and {tuple(values.shape)}")
+
+
+def check_classes(x, target, weight, ignore_index, host_target, grad=None):
+    """ValueError unless logits x (N, C) come with N targets and C class weights (and, in
+    backward, N gradients), and IndexError unless every target (`host_target`, the
+    targets on the host) is a class or `ignore_index`: the cross-entropy kernels read
+    target[i], grad[i], x[i, target[i]] and weight[target[i]] for each row unchecked."""
+    N, C = x.shape
+    if (tuple(target.shape) != (N,) or tuple(weight.shape) != (C,)
+            or (grad is not None and tuple(grad.shape) != (N,))):
+        raise ValueError(f"cross_entropy: expected {N} targets, {C} class weights (and {N} "
+                         f"gradients) for logits of shape {tuple(x.shape)}, got shapes "
+                         f"{tuple(target.shape)}, {tuple(weight.shape)}"
+                         f"{'' if grad is None else f' and {tuple(grad.shape)}'}")
+    check_indices("cross_entropy", host_target, C, ignore_index)

@@ -784,6 +784,29 @@ def test_a_replay_cannot_hand_a_kernel_an_out_of_range_index():
     assert losses[0] == 0.0  # ignore_index is not out of range
 
 
+@pytest.mark.parametrize("device", ["cpu"] + (["cuda"] if engine.cuda.is_available() else []))
+def test_the_cross_entropy_kernels_refuse_arrays_that_do_not_fit_the_logits(device):
+    """Each row reads its target, gradient and class weight unchecked: too few of any is
+    refused before a kernel runs, in every entry point."""
+    K = engine.ones(1, device=device)._backend
+
+    def arrays(*shapes):
+        return [engine.zeros(s, dtype=engine.int64 if k == 1 else engine.float32,
+                             device=device)._data for k, s in enumerate(shapes)]
+
+    calls = [lambda x, t, w, g: K.cross_entropy_rows(x, t, w, -100),
+             lambda x, t, w, g: K.cross_entropy_reduced(x, t, w, -100, True),
+             lambda x, t, w, g: K.cross_entropy_backward_rows(g, x, t, w, -100)]
+    for shapes in [((4, 3), (3,), (3,), (4,)), ((4, 3), (4,), (2,), (4,))]:
+        for call in calls:
+            with pytest.raises(ValueError, match=r"cross_entropy: expected 4 targets, 3 class "
+                                                 r"weights \(and 4 gradients\) for logits of "
+                                                 r"shape \(4, 3\)"):
+                call(*arrays(*shapes))
+    with pytest.raises(ValueError, match=r"got shapes \(4,\), \(3,\) and \(1,\)"):
+        calls[2](*arrays((4, 3), (4,), (3,), (1,)))
+
+
 def test_a_compiled_function_inside_another_trace_ends_that_trace():
     inner = engine.compile(lambda x: x * 2)
     outer = engine.compile(lambda x: inner(x) + 1)

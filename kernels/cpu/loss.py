@@ -8,7 +8,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ..bounds import check_indices
+from ..bounds import check_classes
 from .elementwise import div
 from .reduce import sum as sum_axes
 
@@ -61,7 +61,7 @@ def _grad_rows(g, x, target, weight, ignore_index, out):
 
 def cross_entropy_rows(x, target, weight, ignore_index):
     """(losses, weights) per row: weight[t] * (logsumexp(x_i) - x_i[t]), 0 where ignored."""
-    check_indices("cross_entropy", target, x.shape[1], ignore_index)
+    check_classes(x, target, weight, ignore_index, target)
     x = np.ascontiguousarray(x)
     losses = np.empty(x.shape[0], x.dtype)
     weights = np.empty(x.shape[0], x.dtype)
@@ -79,7 +79,7 @@ def cross_entropy_reduced(x, target, weight, ignore_index, mean):
 
 def cross_entropy_backward_rows(g, x, target, weight, ignore_index):
     """d(sum_i g_i loss_i)/dx = g_i weight[t_i] (softmax(x_i) - onehot(t_i))."""
-    check_indices("cross_entropy", target, x.shape[1], ignore_index)
+    check_classes(x, target, weight, ignore_index, target, g)
     x = np.ascontiguousarray(x)
     out = np.empty(x.shape, x.dtype)
     _grad_rows(np.ascontiguousarray(g), x, target, weight, ignore_index, out)

@@ -13,7 +13,7 @@ import numba
 import numpy as np
 
 from .. import scalar
-from ..bounds import check_indices
+from ..bounds import check_classes
 from .array import empty
 from .memory import to_numpy
 from .blockreduce import block_max, block_sum
@@ -134,7 +134,7 @@ def _launch(n):
 def cross_entropy_rows(x, target, weight, ignore_index):
     """(losses, weights) per row: weight[t] * (logsumexp(x_i) - x_i[t]), 0 where ignored."""
     N, C = x.shape
-    check_indices("cross_entropy", to_numpy(target), C, ignore_index)
+    check_classes(x, target, weight, ignore_index, to_numpy(target))
     losses, weights = empty((N,), x.dtype), empty((N,), x.dtype)
     if N:
         _keep, buffers = _fresh(x, target, weight)
@@ -147,7 +147,7 @@ def cross_entropy_reduced(x, target, weight, ignore_index, mean):
     """(the sum of the rows' losses, or their weighted mean; the sum of their weights), as
     0-d arrays, in one launch."""
     N, C = x.shape
-    check_indices("cross_entropy", to_numpy(target), C, ignore_index)
+    check_classes(x, target, weight, ignore_index, to_numpy(target))
     out, out_weight = empty((), x.dtype), empty((), x.dtype)
     blocks, threads = _launch(N)
     partials = empty((2 * blocks,), np.float64)
@@ -162,7 +162,7 @@ def cross_entropy_backward_rows(g, x, target, weight, ignore_index):
     """d(sum_i g_i loss_i)/dx = g_i weight[t_i] (softmax(x_i) - onehot(t_i)). g is read
     through its stride: the mean's gradient, one number expanded to N, is not copied."""
     N, C = x.shape
-    check_indices("cross_entropy", to_numpy(target), C, ignore_index)
+    check_classes(x, target, weight, ignore_index, to_numpy(target), g)
     out = empty((N, C), x.dtype)
     if N:
         _keep, buffers = _fresh(x, target, weight)
