@@ -39,3 +39,23 @@ def _argument(arg, cast, inputs):
     if isinstance(arg, tuple):
         return inputs[arg[1]] if arg[0] == "in" else f"t{arg[1]}"
     return f"{cast}({arg!r})"
+
+
+def check_adjacent(axes, keep):
+    """A fused sum that keeps its values writes them through an (A, K, B) view of a
+    fresh array: a reshape only when the summed axes are adjacent."""
+    if keep and axes[-1] - axes[0] + 1 != len(axes):
+        raise ValueError(f"fused sum: keeping the values needs adjacent axes, got {axes}")
+
+
+def check_sum_inputs(arrays, scalars, dtype):
+    """The shape of a fused sum's full inputs, after checking that each input has it
+    (or is 0-d, at the indices `scalars`) and the program's dtype: the kernel reads every
+    input at every index."""
+    shape = next(a.shape for i, a in enumerate(arrays) if i not in scalars)
+    for i, a in enumerate(arrays):
+        if a.shape != (() if i in scalars else shape) or a.dtype != dtype:
+            raise ValueError(f"fused sum: input {i} is {a.dtype} of shape {a.shape}, "
+                             f"the program needs {np.dtype(dtype)} of shape "
+                             f"{() if i in scalars else shape}")
+    return shape

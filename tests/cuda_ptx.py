@@ -126,10 +126,10 @@ def _rebuild(identity):
     if kind == "fused_sum":
         from kernels.cuda import fused
 
-        steps, n_inputs, dtype, scalars = identity[1]
+        steps, n_inputs, dtype, scalars, keep = identity[1]
         steps = [(name, [tuple(a) if isinstance(a, list) else a for a in args])
                  for name, args in steps]
-        return fused.sum_launcher(steps, n_inputs, dtype, scalars)
+        return fused.sum_launcher(steps, n_inputs, dtype, scalars, keep)
     module = importlib.import_module(identity[1])
     if kind == "table":
         return getattr(module, identity[2])[identity[3]]

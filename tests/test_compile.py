@@ -573,6 +573,51 @@ def test_a_sum_absorbs_the_elementwise_chain_that_feeds_it(dims, keepdim, reduce
     np.testing.assert_allclose(grads[0].numpy(), grads[1].numpy(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("reduce, dims", [("sum", (0,)), ("mean", (1, 2)), ("sum", None)])
+def test_a_group_whose_values_are_read_too_computes_their_sum_on_the_way(reduce, dims):
+    """A bias gradient's pattern: a chain's values go to a product (through a transpose,
+    a view) and to a sum over adjacent dims, with a write (a .grad) in between. The group
+    keeps its values and sums them as it computes them (one kernel, the sum its extra
+    array), as eager's kernels compute them, bit for bit."""
+    w = engine.tensor(np.linspace(-1, 1, 20).reshape(5, 4), requires_grad=True)
+
+    def f(x, y):
+        chain = (x * y + 0.5).tanh()
+        product = chain.reshape(-1, 5) @ engine.ones(5, 2, dtype=engine.float64)
+        (product.sum() * w).sum().backward()  # a write between the group and the sum
+        method = getattr(chain, reduce)
+        return product.transpose(0, 1) * 2, (method() if dims is None else method(dims)) * 3
+
+    compiled = engine.compile(f)
+    for seed in range(2):
+        rng = np.random.default_rng(seed)
+        x, y = (engine.tensor(rng.standard_normal((3, 4, 5))) for _ in range(2))
+        w.grad = None
+        got = compiled(x, y)
+        got_grad = w.grad.clone()
+        w.grad = None
+        want = f(x, y)
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_array_equal(got_grad.numpy(), w.grad.numpy())
+    source = compiled.explain().split("forward:")[1]
+    assert "= U" in source and f"fused[mul+add+tanh+{reduce}]" in source, source
+    assert re.search(r"v\d+, x\d+ = U\d+\(.*fused\[mul\+add\+tanh\+", source), source
+
+
+def test_a_sum_that_is_a_result_or_over_dims_apart_leaves_the_values_group_alone():
+    def f(x):
+        chain = x.exp() * 2
+        return chain @ engine.ones(5, 1, dtype=engine.float64), chain.sum((0, 2)), chain.sum(1)
+
+    compiled = engine.compile(f)
+    x = engine.tensor(np.random.default_rng(0).standard_normal((3, 4, 5)))
+    for a, b in zip(compiled(x), f(x)):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    source = compiled.explain().split("forward:")[1]
+    assert "fused[exp+mul]" in source and "+sum]" not in source, source
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_a_group_may_change_dtype_on_the_way(dtype):
     """Comparisons, `where` and conversions fuse with arithmetic: the mean's divisor of

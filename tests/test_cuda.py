@@ -136,6 +136,34 @@ def test_a_sum_absorbs_its_chain_on_cuda_in_one_launch(reduce, dims, keepdim):
     assert f"fused[mul+add+tanh+mul+{reduce}]" in source, source
 
 
+@pytest.mark.parametrize("reduce, dims", [("sum", (0,)), ("mean", (1, 2))])
+def test_a_group_read_by_a_product_too_sums_its_values_in_the_same_launch(reduce, dims):
+    """A bias gradient's pattern on CUDA: the chain's values go to a product and to a
+    sum; one launch writes the values and sums them, bit for bit as the chain's kernel
+    and the sum kernel launched apart."""
+    from bench.launches import Launches
+
+    def f(x, y):
+        chain = (x * y + 0.5).tanh()
+        return chain.reshape(-1, 5) @ ones, getattr(chain, reduce)(dims) * 3
+
+    ones = engine.ones(5, 2, device="cuda")
+    compiled = engine.compile(f)
+    rng = np.random.default_rng(0)
+    for _ in range(2):
+        x, y = (engine.tensor(rng.standard_normal((3, 4, 5)).astype(np.float32),
+                              device="cuda") for _ in range(2))
+        got = compiled(x, y)
+        for a, b in zip(got, f(x, y)):
+            np.testing.assert_array_equal(a.cpu().numpy(), b.cpu().numpy())
+    source = compiled.explain().split("forward:")[1]
+    assert f"fused[mul+add+tanh+{reduce}]" in source, source
+    with Launches() as launches:
+        compiled(x, y)
+    # the group with its sum, the product, the sum's * 3; a mean's division
+    assert launches.count == 3 + (reduce == "mean")
+
+
 # ---- training ------------------------------------------------------------------------
 
 def _mlp_losses(device, steps=3):

@@ -50,7 +50,8 @@ def generate(graph, phase, inputs, outputs, name):
             if data["shape"] == () and data["device"].type == "cpu":
                 # a ufunc of 0-d arrays gives a numpy scalar
                 call = f"asarray({call})"
-            lines.append(f"    v{k} = {call}  # {data['op'].op_name}")
+            target = f"v{k}, x{k}" if data["returns_aux"] else f"v{k}"
+            lines.append(f"    {target} = {call}  # {data['op'].op_name}")
             continue
         namespace[f"F{k}"] = data["op"].forward
         namespace[f"K{k}"] = data["backend"]

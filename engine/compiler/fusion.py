@@ -118,15 +118,26 @@ class FusedSum(FusedOp):
     """A fused group with the sum (or mean) that reads it: the chain's values are summed
     as they are computed, never stored (the group's inputs of its shape, or 0-d
     numbers). A mean then divides the sums by `count` with the `div` kernel, as the
-    mean's own forward (a sum, then that division) does."""
+    mean's own forward (a sum, then that division) does. With `keep` (other ops read the
+    group's values too: a bias gradient beside the products that read the same
+    gradient) the values are stored on the way, and the sum is the extra array "sum"."""
 
-    def __init__(self, group, dims, keepdim, scalars, backend, count=None):
+    def __init__(self, group, dims, keepdim, scalars, backend, count=None, keep=False):
         self.op_name = group.op_name[:-1] + ("+sum]" if count is None else "+mean]")
         self.steps = group.steps
-        total = backend.fused_sum_kernel(group.steps, group.n_inputs, group.dtype,
-                                         tuple(sorted(dims)), keepdim, scalars)
-        self.ufunc = total if count is None else lambda *arrays: backend.div(
-            total(*arrays), count)
+        run = backend.fused_sum_kernel(group.steps, group.n_inputs, group.dtype,
+                                       tuple(sorted(dims)), keepdim, scalars, keep)
+
+        def finish(total):
+            return total if count is None else backend.div(total, count)
+
+        if keep:
+            def ufunc(*arrays):
+                values, total = run(*arrays)
+                return values, {"sum": finish(total)}
+            self.ufunc = ufunc
+        else:
+            self.ufunc = run if count is None else lambda *arrays: finish(run(*arrays))
 
 
 def uses(graph, outputs):
@@ -166,8 +177,10 @@ def fuse(graph, outputs):
     for root, members in list(group.items()):
         if members:  # a lone op too: its ufunc is called straight, without the dispatch
             _replace(graph, root, sorted(set(members), key=lambda n: n[1]))
-    for node in sorted(n for n in graph if _absorbs(graph, n, count, epoch)):
-        _absorb(graph, node)
+    outputs = {producer(r) for r in outputs if r is not None}
+    for node in sorted(graph):  # one at a time: an absorbed group absorbs no other sum
+        if node in graph and _absorbs(graph, node, count, epoch, outputs):
+            _absorb(graph, node, keep=count[producer(graph.nodes[node]["inputs"][0])] > 1)
     return graph
 
 
@@ -179,18 +192,27 @@ def _sums():
             reduction._mean_dims)
 
 
-def _absorbs(graph, node, count, epoch):
-    """A sum (or mean) over some dimensions of a fused group's result that only it
-    reads, in the same stretch between writes, with every group input of the result's
-    shape (or a 0-d number, not all of them)."""
+def _absorbs(graph, node, count, epoch, outputs):
+    """A sum (or mean) over some dimensions of a fused group's result, in the same
+    stretch between writes, with every group input of the result's shape (or a 0-d
+    number, not all of them). Where other ops read the group's values too, the group
+    keeps them (`FusedSum`'s keep) and sums them where it computes them: then the summed
+    dimensions must be adjacent and the sum not a result of the function (its readers
+    are rewired to the group); a write between the group and the sum does not matter
+    when every reader of the values makes new memory, so nothing can write into them."""
     data = graph.nodes[node]
     if data["kind"] != "op" or data["op"] not in _sums():
         return False
     ref = data["inputs"][0]
     source = producer(ref)
     group = graph.nodes[source]
-    return (not is_aux(ref) and "members" in group and group["op"].types is None
-            and count[source] == 1 and epoch[source] == epoch[node]
+    dims = sorted(data["attrs"]["dims"])
+    keep = count[source] > 1
+    if keep and (node in outputs or dims[-1] - dims[0] + 1 != len(dims)):
+        return False
+    unseen = keep and _unaliased(graph, source, node, outputs)
+    return (not is_aux(ref) and "members" in group and not group.get("reduces")
+            and group["op"].types is None and (epoch[source] == epoch[node] or unseen)
             and bool(data["attrs"]["dims"])
             and data["attrs"].get("dtype", group["dtype"]) == group["dtype"]
             and group["phase"] == data["phase"]
@@ -199,22 +221,65 @@ def _absorbs(graph, node, count, epoch):
             and any(_shape(graph, producer(r)) == group["shape"] for r in group["inputs"]))
 
 
-def _absorb(graph, node):
-    """Put one FusedSum node, keeping the sum's name, in place of the sum and its group."""
+def _absorb(graph, node, keep):
+    """Put one FusedSum node, keeping the sum's name, in place of the sum and its group;
+    or, to `keep` the group's values, make the group a FusedSum whose extra array "sum"
+    its readers read."""
     data = graph.nodes[node]
     source = producer(data["inputs"][0])
     group = graph.nodes[source]
     scalars = frozenset(i for i, r in enumerate(group["inputs"])
                         if _shape(graph, producer(r)) == () != group["shape"])
     op = FusedSum(group["op"], data["attrs"]["dims"], data["attrs"]["keepdim"], scalars,
-                  data["backend"], data["attrs"].get("count"))
+                  data["backend"], data["attrs"].get("count"), keep)
+    if keep:
+        _keep_values(graph, node, source, op)
+        return
     absorbed = dict(data, op=op, inputs=list(group["inputs"]), attrs={},
-                    members=group["members"] + [node], fresh=True, reduces=True)
+                    members=group["members"] + [node], fresh=True, aliases=False,
+                    reduces=True)
     graph.remove_node(source)
     graph.nodes[node].clear()
     graph.nodes[node].update(absorbed)
     for ref in absorbed["inputs"]:
         graph.add_edge(producer(ref), node, aux=None)
+
+
+def _unaliased(graph, source, total, outputs):
+    """Whether no effect can see the buffer of `source`: every op that reads it (the sum
+    `total` aside), or reads a view of it (a transpose, a reshape), makes memory of its
+    own, and neither it nor a view of it is a result."""
+    seen, stack = set(), [source]
+    while stack:
+        node = stack.pop()
+        if node in outputs:
+            return False
+        for reader in graph.successors(node):
+            if reader == total:
+                continue
+            data = graph.nodes[reader]
+            if data["kind"] != "op":
+                return False
+            if data["aliases"] and reader not in seen:  # a view: follow its readers
+                seen.add(reader)
+                stack.append(reader)
+    return True
+
+
+def _keep_values(graph, node, source, op):
+    """The group at `source` computes the sum at `node` too; the sum's readers read it
+    as the group's extra array."""
+    group = graph.nodes[source]
+    group.update(op=op, members=group["members"] + [node], reduces=True, returns_aux=True,
+                 aux_dtypes={"sum": graph.nodes[node]["dtype"]})
+    for reader in list(graph.successors(node)):
+        data = graph.nodes[reader]
+        data["inputs"] = [(source, "sum") if r == node else r for r in data["inputs"]]
+        if data.get("attr_arrays"):
+            data["attr_arrays"] = {k: (source, "sum") if r == node else r
+                                   for k, r in data["attr_arrays"].items()}
+        graph.add_edge(source, reader, aux="sum")
+    graph.remove_node(node)
 
 
 def _shape(graph, node):
@@ -272,7 +337,8 @@ def _replace(graph, root, members):
         types = None  # one dtype throughout: the program's text says it once
     op = FusedOp([graph.nodes[m]["op"].op_name for m in members], steps, len(inputs),
                  data["dtype"], data["backend"], types)
-    fused = dict(data, op=op, inputs=inputs, attrs={}, members=list(members), fresh=True)
+    fused = dict(data, op=op, inputs=inputs, attrs={}, members=list(members), fresh=True,
+                 aliases=False)
     graph.remove_nodes_from([m for m in members if m != root])
     graph.remove_edges_from(list(graph.in_edges(root)))
     graph.nodes[root].clear()

@@ -174,7 +174,8 @@ class Tracer:
                             dtype=out._data.dtype, shape=out._data.shape,
                             aux_dtypes={name: array.dtype for name, array in
                                         (aux or {}).items() if hasattr(array, "dtype")},
-                            fresh=_fresh(inputs[0]._backend, inputs, out, aux))
+                            fresh=_fresh(inputs[0]._backend, inputs, out, aux),
+                            aliases=_aliases(inputs[0]._backend, inputs, out, aux))
         for source in sources + list(attr_arrays.values()):
             self.graph.add_edge(producer(source), node, aux=source[1] if is_aux(source) else None)
         self._know(out, node)
@@ -304,6 +305,15 @@ def _fresh(backend, inputs, out, aux):
                                         or backend.memory_root(array) is not array):
             return False
     return True
+
+
+def _aliases(backend, inputs, out, aux):
+    """Whether an op's results may share memory with an input (a view, a reshape): a
+    result whose memory has an owner of an input's, or none that can be written."""
+    roots = {id(backend.memory_root(t._data)) for t in inputs}
+    return any(hasattr(array, "shape") and (backend.memory_root(array) is None or
+                                            id(backend.memory_root(array)) in roots)
+               for array in [out._data] + list((aux or {}).values()))
 
 
 def trace_forward(model, args, caller, tracer=None):

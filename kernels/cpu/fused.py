@@ -20,7 +20,7 @@ from .. import program, scalar
 from ..reduction import kept_shape
 from . import revision
 from .elementwise import _numba_name
-from .reduce import as_akb
+from .reduce import as_akb, sum as sum_axes
 
 _loaded = {}
 
@@ -91,19 +91,18 @@ def kernel(steps, n_inputs, dtype, types=None):
     return _load(source(steps, n_inputs, dtype, types)).kernel.ufunc
 
 
-def sum_kernel(steps, n_inputs, dtype, axes, keepdims, scalars):
+def sum_kernel(steps, n_inputs, dtype, axes, keepdims, scalars, keep=False):
     """sum(program(inputs), axes) in one pass, for inputs of one shape but the 0-d ones
-    whose indices are `scalars` (numbers made tensors)."""
+    whose indices are `scalars` (numbers made tensors). With `keep`, (the program's
+    values, their sum): the program's ufunc, then the sum kernel, since the values are
+    seen and the one-pass loop's fast-math may round the chain otherwise."""
+    if keep:
+        return _values_and_sum(kernel(steps, n_inputs, dtype), axes, keepdims)
     compiled = _load(sum_source(steps, n_inputs, dtype, scalars)).kernel
     full = next(i for i in range(n_inputs) if i not in scalars)
 
     def run(*arrays):
-        shape = arrays[full].shape
-        for i, a in enumerate(arrays):  # the kernel reads every input at every index
-            if a.shape != (() if i in scalars else shape) or a.dtype != dtype:
-                raise ValueError(f"fused sum: input {i} is {a.dtype} of shape {a.shape}, "
-                                 f"the program needs {np.dtype(dtype)} of shape "
-                                 f"{() if i in scalars else shape}")
+        shape = program.check_sum_inputs(arrays, scalars, dtype)
         views = [a.reshape(1, 1, 1) if i in scalars else
                  as_akb(a if a.flags.c_contiguous else np.ascontiguousarray(a), axes)
                  for i, a in enumerate(arrays)]
@@ -111,6 +110,14 @@ def sum_kernel(steps, n_inputs, dtype, axes, keepdims, scalars):
         if views[full].size:
             compiled(out, *views)
         return out.reshape(kept_shape(shape, axes, keepdims))
+
+    return run
+
+
+def _values_and_sum(ufunc, axes, keepdims):
+    def run(*arrays):
+        values = ufunc(*arrays)
+        return values, sum_axes(values, axes, keepdims)
 
     return run
 

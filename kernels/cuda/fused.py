@@ -7,7 +7,8 @@ Each step's value is rounded to the dtype, as the separate kernels would round i
 kernels live for the process: numba's CUDA target compiles them on first launch.
 
 `sum_kernel` is a program whose result is summed over some axes as it is computed, in
-the separate sum kernel's order (kernels/cuda/reduce.py), so the values are never stored.
+the separate sum kernel's order (kernels/cuda/reduce.py), so the values are never stored
+(or, with `keep`, stored on the way, for ops that read them beside the sum).
 """
 import numba
 import numpy as np
@@ -23,7 +24,7 @@ from .reduce import RT, _rows, as_akb
 from .runtime import cuda
 
 _loaded = {}  # program text -> its elementwise op
-_sums = {}  # (program text, number inputs) -> its fused sum's kernel
+_sums = {}  # (program text, number inputs, keep) -> its fused sum's kernel
 
 
 def source(steps, n_inputs, dtype, types=None):
@@ -58,63 +59,66 @@ def kernel(steps, n_inputs, dtype, types=None):
     return op
 
 
-def _sum_source(n_inputs, scalars):
+def _sum_source(n_inputs, scalars, keep):
     """One block per (a, b) row of the (A, K, B) views: each thread sums its stride of K,
     the block adds the threads' sums. A number input (in `scalars`) is read at its
-    offset; the others at the same place of their views."""
+    offset; the others at the same place of their views, where `keep` also writes the
+    value into `values` (fresh, at offset 0)."""
     reads = ", ".join(f"x{i}[o{i}]" if i in scalars else f"x{i}[o{i} + at]"
                       for i in range(n_inputs))
-    params = ", ".join(f"x{i}, o{i}" for i in range(n_inputs))
+    params = ", ".join(["out"] + ["values"] * keep + ["A, K, B"] +
+                       [f"x{i}, o{i}" for i in range(n_inputs)])
     return "\n".join([
-        f"def kernel(out, A, K, B, {params}):",
+        f"def kernel({params}):",
         "    buf = cuda.shared.array(RT, kind)",
         "    for row in range(cuda.blockIdx.x, A * B, cuda.gridDim.x):",
         "        base = (row // B) * K * B + row % B",
         "        acc = kind(0)",
         "        for k in range(cuda.threadIdx.x, K, cuda.blockDim.x):",
         "            at = base + k * B",
-        f"            acc += fused({reads})",
+        f"            value = fused({reads})"] + [
+        "            values[at] = value"] * keep + [
+        "            acc += value",
         "        total = block_sum(buf, acc)",
         "        if cuda.threadIdx.x == 0:",
         "            out[row] = total"]) + "\n"
 
 
-def sum_launcher(steps, n_inputs, dtype, scalars):
+def sum_launcher(steps, n_inputs, dtype, scalars, keep=False):
     """The kernel of a fused sum, made once per program."""
     dtype = np.dtype(dtype)
-    key = (source(steps, n_inputs, dtype), tuple(sorted(scalars)))
+    key = (source(steps, n_inputs, dtype), tuple(sorted(scalars)), keep)
     launch = _sums.get(key)
     if launch is None:
         namespace = {"cuda": cuda, "RT": RT, "kind": numba.from_dtype(dtype),
                      "block_sum": block_sum,
                      "fused": cuda.jit(device=True)(_device_fn(steps, n_inputs, dtype, None))}
-        exec(compile(_sum_source(n_inputs, scalars), "<numbagrad fused CUDA sum>", "exec"),
-             namespace)
+        exec(compile(_sum_source(n_inputs, scalars, keep), "<numbagrad fused CUDA sum>",
+                     "exec"), namespace)
         launch = _sums[key] = cuda.jit(namespace["kernel"])
-        launch.program = (steps, n_inputs, dtype.name, sorted(scalars))  # to make it again
+        launch.program = (steps, n_inputs, dtype.name, sorted(scalars), keep)  # to remake it
     return launch
 
 
-def sum_kernel(steps, n_inputs, dtype, axes, keepdims, scalars):
+def sum_kernel(steps, n_inputs, dtype, axes, keepdims, scalars, keep=False):
     """sum(program(inputs), axes) in one launch, for inputs of one shape and dtype but
-    the 0-d ones whose indices are `scalars`: the arguments the CPU's sum_kernel takes."""
+    the 0-d ones whose indices are `scalars`: the arguments the CPU's sum_kernel takes
+    (with `keep`, adjacent axes only: (the program's values, their sum))."""
     dtype = np.dtype(dtype)
-    launch = sum_launcher(steps, n_inputs, dtype, scalars)
+    program.check_adjacent(axes, keep)
+    launch = sum_launcher(steps, n_inputs, dtype, scalars, keep)
     full = next(i for i in range(n_inputs) if i not in scalars)
 
     def run(*arrays):
-        shape = arrays[full].shape
-        for i, a in enumerate(arrays):  # the kernel reads every input at every index
-            if a.shape != (() if i in scalars else shape) or a.dtype != dtype:
-                raise ValueError(f"fused sum: input {i} is {a.dtype} of shape {a.shape}, "
-                                 f"the program needs {dtype} of shape "
-                                 f"{() if i in scalars else shape}")
+        shape = program.check_sum_inputs(arrays, scalars, dtype)
         views = [a if i in scalars else as_akb(a, axes) for i, a in enumerate(arrays)]
         A, K, B = views[full].shape
         out = empty((A, B), dtype)
+        values = empty(shape, dtype) if keep else None
         if out.size:
-            launch[_rows(views[full])](out.buffer, A, K, B,
+            launch[_rows(views[full])](out.buffer, *([values.buffer] if keep else []), A, K, B,
                                        *[v for view in views for v in (view.buffer, view.offset)])
-        return reshape(out, kept_shape(shape, axes, keepdims))
+        total = reshape(out, kept_shape(shape, axes, keepdims))
+        return (values, total) if keep else total
 
     return run
