@@ -208,12 +208,11 @@ def _absorbs(graph, node, count, epoch, outputs):
     group = graph.nodes[source]
     dims = sorted(data["attrs"]["dims"])
     keep = count[source] > 1
-    if keep and (node in outputs or dims[-1] - dims[0] + 1 != len(dims)):
+    if not dims or keep and (node in outputs or dims[-1] - dims[0] + 1 != len(dims)):
         return False
     unseen = keep and _unaliased(graph, source, node, outputs)
     return (not is_aux(ref) and "members" in group and not group.get("reduces")
             and group["op"].types is None and (epoch[source] == epoch[node] or unseen)
-            and bool(data["attrs"]["dims"])
             and data["attrs"].get("dtype", group["dtype"]) == group["dtype"]
             and group["phase"] == data["phase"]
             and all(not is_aux(r) and _shape(graph, producer(r)) in (group["shape"], ())
