@@ -41,13 +41,6 @@ def _argument(arg, cast, inputs):
     return f"{cast}({arg!r})"
 
 
-def check_adjacent(axes, keep):
-    """A fused sum that keeps its values writes them through an (A, K, B) view of a
-    fresh array: a reshape only when the summed axes are adjacent."""
-    if keep and axes[-1] - axes[0] + 1 != len(axes):
-        raise ValueError(f"fused sum: keeping the values needs adjacent axes, got {axes}")
-
-
 def check_sum_inputs(arrays, scalars, dtype):
     """The shape of a fused sum's full inputs, after checking that each input has it
     (or is 0-d, at the indices `scalars`) and the program's dtype: the kernel reads every

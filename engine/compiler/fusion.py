@@ -208,7 +208,7 @@ def _absorbs(graph, node, count, epoch, outputs):
     group = graph.nodes[source]
     dims = sorted(data["attrs"]["dims"])
     keep = count[source] > 1
-    if not dims or keep and (node in outputs or dims[-1] - dims[0] + 1 != len(dims)):
+    if not dims or (keep and (node in outputs or dims[-1] - dims[0] + 1 != len(dims))):
         return False
     unseen = keep and _unaliased(graph, source, node, outputs)
     return (not is_aux(ref) and "members" in group and not group.get("reduces")
