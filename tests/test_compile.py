@@ -687,6 +687,24 @@ def test_the_memory_plan_reuses_dead_buffers_and_only_those():
         assert buffer not in returned
 
 
+def test_a_group_that_keeps_its_sum_writes_into_its_own_memory():
+    """Found by the hypothesis graphs: a group computing its sum too (its values are a
+    result as well) was handed a dead buffer (u's) to write into, which its kernel does
+    not take; only plain groups are."""
+    def f(a, b):
+        u = (a.abs() + 1).log()
+        p, q = u - b, u + a  # results too, so groups of their own: u is dead after them
+        v = (p * q).tanh()
+        return v, v.sum(0) + 1, p, q
+
+    compiled = engine.compile(f)
+    x, y = engine.ones(3, 4), engine.full((3, 4), 0.5)
+    for _ in range(2):
+        for got, want in zip(compiled(x, y), f(x, y)):
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+    assert "+sum]" in compiled.explain()
+
+
 def test_explain_shows_passes_guards_retraces_and_source():
     compiled = engine.compile(lambda x: (x * 2).sum())
     compiled(engine.ones(2))

@@ -16,11 +16,11 @@ def plan(graph, order, outputs):
     """{node: earlier node whose buffer it writes into}, for the fused groups in `order`
     (the ops and effects of one generated function, in replay order)."""
     position = {node: i for i, node in enumerate(order)}
-    last_read, reusable = {}, {}
-    for node in order:
-        data = graph.nodes[node]
-        if _fused(data) and data["shape"] != ():
-            reusable[node] = True
+    # a group's kernel can write into another buffer (`out=`), and its own buffer can
+    # be written into later unless someone can still see it (`reusable` says which)
+    takes_out = {node for node in order if _fused(graph.nodes[node])
+                 and graph.nodes[node]["shape"] != ()}
+    last_read, reusable = {}, dict.fromkeys(takes_out, True)
     for node in order:
         data = graph.nodes[node]
         for ref in list(data["inputs"]) + list(data.get("attr_arrays", {}).values()):
@@ -37,7 +37,7 @@ def plan(graph, order, outputs):
             dying.setdefault(at, []).append(source)
     for i, node in enumerate(order):
         data = graph.nodes[node]
-        if node in reusable:
+        if node in takes_out:
             spare = free.get(_slot(data))
             if spare:
                 reuse[node] = spare.pop()
@@ -47,8 +47,10 @@ def plan(graph, order, outputs):
 
 
 def _fused(data):
-    """An elementwise fused group (whose kernel takes `out=`; a fused sum does not)."""
-    return data["kind"] == "op" and "members" in data and not data.get("reduces")
+    """An elementwise fused group (whose kernel takes `out=`; a fused sum does not, nor
+    does a product with its epilogue)."""
+    return (data["kind"] == "op" and "members" in data and not data.get("reduces")
+            and hasattr(data["op"], "ufunc"))
 
 
 def _slot(data):
