@@ -271,8 +271,19 @@ def _cross_entropy(op, K, inputs, attrs):
 
 
 def _cross_entropy_backward(op, K, inputs, attrs):
-    size, rows = next(a.shape[:2] for a, b in inputs if b)
-    merged = _rows(K, inputs, size)
+    """Each example's loss gradient spread over its rows (divided by its own total weight
+    for 'mean'), then every example's rows in one kernel call."""
+    (g, g_batched), (x, x_batched), *classes, (total_weight, tw_batched) = inputs
+    size = next(a.shape[0] for a, b in inputs if b)
+    rows = x.shape[1] if x_batched else x.shape[0]
+    if attrs["reduction"] != "none":
+        g = K.reshape(g, (size, 1)) if g_batched else g
+        if attrs["reduction"] == "mean":
+            if tw_batched:
+                total_weight = K.reshape(total_weight, (size, 1))
+            g = K.div(g, K.where(K.eq(total_weight, 0), 1.0, total_weight))
+        g, g_batched = K.broadcast_to(g, (size, rows)), True
+    merged = _rows(K, [(g, g_batched), (x, x_batched), *classes], size)
     if merged is None or len(merged[1].shape) != 2:
         return None
     out = K.cross_entropy_backward_rows(*merged, attrs["ignore_index"])

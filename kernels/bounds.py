@@ -28,16 +28,21 @@ def check_rows(name, rows, values):
                          f"shapes {tuple(rows.shape)} and {tuple(values.shape)}")
 
 
-def check_classes(x, target, weight, ignore_index, host_target, grad=None):
+def check_classes(x, target, weight, ignore_index, host_target, grad=None,
+                  total_weight=None):
     """ValueError unless logits x (N, C) come with N targets and C class weights (and, in
-    backward, N gradients), and IndexError unless every target (`host_target`, the
-    targets on the host) is a class or `ignore_index`: the cross-entropy kernels read
-    target[i], grad[i], x[i, target[i]] and weight[target[i]] for each row unchecked."""
+    backward, N gradients or one for all rows, and one total weight), and IndexError
+    unless every target (`host_target`, the targets on the host) is a class or
+    `ignore_index`: the cross-entropy kernels read target[i], grad[i] (or grad[0]),
+    total_weight[0], x[i, target[i]] and weight[target[i]] for each row unchecked."""
     N, C = x.shape
     if (tuple(target.shape) != (N,) or tuple(weight.shape) != (C,)
-            or (grad is not None and tuple(grad.shape) != (N,))):
+            or (grad is not None and tuple(grad.shape) not in ((N,), ()))
+            or (total_weight is not None and tuple(total_weight.shape) != ())):
         raise ValueError(f"cross_entropy: expected {N} targets, {C} class weights (and {N} "
-                         f"gradients) for logits of shape {tuple(x.shape)}, got shapes "
-                         f"{tuple(target.shape)}, {tuple(weight.shape)}"
-                         f"{'' if grad is None else f' and {tuple(grad.shape)}'}")
+                         f"gradients or one, and one total weight) for logits of shape "
+                         f"{tuple(x.shape)}, got shapes {tuple(target.shape)}, "
+                         f"{tuple(weight.shape)}"
+                         f"{'' if grad is None else f' and {tuple(grad.shape)}'}"
+                         f"{'' if total_weight is None else f', {tuple(total_weight.shape)}'}")
     check_indices("cross_entropy", host_target, C, ignore_index)

@@ -549,7 +549,9 @@ def test_a_sum_absorbs_the_elementwise_chain_that_feeds_it(dims, keepdim, reduce
     """The chain's values are summed as computed (one kernel, no stored intermediate),
     on contiguous and transposed inputs; a mean then divides the sums. Values and
     gradients as eager's (differentiated, tanh's result is saved for backward, so there
-    the chain keeps its values)."""
+    the chain keeps its values): to the bit where columns are summed (dims before the
+    last: the sum kernel adds them in order), where rows are (the last dims) the two
+    kernels' vectorised orders of additions may differ in the last bit."""
     def f(x, y):
         chain = (x * y + 0.5).tanh() * 2.0
         method = getattr(chain, reduce)
@@ -561,7 +563,10 @@ def test_a_sum_absorbs_the_elementwise_chain_that_feeds_it(dims, keepdim, reduce
         x, y = (engine.tensor(rng.standard_normal((3, 4, 5))) for _ in range(2))
         if transposed:
             x = engine.tensor(rng.standard_normal((5, 4, 3))).permute(2, 1, 0)
-        np.testing.assert_allclose(compiled(x, y).numpy(), f(x, y).numpy(), rtol=1e-12)
+        got, expected = compiled(x, y).numpy(), f(x, y).numpy()
+        if dims in ((1,), (0,)):
+            np.testing.assert_array_equal(got, expected)
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
     assert compiled.n_entries == 1
     source = compiled.explain().split("forward:")[1]
     assert re.findall(r"# (.*)", source) == [f"fused[mul+add+tanh+mul+{reduce}]"], source
@@ -782,6 +787,86 @@ def test_a_compiled_step_on_cuda_fuses_its_launches_and_matches_eager():
     assert compiled == len(fused) <= per_step(tiny(engine, None, device="cuda")) / 3
 
 
+@pytest.mark.parametrize("device, blocks, variants", [
+    ("cpu", 1, [(False, False), (True, False), (False, True)])] + ([
+        ("cuda", 1, [(True, False)]), ("cuda", 3, [(False, False)])]  # the simulator is slow
+        if engine.cuda.is_available() else []))
+def test_a_classifiers_bias_gradient_is_summed_by_the_loss_gradients_kernel(
+        monkeypatch, device, blocks, variants):
+    """The last layer's bias gradient sums the cross-entropy backward's rows: that kernel
+    sums them (on CUDA its last block, here with 1 and 3 blocks taking turns), bit for
+    bit as the sum kernel; the values still go to the weight's product. Not when the sum
+    is a result itself, nor past the size where one block would be slower than a launch."""
+    from engine.compiler import epilogues
+    from kernels.cuda import loss as cuda_loss
+
+    monkeypatch.setattr(cuda_loss, "MAX_BLOCKS", blocks)
+    rng = np.random.default_rng(2)
+    x = engine.tensor(rng.standard_normal((6, 3)).astype(np.float32), device=device)
+    target = engine.tensor([0, 3, 1, -100, 3, 2], device=device)
+
+    def step(weight, bias, keepdim=False, returned=False):
+        logits = engine.nn.functional.linear(x, weight, bias)
+        g, = engine.autograd.grad(engine.nn.functional.cross_entropy(logits, target),
+                                  logits, create_graph=False)
+        total = g.sum(0, keepdim=keepdim)
+        return (g.t() @ x, total * 2) + ((total,) if returned else ())
+
+    weight, bias = (engine.tensor(rng.standard_normal(s).astype(np.float32), device=device,
+                                  requires_grad=True) for s in ((4, 3), (4,)))
+
+    def fused_names(compiled):
+        return [compiled.graphs[0].nodes[n]["op"].op_name for n in compiled.graphs[0]
+                if "members" in compiled.graphs[0].nodes[n]]
+
+    for keepdim, returned in variants:
+        compiled = engine.compile(lambda w, b: step(w, b, keepdim, returned))
+        expected = [e.cpu().numpy() for e in step(weight, bias, keepdim, returned)]
+        for _ in range(2):  # the second call replays
+            for got, e in zip(compiled(weight, bias), expected):
+                np.testing.assert_array_equal(got.cpu().numpy(), e)
+        absorbed = "fused[cross_entropy_backward+sum]" in fused_names(compiled)
+        assert absorbed is not returned, (keepdim, returned)
+    if device == "cuda":
+        return
+    monkeypatch.setattr(epilogues, "COLUMN_SUM_LIMIT", 6 * 4 - 1)
+    compiled = engine.compile(lambda w, b: step(w, b))
+    compiled(weight, bias)
+    assert "fused[cross_entropy_backward+sum]" not in fused_names(compiled)
+
+
+@pytest.mark.parametrize("device", ["cpu"] + (["cuda"] if engine.cuda.is_available() else []))
+def test_a_linear_layers_activation_is_the_products_epilogue(device):
+    """relu (or any fused group of the product alone) after F.linear is applied by the
+    product as it writes each value: one launch on CUDA, with or without a bias; the
+    values are eager's, bit for bit. Not where something else reads the product."""
+    from bench.launches import Launches
+
+    F = engine.nn.functional
+    rng = np.random.default_rng(3)
+    x, w, b = (engine.tensor(rng.standard_normal(s).astype(np.float32), device=device)
+               for s in ((5, 3), (4, 3), (4,)))
+    cases = {"addmm+relu": lambda: F.relu(F.linear(x, w, b)),
+             "mm+gelu": lambda: F.gelu(F.linear(x, w)),
+             "addmm+sigmoid+tanh": lambda: F.linear(x, w, b).sigmoid().tanh(),
+             None: lambda: (F.linear(x, w, b).relu(), F.linear(x, w, b) * 3)}
+    for name, f in cases.items():
+        compiled = engine.compile(f)
+        expected = f()
+        compiled()
+        with Launches() as launches:
+            got = compiled()
+        for g, e in zip(*(t if isinstance(t, tuple) else (t,) for t in (got, expected))):
+            np.testing.assert_array_equal(g.cpu().numpy(), e.cpu().numpy())
+        ops = [compiled.graphs[0].nodes[n]["op"].op_name for n in compiled.graphs[0]
+               if compiled.graphs[0].nodes[n]["kind"] == "op"]
+        if name is None:  # the product is read twice: computed once, then two groups
+            assert not any("+" in op and "fused" not in op for op in ops), ops
+        else:
+            assert ops == [name], ops
+            assert device == "cpu" or launches.count == 1, (name, launches.count)
+
+
 def test_draw_shows_the_captured_graph_with_fused_kernels_as_clusters():
     compiled = engine.compile(lambda a: (a * 2 + 1).tanh().sum())
     with pytest.raises(ValueError, match="has not been called yet"):
@@ -863,11 +948,17 @@ def test_the_cross_entropy_kernels_refuse_arrays_that_do_not_fit_the_logits(devi
     for shapes in [((4, 3), (3,), (3,), (4,)), ((4, 3), (4,), (2,), (4,))]:
         for call in calls:
             with pytest.raises(ValueError, match=r"cross_entropy: expected 4 targets, 3 class "
-                                                 r"weights \(and 4 gradients\) for logits of "
+                                                 r"weights \(and 4 gradients or one, and one total "
+                                                 r"weight\) for logits of "
                                                  r"shape \(4, 3\)"):
                 call(*arrays(*shapes))
     with pytest.raises(ValueError, match=r"got shapes \(4,\), \(3,\) and \(1,\)"):
         calls[2](*arrays((4, 3), (4,), (3,), (1,)))
+    x, t, w, g, total = arrays((4, 3), (4,), (3,), (), (2,))
+    with pytest.raises(ValueError, match=r"got shapes \(4,\), \(3,\) and \(\), \(2,\)"):
+        K.cross_entropy_backward_rows(g, x, t, w, -100, total)  # the mean's total weight
+    total = arrays((4, 3), (4,), (3,), (), ())[-1]
+    assert K.cross_entropy_backward_rows(g, x, t, w, -100, total).shape == (4, 3)
 
 
 def test_a_compiled_function_inside_another_trace_ends_that_trace():

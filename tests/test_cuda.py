@@ -332,6 +332,32 @@ def test_a_reduced_cross_entropy_is_one_launch_and_the_cpus_loss(monkeypatch, bl
     assert np.isnan(got) if reduction == "mean" else got == 0.0
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_a_cross_entropy_gradient_is_one_launch_the_means_division_included(reduction):
+    """The backward kernel divides by the total weight itself (as PyTorch's
+    nll_loss_backward does): no launches for the division and its zero guard. Where
+    every target is ignored the gradient is 0, not 0/0."""
+    from bench.launches import Launches
+
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((6, 4)).astype(np.float32)
+    weight = rng.uniform(0.5, 2.0, 4).astype(np.float32)
+    F = engine.nn.functional
+    for target in (np.array([0, 3, -100, 1, 1, 2]), np.full(6, -100)):
+        grads = []
+        for device in ("cpu", "cuda"):
+            logits = engine.tensor(x, device=device, requires_grad=True)
+            loss = F.cross_entropy(logits, engine.tensor(target, device=device),
+                                   engine.tensor(weight, device=device), reduction=reduction)
+            seed = engine.ones_like(loss) * 0.5
+            with Launches() as counted:
+                loss.backward(seed)
+            grads.append(logits.grad.cpu())
+        assert counted.count == 1, reduction
+        assert_close(grads[1], grads[0], 1e-6, 1e-6, what=reduction)
+        assert np.isfinite(grads[1].numpy()).all()
+
+
 def test_module_to_moves_parameters_in_place_and_back():
     model = nn.Linear(3, 2)
     weight = model.weight
@@ -419,6 +445,23 @@ def test_matmul_shapes_match_numpy(a_shape, b_shape):
     a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
     got = engine.tensor(a, device="cuda") @ engine.tensor(b, device="cuda")
     np.testing.assert_allclose(got.cpu().numpy(), a @ b, rtol=1e-12)
+
+
+def test_a_products_epilogue_follows_any_bias_in_every_path():
+    """The epilogue (here relu) runs in the GEMM after a per-column bias; after any other
+    bias, and where K is 0, by a launch of its own: the CPU's values in every case."""
+    from kernels import cpu, cuda
+
+    rng = np.random.default_rng(1)
+    relu = [("relu", [("in", 0)])]
+    for k, bias_shape in ((3, (4,)), (3, (5, 4)), (3, None), (0, (4,))):
+        a, b = rng.standard_normal((5, k)), rng.standard_normal((k, 4))
+        bias = None if bias_shape is None else rng.standard_normal(bias_shape)
+        expected = cpu.matmul(a, b, bias=None if bias is None else bias.copy(), epilogue=relu)
+        assert (expected >= 0).all() and expected.any() == bool(k or bias is not None)
+        on_device = [None if v is None else cuda.from_numpy(v) for v in (a, b, bias)]
+        got = cuda.matmul(*on_device[:2], bias=on_device[2], epilogue=relu)
+        np.testing.assert_allclose(cuda.to_numpy(got), expected, rtol=1e-12)
 
 
 # ---- random numbers --------------------------------------------------------------------

@@ -13,7 +13,7 @@ from .. import pytree
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node
 from ..tensor import Tensor, version_counter
-from . import codegen, fusion, guards, passes
+from . import codegen, epilogues, fusion, guards, passes
 from .trace import Tracer, is_aux, producer
 
 RETRACE_LIMIT = 8
@@ -135,6 +135,8 @@ class Entry:
         sizes.append(("dead code", passes.size(graph)))
         graph = fusion.fuse(graph, refs)
         sizes.append(("fused", passes.size(graph)))
+        graph = epilogues.absorb(graph, refs)
+        sizes.append(("epilogues", passes.size(graph)))
         out_refs, grad_refs = refs[:len(out_refs)], refs[len(out_refs):]
         self.graph, self.sizes = graph, sizes
         args = sorted((n for n in graph if graph.nodes[n]["kind"] == "arg"),

@@ -269,26 +269,33 @@ def _picked_weights(t, w, ignore_index):
     return w[t * kept.long()] * kept.to(w.dtype)
 
 
-def _ce_backward_dg(gg, x, t, w, ignore_index):
+def _ce_backward_dg(gg, x, t, w, total_weight, ignore_index, reduction):
+    """Per row; summed to one number (sum_to) where g was one for all rows."""
     from ..creation import arange
 
     onehot = (t.unsqueeze(1) == arange(x.shape[1], device=x.device)).to(x.dtype)
-    return (gg * (softmax(x, 1) - onehot)).sum(1) * _picked_weights(t, w, ignore_index)
+    per_row = (gg * (softmax(x, 1) - onehot)).sum(1) * _picked_weights(t, w, ignore_index)
+    return _mean_over(per_row, total_weight) if reduction == "mean" else per_row
 
 
-def _ce_backward_dx(gg, g, x, t, w, ignore_index):
-    coef = g * _picked_weights(t, w, ignore_index)
+def _ce_backward_dx(gg, g, x, t, w, total_weight, ignore_index, reduction):
+    coef = _row_grads(g, x.shape[0], total_weight, reduction) * _picked_weights(
+        t, w, ignore_index)
     return coef.unsqueeze(1) * _softmax_backward(gg, softmax(x, 1), dim=1)
 
 
-_ce_backward = P("CrossEntropyBackwardBackward0",
-                 lambda K, g, x, t, w, *, ignore_index:
-                     K.cross_entropy_backward_rows(g, x, t, w, ignore_index),
+def _ce_backward_rows(K, g, x, t, w, total_weight, *, ignore_index, reduction):
+    """The kernel takes the loss's own gradient (one number unless reduction='none') and,
+    for a mean, divides by the total weight itself: no ops of their own for either."""
+    return K.cross_entropy_backward_rows(g, x, t, w, ignore_index,
+                                         total_weight if reduction == "mean" else None)
+
+
+_ce_backward = P("CrossEntropyBackwardBackward0", _ce_backward_rows,
                  g=_ce_backward_dg, x=_ce_backward_dx)
 _ce = P("NllLossBackward0", _ce_forward, extras=("total_weight",),
         x=lambda g, x, t, w, total_weight, ignore_index, reduction: _ce_backward(
-            _row_grads(g, x.shape[0], total_weight, reduction), x, t, w,
-            ignore_index=ignore_index))
+            g, x, t, w, total_weight, ignore_index=ignore_index, reduction=reduction))
 
 
 @full_precision

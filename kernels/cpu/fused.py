@@ -58,20 +58,29 @@ def sum_source(steps, n_inputs, dtype, scalars):
     """The generated module's text for a program whose result is summed: each input seen
     as (A, K, B) with the summed axes as K (the inputs in `scalars` as one element),
     summed over K in the order of the separate `sum` kernel (kernels/cpu/reduce.py), so
-    the chain's values are never stored."""
+    the chain's values are never stored.
+
+    Two kernels: `rows` (B == 1: every value of a row into one sum) reassociates, as the
+    sum kernel's row loop does to vectorise, so its order of additions is LLVM's and may
+    differ from the sum kernel's in the last bit; `columns` (B > 1: a bias gradient's
+    sum over the batch) adds each column in order, as the sum kernel does, and is
+    compiled without fast-math, so that it gives the chain's values and their sums to
+    the bit (fast-math would contract the chain's multiplies and adds)."""
     params = ", ".join(f"x{i}" for i in range(n_inputs))
     full = next(i for i in range(n_inputs) if i not in scalars)
     lines = _header(steps)
-    lines += ["", "", "@numba.njit(cache=True, fastmath={'reassoc', 'contract', 'nsz'})",
-              f"def kernel(out, {params}):",
-              f"    A, K, B = x{full}.shape",
-              "    for a in range(A):",
-              "        for k in range(K):",
-              "            for b in range(B):"]
-    lines += program.lines(steps, dtype, None, [f"x{i}[0, 0, 0]" if i in scalars else
-                                                f"x{i}[a, k, b]" for i in range(n_inputs)],
-                           " " * 16)
-    lines.append(f"                out[a, b] += t{len(steps) - 1}")
+    for name, flags in (("rows", ", fastmath={'reassoc', 'contract', 'nsz'}"),
+                        ("columns", "")):
+        lines += ["", "", f"@numba.njit(cache=True{flags})",
+                  f"def {name}(out, {params}):",
+                  f"    A, K, B = x{full}.shape",
+                  "    for a in range(A):",
+                  "        for k in range(K):",
+                  "            for b in range(B):"]
+        lines += program.lines(steps, dtype, None, [
+            f"x{i}[0, 0, 0]" if i in scalars else f"x{i}[a, k, b]" for i in range(n_inputs)],
+            " " * 16)
+        lines.append(f"                out[a, b] += t{len(steps) - 1}")
     return "\n".join(lines) + "\n"
 
 
@@ -98,7 +107,7 @@ def sum_kernel(steps, n_inputs, dtype, axes, keepdims, scalars, keep=False):
     seen and the one-pass loop's fast-math may round the chain otherwise."""
     if keep:
         return _values_and_sum(kernel(steps, n_inputs, dtype), axes, keepdims)
-    compiled = _load(sum_source(steps, n_inputs, dtype, scalars)).kernel
+    module = _load(sum_source(steps, n_inputs, dtype, scalars))
     full = next(i for i in range(n_inputs) if i not in scalars)
 
     def run(*arrays):
@@ -108,7 +117,7 @@ def sum_kernel(steps, n_inputs, dtype, axes, keepdims, scalars, keep=False):
                  for i, a in enumerate(arrays)]
         out = np.zeros((views[full].shape[0], views[full].shape[2]), dtype)
         if views[full].size:
-            compiled(out, *views)
+            (module.rows if views[full].shape[2] == 1 else module.columns)(out, *views)
         return out.reshape(kept_shape(shape, axes, keepdims))
 
     return run

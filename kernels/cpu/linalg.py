@@ -1,16 +1,20 @@
 """Matrix products through BLAS (numpy links OpenBLAS): no hand-written GEMM beats it."""
 import numpy as np
 
+from . import fused
 from .quiet import call_quietly
 
 
-def matmul(a, b, out=None, bias=None):
+def matmul(a, b, out=None, bias=None, epilogue=None):
     """numpy's matmul: batched, broadcasting over leading dimensions; inf and NaN
     propagate without numpy's warnings, as in PyTorch. `bias` (F.linear's, broadcast
-    to the product) is added to the product in place."""
+    to the product) is added to the product in place, then `epilogue` (the steps of a
+    fused program of one input) applied in place: BLAS itself takes neither."""
     product = call_quietly(np.matmul, a, b, out=out)
     if bias is not None:
         call_quietly(np.add, product, bias, out=product)
+    if epilogue is not None:
+        call_quietly(fused.kernel(epilogue, 1, product.dtype), product, out=product)
     return product
 
 

@@ -39,8 +39,9 @@ def _rows(x, target, weight, ignore_index, losses, weights):
 
 
 @njit(cache=True)
-def _grad_rows(g, x, target, weight, ignore_index, out):
+def _grad_rows(g, g_step, by, x, target, weight, ignore_index, out):
     N, C = x.shape
+    den = by[0]
     for i in range(N):
         t = target[i]
         if t == ignore_index:
@@ -53,10 +54,11 @@ def _grad_rows(g, x, target, weight, ignore_index, out):
             e = math.exp(x[i, j] - m)
             out[i, j] = e
             s += e
-        scale = g[i] * weight[t] / s
+        gi = g[i * g_step] / den  # in g's dtype, as the mean's separate division was
+        scale = gi * weight[t] / s
         for j in range(C):
             out[i, j] *= scale
-        out[i, t] -= g[i] * weight[t]
+        out[i, t] -= gi * weight[t]
 
 
 def cross_entropy_rows(x, target, weight, ignore_index):
@@ -77,10 +79,17 @@ def cross_entropy_reduced(x, target, weight, ignore_index, mean):
     return (div(total, total_weight) if mean else total), total_weight
 
 
-def cross_entropy_backward_rows(g, x, target, weight, ignore_index):
-    """d(sum_i g_i loss_i)/dx = g_i weight[t_i] (softmax(x_i) - onehot(t_i))."""
-    check_classes(x, target, weight, ignore_index, target, g)
+def cross_entropy_backward_rows(g, x, target, weight, ignore_index, total_weight=None,
+                                column_sums=False):
+    """d(sum_i g_i loss_i)/dx = g_i weight[t_i] (softmax(x_i) - onehot(t_i)), with g one
+    number per row or one for all (0-d); divided by `total_weight` (by 1 where it is 0),
+    when given, for a mean's gradient: PyTorch's nll_loss_backward also divides itself.
+    With `column_sums`, (that gradient, its sum over the rows): the sum kernel's, here."""
+    check_classes(x, target, weight, ignore_index, target, g, total_weight)
     x = np.ascontiguousarray(x)
     out = np.empty(x.shape, x.dtype)
-    _grad_rows(np.ascontiguousarray(g), x, target, weight, ignore_index, out)
-    return out
+    g = np.ascontiguousarray(g).reshape(-1)
+    by = total_weight.reshape(1) if total_weight is not None and total_weight != 0 \
+        else np.ones(1, g.dtype)
+    _grad_rows(g, int(g.size > 1), by, x, target, weight, ignore_index, out)
+    return (out, sum_axes(out, (0,))) if column_sums else out

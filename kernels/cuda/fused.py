@@ -25,6 +25,7 @@ from .runtime import cuda
 
 _loaded = {}  # program text -> its elementwise op
 _sums = {}  # (program text, number inputs, keep) -> its fused sum's kernel
+_devices = {}  # program text -> its device function
 
 
 def source(steps, n_inputs, dtype, types=None):
@@ -43,6 +44,16 @@ def _device_fn(steps, n_inputs, dtype, types):
                       if name != "astype"})
     exec(compile(text, "<numbagrad fused CUDA kernel>", "exec"), namespace)
     return namespace["fused"]
+
+
+def device_function(steps, n_inputs, dtype):
+    """The program (of one dtype) as a CUDA device function, made once per program: what
+    a fused sum's or a GEMM's kernel calls on each value."""
+    text = source(steps, n_inputs, dtype)
+    fn = _devices.get(text)
+    if fn is None:
+        fn = _devices[text] = cuda.jit(device=True)(_device_fn(steps, n_inputs, dtype, None))
+    return fn
 
 
 def kernel(steps, n_inputs, dtype, types=None):
@@ -92,7 +103,7 @@ def sum_launcher(steps, n_inputs, dtype, scalars, keep=False):
     if launch is None:
         namespace = {"cuda": cuda, "RT": RT, "kind": numba.from_dtype(dtype),
                      "block_sum": block_sum,
-                     "fused": cuda.jit(device=True)(_device_fn(steps, n_inputs, dtype, None))}
+                     "fused": device_function(steps, n_inputs, dtype)}
         exec(compile(_sum_source(n_inputs, scalars, keep), "<numbagrad fused CUDA sum>",
                      "exec"), namespace)
         launch = _sums[key] = cuda.jit(namespace["kernel"])

@@ -4,9 +4,8 @@
 shape (always for contiguous arrays, often for transposed ones), else a copy.
 """
 from ..layout import view_strides
-from .array import contiguous_strides
+from .array import CudaArray, contiguous_strides, empty
 from .elementwise import broadcast_strides, identity
-from .array import empty
 
 
 def copy(x):
@@ -47,3 +46,15 @@ def broadcast_to(x, shape):
 
 def contiguous(x):
     return x if x.flags.c_contiguous else copy(x)
+
+
+def at_zero(x):
+    """x contiguous, over a buffer that starts at its first element, for kernels that
+    index the buffer from 0: the same memory (a slice of the buffer) unless x had to be
+    made contiguous. A temporary copy must stay referenced until its kernel has been
+    launched, or the allocator would hand its memory to the next request."""
+    x = contiguous(x)
+    if x.offset == 0:
+        return x
+    return CudaArray(x.buffer[x.offset:], x.block, 0, x.shape, x.strides, x.dtype,
+                     x.flags.writeable, x.root)

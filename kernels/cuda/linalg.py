@@ -13,6 +13,7 @@ import math
 import numba
 import numpy as np
 
+from . import fused
 from .array import empty
 from .layout import broadcast_to, contiguous, reshape
 from .elementwise import broadcast_shape
@@ -21,8 +22,15 @@ from .runtime import DEPTH, TILE, WORK, cuda
 SIDE = TILE * WORK
 
 
+@cuda.jit(device=True)
+def _as_is(value):
+    return value
+
+
 @functools.cache
-def _gemm(dtype):
+def _gemm(dtype, finish=_as_is):
+    """The kernel for `dtype`, each result passed through the device function `finish`
+    before it is written."""
     kind = numba.from_dtype(dtype)
 
     @cuda.jit
@@ -66,7 +74,7 @@ def _gemm(dtype):
                     value = acc[i, j]
                     if bias_step >= 0:  # F.linear's bias: one per column, in this pass
                         value += bias[c * bias_step]
-                    out[(batch * M + r) * N + c] = value
+                    out[(batch * M + r) * N + c] = finish(value)
 
     return kernel
 
@@ -95,10 +103,13 @@ def _batch_step(x, n):
     return dims[-1][1] if dims else 0
 
 
-def matmul(a, b, out=None, bias=None):
+def matmul(a, b, out=None, bias=None, epilogue=None):
     """numpy's matmul: batched, broadcasting over leading dimensions. `bias`, a vector
     of one value per column (F.linear's), is added as each result is written: no
-    launch of its own. Any other shape is added by a separate launch."""
+    launch of its own. Any other shape is added by a separate launch. `epilogue`, the
+    steps of a fused program of one input (engine.compile's activation after a linear
+    layer), is applied to each result after the bias, in the same pass where the bias
+    is (else by its own launch)."""
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError("matmul: both operands must have at least one dimension")
     a2 = reshape(a, (1,) + a.shape) if a.ndim == 1 else a
@@ -126,17 +137,21 @@ def matmul(a, b, out=None, bias=None):
             else:
                 bias_buffer, bias_step = result.buffer, -1
             blocks = (-(-N // SIDE), -(-M // SIDE), count)
-            _gemm(dtype)[blocks, (TILE, TILE)](av.buffer, av.offset, a_batch, a_row, a_col,
-                                               bv.buffer, bv.offset, b_batch, b_row, b_col,
-                                               result.buffer, M, N, K, bias_buffer,
-                                               bias_step)
+            applied = epilogue if rows or bias is None else None
+            finish = _as_is if applied is None else fused.device_function(applied, 1, dtype)
+            _gemm(dtype, finish)[blocks, (TILE, TILE)](
+                av.buffer, av.offset, a_batch, a_row, a_col, bv.buffer, bv.offset, b_batch,
+                b_row, b_col, result.buffer, M, N, K, bias_buffer, bias_step)
             bias = None if rows else bias
+            epilogue = None if applied else epilogue
     shape = batch + ((M,) if a.ndim > 1 else ()) + ((N,) if b.ndim > 1 else ())
     result = reshape(result, shape)
     if bias is not None:
         from .elementwise import add
 
         result = add(result, bias, out=result)
+    if epilogue is not None:
+        result = fused.kernel(epilogue, 1, dtype)(result, out=result)
     if out is not None:
         from .memory import copy_into
 

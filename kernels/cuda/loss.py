@@ -4,7 +4,8 @@ Each row's max and sum of exponentials are block reductions in shared memory; th
 forward writes one loss and one weight per row, the backward the row's gradient,
 with no (N, C) array of log-probabilities in between. A mean or summed loss is one
 launch too: each block sums its rows, and the last block to finish adds the blocks'
-sums in block order (so the result is the same at every run) and divides.
+sums in block order (so the result is the same at every run) and divides. The same
+last-block turn lets the backward sum its result's columns (a bias gradient) too.
 """
 import functools
 import math
@@ -15,9 +16,9 @@ import numpy as np
 from .. import scalar
 from ..bounds import check_classes
 from .array import empty
-from .memory import to_numpy
+from .memory import copy_into, to_numpy
 from .blockreduce import block_max, block_sum
-from .layout import contiguous
+from .layout import at_zero
 from .runtime import MAX_BLOCKS, ROW_THREADS, cuda
 
 RT = ROW_THREADS
@@ -91,9 +92,36 @@ def _kernels(dtype):
                 out_weight[0] = weights
                 ticket[0] = 0  # for the next launch: kernels on a stream run in order
 
+    @cuda.jit(device=True)
+    def sum_columns(out, N, C, sums, ticket):
+        """The last block to finish its rows sums the (N, C) result's columns, each as
+        the sum kernel sums a column (kernels/cuda/reduce.py: thread t adds rows t,
+        t + threads, ..., then the block's tree), so the sums are that kernel's to the
+        bit. The values are read through atomics, from L2, where the other blocks'
+        writes are (adding -0.0 changes no value, not even a zero's sign)."""
+        buf = cuda.shared.array(RT, kind)
+        last = cuda.shared.array(1, numba.int32)
+        cuda.threadfence()  # this thread's rows are seen before its block takes a ticket
+        cuda.syncthreads()
+        if cuda.threadIdx.x == 0:
+            last[0] = cuda.atomic.add(ticket, 0, 1) == cuda.gridDim.x - 1
+        cuda.syncthreads()
+        if last[0]:
+            for c in range(C):
+                acc = kind(0)
+                for k in range(cuda.threadIdx.x, N, cuda.blockDim.x):
+                    acc += cuda.atomic.add(out, k * C + c, kind(-0.0))
+                total = block_sum(buf, acc)
+                if cuda.threadIdx.x == 0:
+                    sums[c] = total
+            if cuda.threadIdx.x == 0:
+                ticket[0] = 0  # for the next launch: kernels on a stream run in order
+
     @cuda.jit
-    def grad_rows(g, g_at, g_step, x, target, weight, ignore_index, N, C, out):
+    def grad_rows(g, g_at, g_step, by, x, target, weight, ignore_index, N, C, out, sums,
+                  ticket):
         buf = cuda.shared.array(RT, numba.float64)
+        den = by[0] if by[0] != 0 else kind(1)  # a mean over no weight: g, as in PyTorch
         for i in range(cuda.blockIdx.x, N, cuda.gridDim.x):
             t = target[i]
             base = i * C
@@ -102,29 +130,35 @@ def _kernels(dtype):
                     out[base + j] = 0
                 continue
             m, s = _row_stats(buf, x, i, C)
-            gi = g[g_at + i * g_step]
+            gi = kind(g[g_at + i * g_step] / den)  # in g's dtype, as a separate division
             scale = gi * weight[t] / s
             for j in range(cuda.threadIdx.x, C, cuda.blockDim.x):
                 p = math.exp(x[base + j] - m) * scale
                 out[base + j] = p - gi * weight[t] if j == t else p
+        if sums.size:
+            sum_columns(out, N, C, sums, ticket)
 
     return rows, grad_rows, reduced
 
 
 @functools.cache
 def _ticket():
-    """The counter the blocks of a reduced loss take turns on, zero between launches."""
+    """The counter the blocks of a reduced loss, or of a gradient with its column sums,
+    take turns on; zero between launches."""
     return cuda.to_device(np.zeros(1, np.int32))
 
 
-def _fresh(*arrays):
-    """Contiguous copies where needed, each with its buffer starting at element 0.
+@functools.cache
+def _one(dtype):
+    """A device 1 of `dtype`: the divisor of a gradient that is not a mean's."""
+    return cuda.to_device(np.ones(1, dtype))
 
-    Returns the arrays too: a temporary copy must stay referenced until its kernel
-    has been launched, or the allocator would hand its memory to the next request.
-    """
-    arrays = [contiguous(x) for x in arrays]
-    return arrays, [x.buffer if x.offset == 0 else x.buffer[x.offset:] for x in arrays]
+
+def _fresh(*arrays):
+    """(the arrays as layout.at_zero makes them, which must stay referenced until the
+    launch; their buffers, for the kernel)."""
+    arrays = [at_zero(x) for x in arrays]
+    return arrays, [x.buffer for x in arrays]
 
 
 def _launch(n):
@@ -158,14 +192,25 @@ def cross_entropy_reduced(x, target, weight, ignore_index, mean):
     return out, out_weight
 
 
-def cross_entropy_backward_rows(g, x, target, weight, ignore_index):
-    """d(sum_i g_i loss_i)/dx = g_i weight[t_i] (softmax(x_i) - onehot(t_i)). g is read
-    through its stride: the mean's gradient, one number expanded to N, is not copied."""
+def cross_entropy_backward_rows(g, x, target, weight, ignore_index, total_weight=None,
+                                column_sums=False):
+    """d(sum_i g_i loss_i)/dx = g_i weight[t_i] (softmax(x_i) - onehot(t_i)), with g one
+    number per row (read through its stride) or one for all (0-d); divided by
+    `total_weight` (by 1 where it is 0), when given, for a mean's gradient: read on the
+    device, in the same launch. With `column_sums`, (that gradient, its sum over the
+    rows), summed by the launch's last block: for small losses, where a launch of the
+    sum kernel would cost more than the sum."""
     N, C = x.shape
-    check_classes(x, target, weight, ignore_index, to_numpy(target), g)
+    check_classes(x, target, weight, ignore_index, to_numpy(target), g, total_weight)
     out = empty((N, C), x.dtype)
+    sums = empty((C,) if column_sums else (0,), x.dtype)
     if N:
-        _keep, buffers = _fresh(x, target, weight)
-        _kernels(x.dtype)[1][_launch(N)](g.buffer, g.offset, g.strides[0], *buffers,
-                                         ignore_index, N, C, out.buffer)
-    return out
+        _keep, buffers = _fresh(x, target, weight, *(() if total_weight is None else
+                                                     (total_weight,)))
+        by = buffers.pop() if total_weight is not None else _one(np.dtype(x.dtype).name)
+        _kernels(x.dtype)[1][_launch(N)](g.buffer, g.offset, g.strides[0] if g.ndim else 0,
+                                         by, *buffers, ignore_index, N, C, out.buffer,
+                                         sums.buffer, _ticket())
+    elif column_sums:
+        copy_into(sums, 0)
+    return (out, sums) if column_sums else out

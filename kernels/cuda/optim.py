@@ -59,7 +59,7 @@ def _run(rule, param, grad, states, scalars):
     from .memory import copy_into
 
     target = contiguous(param)
-    grad = contiguous(grad)  # referenced until the launch: see loss._fresh
+    grad = contiguous(grad)  # referenced until the launch: see layout.at_zero
     kind = param.dtype.type
     scalars = tuple(kind(x) if isinstance(x, float) else x for x in scalars)
     flat = _flat(target, None)

@@ -18,7 +18,7 @@ from ..reduction import extremes, kept_shape
 from . import elementwise as ew
 from .array import empty
 from .blockreduce import block_max, block_sum
-from .layout import contiguous, permute, reshape
+from .layout import at_zero, contiguous, permute, reshape
 from .memory import full, to_numpy
 from .runtime import MAX_BLOCKS, ROW_THREADS, cuda, grid
 
@@ -195,15 +195,9 @@ def _softmax_backward_kernel(dtype):
     return kernel
 
 
-def _fresh(x):
-    """x contiguous and starting at offset 0 (kernels index its buffer from 0)."""
-    x = contiguous(x)
-    return x if x.offset == 0 else ew.identity(x, out=empty(x.shape, x.dtype))
-
-
 def _fresh_akb(x, axis):
-    """x as a contiguous (A, K, B) array starting at offset 0."""
-    return _fresh(as_akb(x, (axis,)))
+    """x as a contiguous (A, K, B) array over a buffer starting at its first element."""
+    return at_zero(as_akb(x, (axis,)))
 
 
 def _softmax(x, axis, log):
@@ -322,7 +316,7 @@ def searchsorted(rows, values, right):
     check_rows("searchsorted", rows, values)
     out = empty(values.shape, np.int64)
     if out.size:
-        rows, values = _fresh(rows), _fresh(values)
+        rows, values = at_zero(rows), at_zero(values)
         _search_rows[grid(out.size)](rows.buffer, values.buffer, out.buffer, rows.shape[1],
                                      values.shape[1], out.size, right)
     return out
@@ -370,6 +364,6 @@ def scatter_add(out, axis, index, src):
         _scatter_add_akb[grid(idx.size)](target.buffer, idx.buffer, values.buffer,
                                          idx.shape[1], target.shape[1], target.shape[2],
                                          idx.size)
-    if target.buffer is not out.buffer:
+    if target.block is not out.block:  # a copy: out was not contiguous
         ew.identity(reshape(target, out.shape), out=out)
     return out
