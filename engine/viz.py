@@ -160,7 +160,7 @@ Diagram = None  # the graphviz.Digraph subclass that draw() returns, once graphv
 
 
 _STYLE = {"op": "lightgrey", "leaf": "lightblue", "output": "darkolivegreen1",
-          "saved": "orange", "summary": "white"}
+          "saved": "orange", "summary": "white", "effect": "khaki"}
 
 
 def _collapse_repeats(graph):
@@ -271,7 +271,9 @@ def _draw_compiled(compiled):
     name = {}
     for n, data in graph.nodes(data=True):
         name[n] = "_".join(map(str, n))
-        if data["kind"] != "op":
+        if data["kind"] == "effect":  # a write the step makes: .grad, an optimizer's update
+            dot.node(name[n], data["action"], fillcolor=_STYLE["effect"], shape="note")
+        elif data["kind"] != "op":
             label = {"arg": "argument", "grad": "output gradient", "const": "constant"}[
                 data["kind"]] + (f" {data['index']}" if "index" in data else "")
             dot.node(name[n], f"{label}\n{_shape(data['tensor'].shape)}",
@@ -279,7 +281,8 @@ def _draw_compiled(compiled):
         elif "members" not in data:
             dot.node(name[n], f"{data['op'].op_name}\n{_shape(data['shape'])}",
                      fillcolor=_STYLE["op"])
-    ops = sorted((n for n in graph if graph.nodes[n]["kind"] == "op"), key=lambda n: n[1])
+    ops = sorted((n for n in graph if graph.nodes[n]["kind"] in ("op", "effect")),
+                 key=lambda n: n[1])
     for n in ops:  # in recorded order, so a fused group is named before it is read
         data = graph.nodes[n]
         if "members" not in data:
@@ -287,7 +290,8 @@ def _draw_compiled(compiled):
                 dot.edge(name[producer(ref)], name[n])
             continue
         with dot.subgraph(name=f"cluster_{name[n]}") as sub:  # one fused kernel
-            sub.attr(label=f"fused kernel ({len(data['op'].steps)} ops)", style="rounded",
+            ops = len(data["members"])  # a fused sum's sum too, a product's activation
+            sub.attr(label=f"fused kernel ({ops} op{'s' * (ops != 1)})", style="rounded",
                      color="darkorange", fontname="monospace")
             steps = [f"{name[n]}_{j}" for j in range(len(data["op"].steps))]
             for j, (op_name, args) in enumerate(data["op"].steps):

@@ -880,6 +880,20 @@ def test_draw_shows_the_captured_graph_with_fused_kernels_as_clusters():
     model = engine.compile(nn.Linear(2, 2))
     model(engine.ones(1, 2))
     assert "argument 0" in engine.viz.draw(model).source
+    layer = nn.Linear(2, 2)
+    opt = engine.optim.SGD(layer.parameters(), lr=0.1)
+
+    @engine.compile
+    def step(x):  # a whole training step: its writes (effects) are drawn too
+        opt.zero_grad()
+        engine.nn.functional.relu(layer(x)).sum().backward()
+        opt.step()
+
+    step(engine.ones(3, 2))
+    source = engine.viz.draw(step).source
+    for action in ("optimizer.zero_grad()", "accumulate .grad", "optimizer.step()"):
+        assert f'label="{action}"' in source, action
+    assert 'label="fused kernel (3 ops)"' in source  # relu+threshold_backward+sum
 
 
 def test_cli_compile_runs_an_example_compiled_with_eager_results():
