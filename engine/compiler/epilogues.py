@@ -127,7 +127,10 @@ def _sums_rows_of_backward(graph, node, epoch, results):
     if is_aux(ref) or backward["kind"] != "op" or backward["op"] is not loss._ce_backward:
         return False
     rows, classes = backward["shape"]
-    return (tuple(data["attrs"]["dims"]) == (0,) and node not in results
+    # float16 and bfloat16 losses keep their sum: their backward rounds each value,
+    # which eager then sums (kernels.cpu.narrow), where this would sum unrounded ones
+    wide = backward["dtype"].kind == "f" and backward["dtype"].itemsize >= 4
+    return (wide and tuple(data["attrs"]["dims"]) == (0,) and node not in results
             and data["attrs"].get("dtype", backward["dtype"]) == backward["dtype"]
             and backward["phase"] == data["phase"] and rows * classes <= COLUMN_SUM_LIMIT
             and (epoch[source] == epoch[node] or _unaliased(graph, source, node, results)))
