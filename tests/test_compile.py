@@ -20,8 +20,7 @@ SETTINGS = settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", 25)),
 # Ops a trace cannot capture, and why: their results depend on values in ways the graph
 # cannot express yet. They run eagerly (with a warning) and still give eager's answers.
 EXPECTED_BREAKS = {
-    "Tensor.item()": {"max_unpool2d", "gather", "scatter_add", "scatter", "scatter_value",
-                      "bce", "bce_weighted_sum"},
+    "Tensor.item()": {"max_unpool2d", "gather", "scatter_add", "scatter", "scatter_value"},
     "Tensor.tolist()": {"repeat_interleave"},
     "a tensor computed outside the op table": {"sort", "sort_descending_dim0", "topk",
                                                "topk_smallest_dim0", "median_dim"},
@@ -865,6 +864,24 @@ def test_a_linear_layers_activation_is_the_products_epilogue(device):
         else:
             assert ops == [name], ops
             assert device == "cpu" or launches.count == 1, (name, launches.count)
+
+
+def test_a_bce_step_is_captured_whole_and_its_replay_still_checks_the_range():
+    """binary_cross_entropy checks that input and target lie in [0, 1] on the arrays, in
+    its forward: tracing does not stop at a Python number (it did: `numbagrad run
+    or_gate --compile` ran eagerly), and each replay checks its new values."""
+    layer = nn.Linear(2, 1)
+    compiled = engine.compile(lambda x, y: nn.functional.binary_cross_entropy(
+        layer(x).sigmoid(), y), fullgraph=True)
+    x = engine.tensor([[0.0, 1.0], [1.0, 1.0]])
+    for target in ([[0.0], [1.0]], [[1.0], [0.5]]):
+        y = engine.tensor(target)
+        assert compiled(x, y).item() == nn.functional.binary_cross_entropy(
+            layer(x).sigmoid(), y).item()
+    assert compiled.n_entries == 1 and compiled.eager_reason is None
+    with pytest.raises(RuntimeError, match=r"all elements of target should be between 0 and "
+                                           r"1 \(got values from 0.0 to 2.0\)"):
+        compiled(x, engine.tensor([[0.0], [2.0]]))
 
 
 def test_draw_shows_the_captured_graph_with_fused_kernels_as_clusters():

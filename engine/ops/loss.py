@@ -143,7 +143,23 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     return _bce_logits(x, y, w, pw, reduction=reduction)
 
 
+def _check_probabilities(K, name, x):
+    """RuntimeError unless every element of x lies in [0, 1] (NaN fails too), as PyTorch's
+    kernel checks. Done on the arrays, inside the forward: so a compiled replay checks as
+    well, and tracing a step does not stop at a Python number."""
+    if not x.size:
+        return
+    flat = K.reshape(x, (x.size,))
+    low = float(K.to_numpy(K.amin(flat, (0,))))
+    high = float(K.to_numpy(K.amax(flat, (0,))))
+    if not (0 <= low and high <= 1):
+        raise RuntimeError(f"all elements of {name} should be between 0 and 1 (got values "
+                           f"from {low} to {high})")
+
+
 def _bce_forward(K, p, y, w, *, reduction):
+    _check_probabilities(K, "input", p)
+    _check_probabilities(K, "target", y)
     log_p = K.maximum(K.log(p), -100)
     log_q = K.maximum(K.log(K.sub(1, p)), -100)
     losses = K.neg(K.mul(K.add(K.mul(y, log_p), K.mul(K.sub(1, y), log_q)), w))
@@ -175,11 +191,6 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                          f"have the same size.")
     p, y, w = promote("binary_cross_entropy", input, target,
                       1.0 if weight is None else weight, floating=True)
-    for name, t in (("input", p), ("target", y)):
-        low, high = (float(t.detach().min()), float(t.detach().max())) if t.numel() else (0, 0)
-        if not (0 <= low and high <= 1):  # NaN fails this too, as in PyTorch
-            raise RuntimeError(f"all elements of {name} should be between 0 and 1 (got values "
-                               f"from {low} to {high})")
     return _bce(p, y, w, reduction=reduction)
 
 
