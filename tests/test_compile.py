@@ -189,7 +189,9 @@ def test_a_module_retraces_when_a_parameter_is_replaced_or_it_changes_mode():
     model.train()
     model(x)
     events = " ".join(model.forward.events)
-    assert events.count("retrace") == 2 and "parameters, buffers or training flags" in events
+    assert events.count("retrace") == 2, events
+    assert "the module's parameter 0 (in .parameters() order) is another tensor" in events
+    assert "a submodule's training flag changed (train() / eval())" in events
 
 
 def test_parameters_updated_in_place_are_seen_by_the_replay():

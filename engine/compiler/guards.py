@@ -56,8 +56,24 @@ def difference(old, new):
         if a != b:
             if name == "grad mode":
                 return f"grad mode changed from {a} to {b}"
+            if name.startswith("the module's"):
+                return _module_change(a, b)
             return f"{name} changed: {_first_change(a, b)}"
     return "no difference"
+
+
+def _module_change(old, new):
+    """Words for the first difference between two module_state()s (identities mean
+    nothing to a reader: say which parameter, buffer or flag it was)."""
+    for kind, a, b in zip(("parameter", "buffer"), old, new):
+        if len(a) != len(b):
+            return f"the module now has {len(b)} {kind}s (it had {len(a)})"
+        for k, (x, y) in enumerate(zip(a, b)):
+            if x != y:
+                return (f"the module's {kind} {k} (in .{kind}s() order) is another tensor; "
+                        f"a module whose parameters change each call (functional_call) "
+                        f"is traced again at every call")
+    return "a submodule's training flag changed (train() / eval())"
 
 
 def _first_change(a, b):
