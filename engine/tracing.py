@@ -1,6 +1,7 @@
 """Where engine.compile's tracer listens: the slot for the trace under way, the call
-that the few things a trace cannot capture make (`.item()`, in-place writes, random
-numbers drawn outside an op), and `opaque`, for a step the replay repeats whole. Kept
+that the few things a trace cannot capture make (`.item()`, in-place writes it cannot
+replay, random numbers drawn outside an op), `write`, for the in-place writes it can,
+and `opaque`, for a step the replay repeats whole. Kept
 free of imports, so that every layer can reach it."""
 TRACER = [None]  # the engine.compiler.trace.Tracer recording now, if any
 
@@ -19,6 +20,14 @@ def constant(tensor):
     if tracer is not None:
         tracer.allowed.add(id(tensor))
     return tensor
+
+
+def write(target, result):
+    """`result` is about to be written into `target`'s memory (an in-place op): a trace
+    under way records the write, or stops where it cannot replay it."""
+    tracer = TRACER[0]
+    if tracer is not None:
+        tracer.write_into(target, result)
 
 
 def opaque(name, call, touches):

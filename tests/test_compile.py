@@ -886,6 +886,58 @@ def test_a_bce_step_is_captured_whole_and_its_replay_still_checks_the_range():
         compiled(x, engine.tensor([[0.0], [2.0]]))
 
 
+def test_a_step_with_batch_norm_is_captured_whole_with_its_running_statistics():
+    """BatchNorm in training updates its running statistics and counter in place: each
+    write is an effect the replay repeats into the buffer's memory (it used to stop the
+    trace). Five SGD steps with momentum match eager, buffers included."""
+    import copy
+
+    engine.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(3 * 6 * 6, 4), nn.BatchNorm1d(4))
+    twin = copy.deepcopy(model)
+    opts = [engine.optim.SGD(m.parameters(), lr=0.1, momentum=0.9) for m in (model, twin)]
+    x, y = engine.randn(6, 1, 8, 8), engine.randint(0, 4, (6,))
+
+    def step(m, opt):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(m(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    compiled = engine.compile(step, fullgraph=True)
+    for _ in range(5):  # (a fused row sum may round its last bit apart from eager's)
+        assert compiled(model, opts[0]).item() == pytest.approx(step(twin, opts[1]).item(),
+                                                                rel=1e-6)
+    assert compiled.n_entries == 1
+    for (name, a), b in zip(model.state_dict().items(), twin.state_dict().values()):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=name)
+    assert model[1].num_batches_tracked.item() == 5
+    assert compiled.explain().count("write into a (3,) tensor") == 4  # mean, var: mul_, add_
+
+
+def test_in_place_writes_a_replay_can_repeat_and_those_it_cannot():
+    """A buffer written and then read: the replay writes the same memory and the read
+    sees the new values. A write into an argument, into a value the function made, or
+    into a view, would not be the same memory at the next call: it stops the trace."""
+    buffer = engine.ones(3)
+
+    def scaled(x):
+        with engine.no_grad():
+            buffer.mul_(2)
+        return x + buffer
+
+    compiled = engine.compile(scaled, fullgraph=True)
+    for k in range(1, 4):
+        assert compiled(engine.zeros(3)).tolist() == [2.0 ** k] * 3
+    assert buffer.tolist() == [8.0] * 3 and compiled.n_entries == 1
+    for write in (lambda x: x.add_(1), lambda x: (x * 2).add_(1),
+                  lambda x: buffer[:2].add_(1) + x.sum()):
+        with pytest.raises(GraphBreak, match="an in-place write into a tensor"):
+            engine.compile(write, fullgraph=True)(engine.zeros(3))
+
+
 def test_draw_shows_the_captured_graph_with_fused_kernels_as_clusters():
     compiled = engine.compile(lambda a: (a * 2 + 1).tanh().sum())
     with pytest.raises(ValueError, match="has not been called yet"):

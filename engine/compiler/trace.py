@@ -28,7 +28,7 @@ import sys
 import networkx as nx
 
 from .. import tracing
-from ..tensor import Tensor
+from ..tensor import Tensor, version_counter
 
 _ENGINE_DIRS = tuple(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), d) + os.sep for d in ("engine", "nn", "optim", "data",
@@ -58,6 +58,7 @@ class Tracer:
         self.touched = set()   # ids of tensors whose .grad the trace has read or written
         self.grad_guards = []  # (tensor, its .grad was None) for .grad read as it was at entry
         self.spent = False     # the function ran backward() or an optimizer step itself
+        self.written = set()   # ids of tensors from outside written in place (write_into)
         self.opaque_results = {}  # id(tensor) -> the opaque call that returned it
 
     # ---- starting and stopping ------------------------------------------------------------
@@ -270,6 +271,38 @@ class Tracer:
         self.values[id(tensor._grad)] = node
         self.arrays[id(tensor._grad._data)] = node
         self.kept.append(tensor._grad)
+
+    def write_into(self, target, value):
+        """target's memory is about to take `value` (an in-place op that autograd does not
+        record: a running statistic, a counter): an effect the replay repeats, copying the
+        replay's value into the same memory. Only memory that is the same at every replay
+        can be written so: a tensor from outside the function (a buffer), not a view,
+        written whole. A write into an argument, into a value the function made or into a
+        view cannot be replayed by copying into the memory the trace saw: it stops the
+        trace."""
+        known = self.values.get(id(target)) or self.arrays.get(id(target._data))
+        outside = (known is None and id(target) not in self.born) or (
+            known is not None and not is_aux(known)
+            and (known[0] == "const" or id(target) in self.written))
+        if target._base is not None or target._requires_grad or not outside:
+            self.cannot_capture("an in-place write into a tensor")
+            return
+        if self.node_of(target) is None:
+            return
+        backend = target._backend
+
+        def run(array):
+            backend.copy_into(target._data, array)
+            version_counter(target).value += 1
+            return target._data
+
+        node = self._effect(f"write into a {tuple(target.shape)} tensor", run, [value],
+                            mutates=True, like=target)
+        if node is not None:  # the caller writes now; later reads see this effect's value
+            self.written.add(id(target))
+            self.kept.append(target)
+            self.values[id(target)] = node
+            self.arrays[id(target._data)] = node
 
     def opaque(self, name, call, touches):
         """Run `call` (an optimizer's step or zero_grad) for real, untraced, and record it

@@ -1,6 +1,7 @@
 """The op table's public face: each op module declares its public ops beside their
 definitions (`registry.public`); here they become `engine.<name>`, Tensor methods,
 in-place methods and out= spellings, and the operators map onto the same ops."""
+from .. import tracing
 from ..tensor import Tensor, version_counter
 from . import (  # noqa: F401 - importing each op module declares its ops
     activation, arrange, conv, conv_transpose, einsum, indexing, inplace, linalg, loss,
@@ -141,7 +142,7 @@ def _copy_(self, src, non_blocking=False):
     if src.device != self.device:
         src = src.to(self.device)
     broadcast = src.to(self.dtype).expand(self.shape)
-    if inplace.needs_history(self, src):
+    if inplace.needs_history(self, src) or tracing.TRACER[0] is not None:
         return inplace.commit(self, broadcast.clone())
     inplace.check_writable(self)
     self._backend.copy_into(self._data, broadcast._data)

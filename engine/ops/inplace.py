@@ -2,6 +2,7 @@
 into the tensor's memory, bumps its version and takes over the result's history."""
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Tensor, version_counter
+from .. import tracing
 from ..tracing import graph_break
 from .operands import NUMBER, broadcast_shapes
 
@@ -17,8 +18,13 @@ def needs_history(target, *others):
 def check_writable(t):
     """Refuse in-place writes that would corrupt a gradient PyTorch would compute.
 
-    Every in-place write passes here first, so this is also where a trace learns of one."""
+    Every in-place write that goes straight to memory passes here first, so this is also
+    where a trace learns of one it cannot replay; `commit` tells the trace itself."""
     graph_break("an in-place write into a tensor")
+    _refuse_hazards(t)
+
+
+def _refuse_hazards(t):
     if not is_grad_enabled():
         return
     if t._requires_grad and t._grad_fn is None:
@@ -34,8 +40,10 @@ def check_writable(t):
 
 
 def commit(target, result):
-    """Write `result` into `target` in place; `target` now stands for the result."""
-    check_writable(target)
+    """Write `result` into `target` in place; `target` now stands for the result. A trace
+    under way records the write, or stops if it cannot replay it."""
+    _refuse_hazards(target)
+    tracing.write(target, result)
     if result.shape != target.shape:
         raise RuntimeError(f"output with shape {list(target.shape)} doesn't match the "
                            f"broadcast shape {list(result.shape)}")
@@ -65,8 +73,9 @@ def update(target, fn, other=None, kernel=None, **kwargs):
     """target = fn(target, other), in place; straight into its memory when nothing records."""
     if needs_history(target, other):
         return commit(target, fn(target, other, **kwargs))
-    check_writable(target)
-    if kernel is not None and not kwargs and _fits(target, other):
+    if kernel is not None and not kwargs and _fits(target, other) \
+            and tracing.TRACER[0] is None:  # a trace sees the op, then the write
+        check_writable(target)
         data = other._data if isinstance(other, Tensor) else other
         getattr(target._backend, kernel)(target._data, data)
         version_counter(target).value += 1
