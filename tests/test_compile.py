@@ -896,20 +896,12 @@ def test_a_step_with_batch_norm_is_captured_whole_with_its_running_statistics():
     model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(),
                           nn.Linear(3 * 6 * 6, 4), nn.BatchNorm1d(4))
     twin = copy.deepcopy(model)
-    opts = [engine.optim.SGD(m.parameters(), lr=0.1, momentum=0.9) for m in (model, twin)]
+    step, eager = (_train_step(m, engine.optim.SGD(m.parameters(), lr=0.1, momentum=0.9))
+                   for m in (model, twin))
     x, y = engine.randn(6, 1, 8, 8), engine.randint(0, 4, (6,))
-
-    def step(m, opt):
-        opt.zero_grad()
-        loss = nn.functional.cross_entropy(m(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
     compiled = engine.compile(step, fullgraph=True)
     for _ in range(5):  # (a fused row sum may round its last bit apart from eager's)
-        assert compiled(model, opts[0]).item() == pytest.approx(step(twin, opts[1]).item(),
-                                                                rel=1e-6)
+        assert compiled(x, y).item() == pytest.approx(eager(x, y).item(), rel=1e-6)
     assert compiled.n_entries == 1
     for (name, a), b in zip(model.state_dict().items(), twin.state_dict().values()):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=name)

@@ -15,7 +15,7 @@ kernels, and in a classifier's training step each is read at once by one more op
   the sum kernel's, bit for bit. Past COLUMN_SUM_LIMIT values one block summing every
   column would take longer than the launch it saves, so larger losses keep theirs.
 """
-from .fusion import FusedOp, _keep_values, _unaliased, uses
+from .fusion import FusedOp, _keep_values, _unaliased, take_in, uses
 from .passes import barriers
 from .trace import is_aux, producer
 
@@ -100,19 +100,13 @@ def _activates_linear(graph, node, count, epoch):
 
 
 def _take_in_linear(graph, node):
-    """The group's node becomes the product with the group as its epilogue (it keeps its
-    name, which what reads it refers to); the product's node goes."""
+    """The group's node becomes the product with the group as its epilogue."""
     data = graph.nodes[node]
     source = producer(data["inputs"][0])
     linear = graph.nodes[source]
     op = LinearActivation(linear["op"], data["op"], len(linear["inputs"]))
-    merged = dict(data, op=op, inputs=list(linear["inputs"]), attrs={},
-                  members=[source] + data["members"])
-    graph.remove_node(source)
-    graph.nodes[node].clear()
-    graph.nodes[node].update(merged)
-    for ref in merged["inputs"]:
-        graph.add_edge(producer(ref), node, aux=None)
+    take_in(graph, node, source, dict(data, op=op, inputs=list(linear["inputs"]), attrs={},
+                                      members=[source] + data["members"]))
 
 
 def _sums_rows_of_backward(graph, node, epoch, results):

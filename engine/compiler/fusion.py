@@ -234,13 +234,19 @@ def _absorb(graph, node, keep):
     if keep:
         _keep_values(graph, node, source, op)
         return
-    absorbed = dict(data, op=op, inputs=list(group["inputs"]), attrs={},
-                    members=group["members"] + [node], fresh=True, aliases=False,
-                    reduces=True)
+    take_in(graph, node, source, dict(data, op=op, inputs=list(group["inputs"]), attrs={},
+                                      members=group["members"] + [node], fresh=True,
+                                      aliases=False, reduces=True))
+
+
+def take_in(graph, node, source, merged):
+    """`node` becomes `merged`, an op that also does the work of the one at `source`
+    (which goes): it keeps its name, which what reads it refers to, and reads
+    merged["inputs"]."""
     graph.remove_node(source)
     graph.nodes[node].clear()
-    graph.nodes[node].update(absorbed)
-    for ref in absorbed["inputs"]:
+    graph.nodes[node].update(merged)
+    for ref in merged["inputs"]:
         graph.add_edge(producer(ref), node, aux=None)
 
 
