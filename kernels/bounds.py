@@ -9,13 +9,17 @@ beside the kernel's own work.
 import numpy as np
 
 
-def check_indices(name, indices, size, ignore=None):
-    """IndexError unless every index (`ignore` excepted) lies in [0, size)."""
+def check_indices(name, indices, size, ignore=None, axis=None):
+    """IndexError unless every index (`ignore` excepted) lies in [0, size); for indices
+    along an `axis` (gather's, scatter's), RuntimeError in PyTorch's words."""
     values = np.asarray(indices)
     if not values.size or (values.min() >= 0 and values.max() < size):
         return
     bad = values[((values < 0) | (values >= size)) & (values != ignore if ignore is not None
                                                        else True)]
+    if bad.size and axis is not None:
+        raise RuntimeError(f"index {int(bad.flat[0])} is out of bounds for dimension {axis} "
+                           f"with size {size}")
     if bad.size:
         raise IndexError(f"{name}: index {int(bad.flat[0])} is out of bounds for size {size}")
 

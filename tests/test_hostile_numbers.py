@@ -136,6 +136,27 @@ def test_binary_cross_entropy_outside_0_1(p, y, name):
             lib.nn.functional.binary_cross_entropy(lib.tensor(p), lib.tensor(y))
 
 
+@pytest.mark.parametrize("call", [
+    lambda m, x, i: m.gather(x, 1, i),
+    lambda m, x, i: x.scatter_add(1, i, m.ones(i.shape, dtype=x.dtype)),
+    lambda m, x, i: x.scatter(1, i, 2.0)])
+@pytest.mark.parametrize("bad", [3, -1])
+def test_gather_and_scatter_out_of_range_in_torchs_words(call, bad):
+    """Checked by the kernels themselves (so a compiled replay checks too), as PyTorch
+    words it; nothing is read or written out of bounds."""
+    for lib in (engine, torch):
+        x = lib.zeros(2, 3)
+        with pytest.raises(RuntimeError, match=f"index {bad} is out of bounds for dimension "
+                                               f"1 with size 3"):
+            call(lib, x, lib.tensor([[0], [bad]]))
+    compiled = engine.compile(lambda x, i: call(engine, x, i), fullgraph=True)
+    x = engine.ones(2, 3)
+    assert compiled(x, engine.tensor([[2], [0]])).tolist() == call(
+        engine, x, engine.tensor([[2], [0]])).tolist()
+    with pytest.raises(RuntimeError, match=f"index {bad} is out of bounds"):
+        compiled(x, engine.tensor([[0], [bad]]))
+
+
 def test_empty_median_softmax_and_log_softmax():
     x = engine.zeros(0, requires_grad=True)
     m = x.median()

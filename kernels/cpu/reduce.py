@@ -262,7 +262,7 @@ def searchsorted(rows, values, right):
 
 def gather(x, axis, index):
     """out[..., j, ...] = x[..., index[..., j, ...], ...] along `axis` (torch.gather)."""
-    check_indices("gather", index, x.shape[axis])
+    check_indices("gather", index, x.shape[axis], axis=axis)
     idx = _index_akb(index, axis)
     src = np.ascontiguousarray(x)
     view = src.reshape(idx.shape[0], src.shape[axis], math.prod(src.shape[axis + 1:]))
@@ -273,7 +273,7 @@ def gather(x, axis, index):
 
 def scatter_add(out, axis, index, src):
     """out[..., index[..., j, ...], ...] += src[..., j, ...] along `axis`, in place."""
-    check_indices("scatter_add", index, out.shape[axis])
+    check_indices("scatter_add", index, out.shape[axis], axis=axis)
     idx = _index_akb(index, axis)
     view = out.reshape(idx.shape[0], out.shape[axis], math.prod(out.shape[axis + 1:]))
     _scatter_add_akb(view, idx, np.ascontiguousarray(src).reshape(idx.shape))

@@ -344,7 +344,7 @@ def _scatter_add_akb(out, index, src, J, K, B, n):
 
 def gather(x, axis, index):
     """out[..., j, ...] = x[..., index[..., j, ...], ...] along `axis` (torch.gather)."""
-    check_indices("gather", to_numpy(index), x.shape[axis])
+    check_indices("gather", to_numpy(index), x.shape[axis], axis=axis)
     idx = _fresh_akb(index, axis)
     src = _fresh_akb(x, axis)
     out = empty(index.shape, x.dtype)
@@ -356,7 +356,7 @@ def gather(x, axis, index):
 
 def scatter_add(out, axis, index, src):
     """out[..., index[..., j, ...], ...] += src[..., j, ...] along `axis`, in place."""
-    check_indices("scatter_add", to_numpy(index), out.shape[axis])
+    check_indices("scatter_add", to_numpy(index), out.shape[axis], axis=axis)
     idx = _fresh_akb(index, axis)
     values = _fresh_akb(src, axis)
     target = _fresh_akb(out, axis)
