@@ -861,10 +861,13 @@ def test_a_linear_layers_activation_is_the_products_epilogue(device):
             np.testing.assert_array_equal(g.cpu().numpy(), e.cpu().numpy())
         ops = [compiled.graphs[0].nodes[n]["op"].op_name for n in compiled.graphs[0]
                if compiled.graphs[0].nodes[n]["kind"] == "op"]
+        sizes = dict(compiled.entries[next(iter(compiled.entries))][0].sizes)
         if name is None:  # the product is read twice: computed once, then two groups
             assert not any("+" in op and "fused" not in op for op in ops), ops
+            assert sizes["epilogues"] == sizes["fused"] == 3
         else:
             assert ops == [name], ops
+            assert sizes["epilogues"] == sizes["fused"] - 1 == 1  # the pass on its own
             assert device == "cpu" or launches.count == 1, (name, launches.count)
 
 
