@@ -42,7 +42,8 @@ class _World:
 
 
 group = GroupMember = _World
-_state = {"group": None, "excepthook": None}
+_state = {"group": None, "excepthook": None,
+          "fast": None}  # what a blocking CPU SUM all_reduce calls, bound once (collectives)
 
 
 def init_process_group(backend=None, init_method=None, timeout=None, world_size=-1, rank=-1,
@@ -80,6 +81,8 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     debug = os.environ.get("NUMBAGRAD_DISTRIBUTED_DEBUG", "OFF").upper() not in ("", "0",
                                                                               "OFF")
     _state["group"] = _World.WORLD = ProcessGroup(MPI, comm, timeout, debug)
+    if not debug:  # debug mode compares every collective's signature first
+        _state["fast"] = (comm.Allreduce, MPI.IN_PLACE, _World.WORLD.watchdog)
     if comm.Get_size() > 1:
         _abort_on_uncaught_exception()
         _World.WORLD.watchdog.start()
@@ -88,7 +91,7 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
 def destroy_process_group(group=None):
     """Leave the group; MPI itself is finalized when the process exits."""
     _resolve(group).watchdog.stop()
-    _state["group"] = _World.WORLD = None
+    _state["group"] = _World.WORLD = _state["fast"] = None
     if _state["excepthook"] is not None:
         sys.excepthook, _state["excepthook"] = _state["excepthook"], None
 
