@@ -67,7 +67,7 @@ def absorb(graph, outputs):
     graph = graph.copy()
     count, epoch = uses(graph, outputs), barriers(graph)
     for node in sorted(graph):
-        if _activates_linear(graph, node, count, epoch):
+        if node in graph and _activates_linear(graph, node, count, epoch):
             _take_in_linear(graph, node)
     results = {producer(r) for r in outputs if r is not None}
     for node in sorted(graph):

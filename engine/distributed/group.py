@@ -22,7 +22,6 @@ class ProcessGroup:
 
     def __init__(self, MPI, comm, timeout, debug):
         self.MPI, self.comm, self.timeout, self.debug = MPI, comm, timeout, debug
-        self.IN_PLACE = MPI.IN_PLACE
         self.watchdog = Watchdog(timeout.total_seconds(), abort)
 
     def rank(self):

@@ -16,15 +16,15 @@ def needs_history(target, *others):
 
 
 def check_writable(t):
-    """Refuse in-place writes that would corrupt a gradient PyTorch would compute.
-
-    Every in-place write that goes straight to memory passes here first, so this is also
-    where a trace learns of one it cannot replay; `commit` tells the trace itself."""
+    """An in-place write straight to memory is about to happen: refuse it as
+    `_refuse_hazards` does. Every such write passes here first, so this is also where a
+    trace learns of one it cannot replay; `commit` tells the trace itself."""
     graph_break("an in-place write into a tensor")
     _refuse_hazards(t)
 
 
 def _refuse_hazards(t):
+    """Refuse in-place writes that would corrupt a gradient PyTorch would compute."""
     if not is_grad_enabled():
         return
     if t._requires_grad and t._grad_fn is None:
