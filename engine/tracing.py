@@ -30,10 +30,12 @@ def write(target, result):
         tracer.write_into(target, result)
 
 
-def opaque(name, call, touches):
+def opaque(name, call, touches, spends=True):
     """call(). A trace under way records it as one step that its replay calls again, and
     forgets what it knew of the tensors `touches()` names, which the call may change in
     place: so an optimizer's step (its Python logic and fused kernels) and zero_grad
-    belong to a compiled training step."""
+    belong to a compiled training step. `spends`: the call uses up the step's gradients
+    (a step, zero_grad), so the function's results cannot be differentiated afterwards;
+    bookkeeping (DistributedDataParallel arming its reducer) passes False."""
     tracer = TRACER[0]
-    return call() if tracer is None else tracer.opaque(name, call, touches)
+    return call() if tracer is None else tracer.opaque(name, call, touches, spends)

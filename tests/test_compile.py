@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import engine
 from engine import nn
+from engine.autograd.graph import queue_callback
 from engine.compiler import GraphBreak, passes
 from op_specs import SPECS, make_array
 
@@ -245,11 +246,46 @@ def test_fullgraph_raises_naming_the_op_and_the_line():
         engine.compile(f, fullgraph=True)(engine.ones(3))
     with pytest.raises(GraphBreak, match="random numbers drawn outside an op"):
         engine.compile(lambda x: x + engine.randn(3), fullgraph=True)(engine.ones(3))
-    with pytest.raises(GraphBreak, match="hook run after a gradient is accumulated"):
+    with pytest.raises(GraphBreak, match="a callback queued during backward"):
         p = nn.Parameter(engine.ones(3))
-        p.register_post_accumulate_grad_hook(lambda t: None)
-        engine.compile(lambda: (p * 2).sum().backward(), fullgraph=True)()
+        p.register_hook(lambda g: queue_callback(lambda: None))  # traced through: its
+        engine.compile(lambda: (p * 2).sum().backward(), fullgraph=True)()  # Python is not
     assert engine.tracing.TRACER[0] is None  # the tracer is gone after an error
+    (p * 2).sum().backward()  # and backward's callback list with it: eager still works
+
+
+def test_post_accumulate_hooks_and_their_callbacks_run_at_every_replay():
+    """DistributedDataParallel's machinery, without MPI: each parameter's hook sees its
+    finished gradient and the first queues a callback, which runs once at the end of
+    each backward, after every hook; replays do all of it as eager calls do."""
+    def run(compiler):
+        engine.manual_seed(0)
+        model, events, queued = _mlp(), [], []
+        for name, p in model.named_parameters():
+            def hook(p, name=name):
+                events.append((name, p.grad.sum().item()))
+                if not queued:
+                    queued.append(True)
+                    queue_callback(lambda: (events.append("end"), queued.clear()))
+            p.register_post_accumulate_grad_hook(hook)
+        opt = engine.optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            model(x).sum().backward()
+            opt.step()
+        step = compiler(step)
+        for i in range(4):
+            step(engine.ones(2, 6) * (i - 1))
+        return step, events
+
+    _, eager = run(lambda f: f)
+    step, compiled = run(engine.compile(fullgraph=True))
+    assert step.n_entries == 1 and compiled.count("end") == eager.count("end") == 4
+    assert [e if e == "end" else e[0] for e in compiled] == [
+        e if e == "end" else e[0] for e in eager]
+    assert [e[1] for e in compiled if e != "end"] == pytest.approx(
+        [e[1] for e in eager if e != "end"], rel=1e-6)
 
 
 def test_dropout_draws_new_numbers_on_every_replay():

@@ -98,21 +98,42 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ob
         grads.push(node, g, shared=True)
     # The graph is emptied at the end, so that it keeps no node alive: the nodes go by
     # refcount, and the graph goes back to the spares for the next walk.
-    _callbacks.append([])
+    queued = open_callbacks()
     try:
         with set_grad_enabled(create_graph), amp.suspended():
             captured = _walk(graph, grads, retain_graph, create_graph, capture, observe)
-        for callback in _callbacks[-1]:
-            callback()
+        if TRACER[0] is not None:  # a compiled step's replay must run them too
+            TRACER[0].end_of_backward(run_callbacks, queued)
+        else:
+            run_callbacks()
         return captured
     finally:
-        _callbacks.pop()
+        if _callbacks and _callbacks[-1] is queued:  # the walk raised
+            _callbacks.pop()
         graph.clear()
         _spare_graphs.append(graph)
 
 
 # One list per walk under way (a hook may start a walk of its own).
 _callbacks = []
+
+
+def open_callbacks():
+    """Start the list that queue_callback() adds to (backward() does, at its start, and a
+    compiled step's replay where its traced backward's hooks did)."""
+    queued = []
+    _callbacks.append(queued)
+    return queued
+
+
+def run_callbacks():
+    """Run the newest list's callbacks, in order (one queued by another runs too), and
+    close it."""
+    try:
+        for callback in _callbacks[-1]:
+            callback()
+    finally:
+        _callbacks.pop()
 
 
 def queue_callback(fn):

@@ -4,6 +4,7 @@ A `Node` is a tensor's `grad_fn`: the op that made it, an edge to each input's n
 and only the values the op's derivative formulas name. A leaf that requires grad
 is reached through its `AccumulateGrad` node, which adds into `.grad`.
 """
+import functools
 import weakref
 
 from ..tensor import Tensor, version_counter
@@ -152,9 +153,6 @@ class AccumulateGrad:
             if replaced is not None:
                 g = replaced
                 fresh = False
-        if TRACER[0] is not None and leaf._post_accumulate_hooks:
-            graph_break("a hook run after a gradient is accumulated (as DistributedDataParallel's "
-                        "allreduce), which a replay would skip")
         if TRACER[0] is not None and create_graph:
             graph_break("backward(create_graph=True) into .grad")
         if TRACER[0] is not None:
@@ -169,11 +167,20 @@ class AccumulateGrad:
             leaf._grad = leaf._grad + g
         else:
             leaf._grad._backend.add_(leaf._grad._data, g._data)
-        for hook in leaf._post_accumulate_hooks:
-            hook(leaf)
+        if not leaf._post_accumulate_hooks:
+            return
+        if TRACER[0] is not None:
+            TRACER[0].post_accumulate_hooks(leaf, functools.partial(_run_hooks, leaf))
+        else:
+            _run_hooks(leaf)
 
     def __repr__(self):
         return f"<AccumulateGrad object at {hex(id(self))}>"
+
+
+def _run_hooks(leaf):
+    for hook in leaf._post_accumulate_hooks:
+        hook(leaf)
 
 
 def accumulator(t):

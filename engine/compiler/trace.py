@@ -28,6 +28,7 @@ import sys
 import networkx as nx
 
 from .. import tracing
+from ..autograd.graph import open_callbacks
 from ..tensor import Tensor, version_counter
 
 _ENGINE_DIRS = tuple(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -60,6 +61,7 @@ class Tracer:
         self.spent = False     # the function ran backward() or an optimizer step itself
         self.written = set()   # ids of tensors from outside written in place (write_into)
         self.opaque_results = {}  # id(tensor) -> the opaque call that returned it
+        self.hooked = []       # leaves whose post-accumulate hooks ran in this backward
 
     # ---- starting and stopping ------------------------------------------------------------
 
@@ -304,12 +306,12 @@ class Tracer:
             self.values[id(target)] = node
             self.arrays[id(target._data)] = node
 
-    def opaque(self, name, call, touches):
+    def opaque(self, name, call, touches, spends=True):
         """Run `call` (an optimizer's step or zero_grad) for real, untraced, and record it
         as one effect the replay calls again. The tensors `touches()` names (parameters,
         their gradients, optimizer state) may change inside it, so the trace forgets what
         it knew of them: a later read sees their memory as it is then."""
-        self.spent = True
+        self.spent = self.spent or spends
         changed = touches()
         self._effect(name, call, mutates=True)
         make = Tensor._make
@@ -327,6 +329,42 @@ class Tracer:
             self.touched.add(id(t))
             self.kept.append(t)
         return result
+
+
+    # ---- hooks run after a gradient is accumulated (DistributedDataParallel's) -------------
+
+    def post_accumulate_hooks(self, leaf, run):
+        """A leaf's post-accumulate-grad hooks, `run()`, which may do anything (DDP's
+        copies the gradient into its bucket and starts the bucket's allreduce): run now
+        untraced and recorded as one effect the replay calls again, as `opaque` does.
+        Such hooks may queue callbacks for the end of backward (DDP waits for its
+        allreduces there), so the first one of a backward is preceded by an effect that
+        gives the replay a callback list to queue into, as backward() does."""
+        if not self.hooked:
+            self._effect("backward(): start a list of queued callbacks", open_callbacks)
+        self.hooked.append(leaf)
+        self.opaque(f"post-accumulate-grad hooks of a {tuple(leaf.shape)} tensor", run,
+                    lambda: _with_grads([leaf]), spends=False)
+
+    def end_of_backward(self, run_callbacks, queued):
+        """The traced backward() has ended: `run_callbacks()` runs what its hooks queued.
+        Where post-accumulate hooks ran, that is an effect too, which the replay calls
+        to run what its own hooks queued. A callback queued by any other hook (one the
+        trace went through, whose Python the replay skips) cannot be replayed."""
+        hooked, self.hooked = self.hooked, []
+        if hooked:
+            self.opaque("backward()'s queued callbacks", run_callbacks,
+                        lambda: _with_grads(hooked), spends=False)
+            return
+        if queued:
+            self.cannot_capture("a callback queued during backward() (queue_callback) by a "
+                                "hook whose Python a replay would skip")
+        run_callbacks()
+
+
+def _with_grads(leaves):
+    """The leaves and their gradients: what a hook or a callback may change."""
+    return list(leaves) + [leaf._grad for leaf in leaves if leaf._grad is not None]
 
 
 def _fresh(backend, inputs, out, aux):

@@ -1,11 +1,13 @@
 """DistributedDataParallel: one model replica per MPI rank, gradients averaged in backward."""
+import functools
 from contextlib import contextmanager
 
 import engine
 from engine import distributed as dist
+from engine import tracing
 
 from ..module import Module
-from .reducer import FIRST_BUCKET_BYTES, MIB, Reducer
+from .reducer import FIRST_BUCKET_BYTES, MIB, Reducer, reached_leaves as _reached_leaves
 
 _NCCL_ONLY = ("delay_all_reduce_named_params", "param_to_hook_all_reduce", "mixed_precision",
               "device_mesh")
@@ -56,12 +58,28 @@ class DistributedDataParallel(Module):
                                gradient_as_bucket_view)
 
     def forward(self, *inputs, **kwargs):
+        # Both steps around the module are effects that a compiled step's replay repeats
+        # (engine.tracing.opaque), each deciding then whether this step is synchronised
+        # (no_sync()): what compiles is the step, not the setting at its first call.
+        tracing.opaque("DistributedDataParallel: broadcast buffers", self._sync_buffers,
+                       self.module.buffers, spends=False)
+        outputs = self.module(*inputs, **kwargs)
+        if engine.is_grad_enabled():
+            used = _reached_leaves(outputs) if self.find_unused_parameters else None
+            tracing.opaque("DistributedDataParallel: expect a backward",
+                           functools.partial(self._expect_backward, used), tuple,
+                           spends=False)
+        return outputs
+
+    def _sync_buffers(self):
         if self.broadcast_buffers and self.require_backward_grad_sync:
             self._broadcast(list(self.module.buffers()))
-        outputs = self.module(*inputs, **kwargs)
-        if engine.is_grad_enabled() and self.require_backward_grad_sync:
-            self.reducer.prepare(outputs)
-        return outputs
+
+    def _expect_backward(self, used):
+        """`used`: with find_unused_parameters, ids of the parameters this step's outputs
+        reach (a compiled step reaches the same ones at each replay)."""
+        if self.require_backward_grad_sync:
+            self.reducer.prepare(used)
 
     @contextmanager
     def no_sync(self):

@@ -63,8 +63,9 @@ class Reducer:
         self.handles = [p.register_post_accumulate_grad_hook(self._grad_ready)
                         for p in params]
 
-    def prepare(self, outputs):
-        """Called by forward: the coming backward must average the gradients."""
+    def prepare(self, used):
+        """Called by forward: the coming backward must average the gradients. `used`:
+        with find_unused, the ids of the parameters it will reach (reached_leaves)."""
         if self.armed and self.seen:
             raise RuntimeError(
                 "DistributedDataParallel: expected the previous backward to finish averaging "
@@ -76,7 +77,7 @@ class Reducer:
         self.next_bucket, self.queued, self.armed = 0, False, True
         self.used, self.seen = None, set()
         if self.find_unused:
-            self.used = _reached_leaves(outputs)
+            self.used = used
             for b in self.buckets:
                 b.ready = sum(id(p) not in self.used for p in b.params)
 
@@ -155,7 +156,7 @@ class Reducer:
             handle.remove()
 
 
-def _reached_leaves(outputs):
+def reached_leaves(outputs):
     """ids of the leaf tensors whose gradient a backward from `outputs` would reach."""
     roots = [t.grad_fn for t in _tensors(outputs) if t.grad_fn is not None]
     if not roots:
