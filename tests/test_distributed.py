@@ -236,17 +236,18 @@ def test_queue_callback_runs_once_when_backward_ends():
 def test_cli_trains_digits_data_parallel_like_one_process(tmp_path):
     pytest.importorskip("sklearn")
     outputs = {}
-    for nproc in (1, 2):
-        path = tmp_path / f"w{nproc}.pt"
+    for run in ("1", "2", "2 --compile"):  # compiled, every replay must average too
+        path = tmp_path / f"w{len(outputs)}.pt"
         done = subprocess.run([sys.executable, "-m", "engine", "run", "digits", "--quiet",
-                               "--epochs", "3", "--nproc", str(nproc), "--save", str(path)],
+                               "--epochs", "3", "--nproc", *run.split(), "--save", str(path)],
                               capture_output=True, text=True, timeout=300)
         assert done.returncode in (0, 3), done.stdout + done.stderr
         assert done.stdout.count("digits: loss") == 1, done.stdout  # rank 0 only
-        outputs[nproc] = engine.load(str(path))
-    for key, value in outputs[1].items():
-        np.testing.assert_allclose(outputs[2][key].numpy(), value.numpy(), rtol=1e-5,
-                                   atol=1e-6)
+        outputs[run] = engine.load(str(path))
+    for run in ("2", "2 --compile"):
+        for key, value in outputs["1"].items():
+            np.testing.assert_allclose(outputs[run][key].numpy(), value.numpy(), rtol=1e-5,
+                                       atol=1e-6, err_msg=f"--nproc {run}: {key}")
 
 
 @needs_mpi
