@@ -8,8 +8,9 @@ It starts its own MPI jobs (mpiexec, one thread per rank):
   gloo backend on the same ranks; bandwidth is bytes / median seconds.
 - DistributedDataParallel, MLP 784-512-512-10, SGD, batch 512 per rank: samples per
   second on 2 ranks against 1 rank (1-rank and 2-rank jobs alternate), beside PyTorch's
-  DDP (gloo) in the same jobs, and beside each rank training alone with no allreduce
-  at all (what this machine's cores and memory allow two processes at once).
+  DDP (gloo) in the same jobs, beside the same step compiled whole (engine.compile),
+  and beside each rank training alone with no allreduce at all (what this machine's
+  cores and memory allow two processes at once).
 Interleaved rounds, medians; rank 0 reports.
 """
 import argparse
@@ -61,8 +62,9 @@ def allreduce_job(rounds):
     return {str(k): v for k, v in results.items()}
 
 
-def mlp_step(m, ddp_class, batch, seed=0, **options):
-    """One SGD step of an MLP wrapped in DDP (when ddp_class is given)."""
+def mlp_step(m, ddp_class, batch, seed=0, compiled=False, **options):
+    """One SGD step of an MLP wrapped in DDP (when ddp_class is given), the whole step
+    compiled if `compiled`."""
     m.manual_seed(seed)
     model = m.nn.Sequential(m.nn.Linear(784, 512), m.nn.ReLU(), m.nn.Linear(512, 512),
                             m.nn.ReLU(), m.nn.Linear(512, 10))
@@ -79,7 +81,7 @@ def mlp_step(m, ddp_class, batch, seed=0, **options):
         m.nn.functional.cross_entropy(model(x), y).backward()
         opt.step()
 
-    return step
+    return m.compile(step) if compiled else step
 
 
 def ddp_job(rounds, batch):
@@ -100,6 +102,9 @@ def ddp_job(rounds, batch):
         "numbagrad, grads as bucket views": mlp_step(
             engine, engine.nn.parallel.DistributedDataParallel if parallel else None, batch,
             gradient_as_bucket_view=parallel),
+        "numbagrad, step compiled": mlp_step(
+            engine, engine.nn.parallel.DistributedDataParallel if parallel else None, batch,
+            compiled=True),
         # every rank training alone at once: what the machine allows with no
         # communication at all, the ceiling of any data-parallel speed-up here
         "no allreduce": mlp_step(engine, None, batch),
@@ -141,7 +146,8 @@ def main(rounds, batch=512):
         for nproc in (1, 2):
             steps[nproc].append(_job(nproc, "ddp", rounds, 29520 + 2 * i + nproc))
     print(f"\nDDP, MLP 784-512-512-10, batch {batch} per rank, SGD (samples/s)")
-    for name in ("numbagrad", "numbagrad, grads as bucket views", "torch", "no allreduce"):
+    for name in ("numbagrad", "numbagrad, grads as bucket views", "numbagrad, step compiled",
+                 "torch", "no allreduce"):
         one = statistics.median(s[name] for s in steps[1])
         two = statistics.median(s[name] for s in steps[2])
         print(f"{name:>32}: 1 rank {batch / one:8.0f}, 2 ranks {2 * batch / two:8.0f}, "

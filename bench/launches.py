@@ -7,9 +7,9 @@ launch passes through one Python call; small sizes, since the simulator runs eac
 thread in Python. The count does not depend on the sizes. Rows: the 30-op tiny graph
 (forward + backward) and an MLP SGD step (zero_grad, forward, loss, backward, step),
 each compiled as a whole step. For the compiled step, its launches are split into fused
-groups (elementwise chains, with the sum that reads them; the loss backward with its
-column sums), matrix products (with their activation, if any) and the rest (the loss
-forward, the optimizer's one multi-tensor launch).
+groups (elementwise chains, with the sum that reads them; the loss with its backward
+and column sums), matrix products (with their activation, if any) and the rest (the
+optimizer's one multi-tensor launch).
 """
 import os
 

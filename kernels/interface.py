@@ -22,7 +22,7 @@ REDUCTION = (
     "sum", "amax", "amin", "max_along", "min_along", "logsumexp",
     "softmax", "log_softmax", "softmax_backward", "log_softmax_backward",
     "gather", "scatter_add", "cross_entropy_rows", "cross_entropy_reduced",
-    "cross_entropy_backward_rows", "argsort",
+    "cross_entropy_backward_rows", "cross_entropy_and_grad", "argsort",
     "cumsum", "searchsorted",
 )
 LINALG = ("matmul", "inv", "solve", "det", "slogdet", "cholesky", "eigh", "svd", "qr")

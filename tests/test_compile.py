@@ -862,14 +862,71 @@ def test_a_classifiers_bias_gradient_is_summed_by_the_loss_gradients_kernel(
         for _ in range(2):  # the second call replays
             for got, e in zip(compiled(weight, bias), expected):
                 np.testing.assert_array_equal(got.cpu().numpy(), e)
-        absorbed = "fused[cross_entropy_backward+sum]" in fused_names(compiled)
+        absorbed = any("cross_entropy_backward+sum]" in n for n in fused_names(compiled))
         assert absorbed is not returned, (keepdim, returned)
     if device == "cuda":
         return
     monkeypatch.setattr(epilogues, "COLUMN_SUM_LIMIT", 6 * 4 - 1)
     compiled = engine.compile(lambda w, b: step(w, b))
     compiled(weight, bias)
-    assert "fused[cross_entropy_backward+sum]" not in fused_names(compiled)
+    assert not any("+sum]" in n for n in fused_names(compiled))
+
+
+@pytest.mark.parametrize("device, blocks", [("cpu", 1)] + (
+    [("cuda", 1), ("cuda", 3)] if engine.cuda.is_available() else []))
+def test_a_training_steps_loss_computes_its_own_backward(monkeypatch, device, blocks):
+    """In a step, the cross-entropy's backward (with the bias gradient's column sums, or
+    without) is taken in by the loss: one launch on CUDA (its last block, here of 1 and
+    3 taking turns, computes every gradient value), bit for bit eager's loss and
+    gradients, for a mean and a sum, with class weights and ignored targets, and where
+    every target is ignored. Not where the loss's gradient is made after the loss, nor
+    for reduction='none'."""
+    from bench.launches import Launches
+    from kernels.cuda import loss as cuda_loss
+
+    monkeypatch.setattr(cuda_loss, "MAX_BLOCKS", blocks)
+    F = engine.nn.functional
+    rng = np.random.default_rng(4)
+    x = engine.tensor(rng.standard_normal((6, 3)).astype(np.float32), device=device)
+    class_weight = engine.tensor(rng.uniform(0.5, 2, 4).astype(np.float32), device=device)
+    layer = nn.Linear(3, 4).to(device)
+
+    def step(target, reduction, biased=True, squared=False):
+        loss = F.cross_entropy(F.linear(x, layer.weight, layer.bias if biased else None),
+                               target, class_weight, reduction=reduction)
+        (loss * loss if squared else loss.sum()).backward()
+        return loss
+
+    def names(compiled):
+        graph = compiled.graphs[0]
+        return [graph.nodes[n]["op"].op_name for n in graph if graph.nodes[n]["kind"] == "op"]
+
+    targets = ([0, 3, -100, 1, 3, 2], [-100] * 6)
+    cases = [(t, r, b, False) for t in targets for r in ("mean", "sum") for b in (True, False)]
+    cases += [(targets[0], "mean", True, True), (targets[0], "none", True, False)]
+    if device == "cuda":  # the simulator is slow: each path once
+        cases = [cases[3]] if blocks == 1 else [cases[0]]
+    for target, reduction, biased, squared in cases:
+        target = engine.tensor(target, device=device)
+        results = []
+        for compiler in (None, engine.compile(fullgraph=True)):
+            run = compiler(step) if compiler else step
+            for _ in range(2):  # the second call replays
+                layer.zero_grad()
+                with Launches() as launches:
+                    loss = run(target, reduction, biased, squared)
+                results.append([t.detach().cpu().numpy().copy() for t in
+                                (loss, layer.weight.grad) + ((layer.bias.grad,) if biased else ())])
+        for got in results[1:]:
+            for g, e in zip(got, results[0]):
+                np.testing.assert_array_equal(g, e)
+        taken = [n for n in names(run) if n.startswith("fused[nll_loss+cross_entropy_backward")]
+        merged = reduction != "none" and not squared
+        assert len(taken) == merged, (reduction, squared, names(run))
+        if merged:
+            assert taken[0].endswith("+sum]") == biased
+        if merged and device == "cuda":  # the loss, 2 products (and their accumulations)
+            assert launches.count == 3, launches.count
 
 
 @pytest.mark.parametrize("device", ["cpu"] + (["cuda"] if engine.cuda.is_available() else []))

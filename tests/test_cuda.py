@@ -358,6 +358,37 @@ def test_a_cross_entropy_gradient_is_one_launch_the_means_division_included(redu
         assert np.isfinite(grads[1].numpy()).all()
 
 
+@pytest.mark.parametrize("blocks", [1, 3])
+def test_a_loss_with_its_gradient_is_one_launch_and_the_two_kernels_values(monkeypatch, blocks):
+    """cross_entropy_and_grad (a compiled step's loss and backward): one launch whose last
+    block computes every gradient value (and the column sums) from the row statistics
+    the blocks kept; the same bits as the loss kernel then the gradient kernel, for a
+    mean and a sum, ignored targets and class weights, float32 and float64."""
+    from bench.launches import Launches
+    from kernels import cuda
+    from kernels.cuda import loss
+
+    monkeypatch.setattr(loss, "MAX_BLOCKS", blocks)
+    rng = np.random.default_rng(7)
+    for dtype, mean, column_sums in ((np.float32, True, True), (np.float64, False, False)):
+        x, target, weight, g = (cuda.from_numpy(a) for a in (
+            rng.standard_normal((7, 5)).astype(dtype), np.array([0, 4, -100, 2, 2, -100, 1]),
+            rng.uniform(0.5, 2.0, 5).astype(dtype), np.array(0.75, dtype)))
+        value, total_weight = cuda.cross_entropy_reduced(x, target, weight, -100, mean)
+        expected = cuda.cross_entropy_backward_rows(g, x, target, weight, -100,
+                                                    total_weight if mean else None, column_sums)
+        expected = [value, total_weight] + list(expected if column_sums else (expected,))
+        with Launches() as counted:
+            got = cuda.cross_entropy_and_grad(g, x, target, weight, -100, mean, column_sums)
+        assert counted.count == 1 and (got[3] is None) is not column_sums
+        for a, b in zip(got, expected):
+            assert cuda.to_numpy(a).tobytes() == cuda.to_numpy(b).tobytes(), (dtype, mean)
+    with pytest.raises(ValueError, match=r"expected the gradient of a reduced loss \(0-d\), got "
+                                         r"shape \(7,\)"):
+        cuda.cross_entropy_and_grad(cuda.from_numpy(np.ones(7, np.float64)), x, target,
+                                    weight, -100, True, False)
+
+
 def test_module_to_moves_parameters_in_place_and_back():
     model = nn.Linear(3, 2)
     weight = model.weight

@@ -14,6 +14,12 @@ kernels, and in a classifier's training step each is read at once by one more op
   the CPU the kernel then calls the sum kernel, as eager does. Either way the sums are
   the sum kernel's, bit for bit. Past COLUMN_SUM_LIMIT values one block summing every
   column would take longer than the launch it saves, so larger losses keep theirs.
+- **the loss's own backward**: in a training step the cross-entropy backward reads the
+  loss's total weight, and its gradient (the seed) is ready before the loss is. On CUDA
+  the loss's launch computes the gradient too (kernels/cuda/loss.py: its last block,
+  from the max and sum of exponentials each block kept of its rows), with the column
+  sums if the backward had them; on the CPU the two kernels run one after the other.
+  The same size limit holds, for the same reason.
 """
 from .fusion import FusedOp, _keep_values, _unaliased, take_in, uses
 from .passes import barriers
@@ -60,10 +66,37 @@ class CrossEntropyColumnSums:
         return out, {"sum": K.reshape(sums, (1,) + sums.shape) if self.keepdim else sums}
 
 
+class CrossEntropyAndGrad:
+    """The loss primitive with its backward (and that backward's column sums, if it had
+    them) taken in: the inputs are the loss's and then the gradient g; the results, the
+    loss and the extra arrays "total_weight", "grad" and maybe "sum"."""
+
+    def __init__(self, loss, backward, n_inputs, keepdim):
+        inner = (backward.op_name[len("fused["):-1] if isinstance(backward, CrossEntropyColumnSums)
+                 else backward.op_name)
+        self.op_name = f"fused[{loss.op_name}+{inner}]"
+        self.attrs = loss.attrs
+        loss_inputs = [("in", i) for i in range(n_inputs)]
+        self.steps = [(loss.op_name, loss_inputs),
+                      ("cross_entropy_backward", [("in", n_inputs)] + loss_inputs + [("step", 0)])]
+        if keepdim is not None:
+            self.steps.append(("sum", [("step", 1)]))
+        self.keepdim = keepdim  # None: no column sums
+
+    def forward(self, K, x, target, weight, g, *, ignore_index, reduction):
+        loss, total_weight, grad, sums = K.cross_entropy_and_grad(
+            g, x, target, weight, ignore_index, reduction == "mean", self.keepdim is not None)
+        extras = {"total_weight": total_weight, "grad": grad}
+        if sums is not None:
+            extras["sum"] = K.reshape(sums, (1,) + sums.shape) if self.keepdim else sums
+        return loss, extras
+
+
 def absorb(graph, outputs):
     """A new graph in which each linear layer applies the fused group that alone reads
-    its result, and each small cross-entropy backward whose rows are summed (and not as
-    a result of the function) computes that sum too."""
+    its result, each small cross-entropy backward whose rows are summed (and not as a
+    result of the function) computes that sum too, and a small loss computes its own
+    backward."""
     graph = graph.copy()
     count, epoch = uses(graph, outputs), barriers(graph)
     for node in sorted(graph):
@@ -78,6 +111,9 @@ def absorb(graph, outputs):
                                         graph.nodes[node]["attrs"]["keepdim"])
             data["members"] = [source]
             _keep_values(graph, node, source, op)
+    for node in sorted(graph):
+        if node in graph and _backward_of_loss(graph, node, epoch, results):
+            _take_in_backward(graph, node)
     return graph
 
 
@@ -107,6 +143,56 @@ def _take_in_linear(graph, node):
     op = LinearActivation(linear["op"], data["op"], len(linear["inputs"]))
     take_in(graph, node, source, dict(data, op=op, inputs=list(linear["inputs"]), attrs={},
                                       members=[source] + data["members"]))
+
+
+def _backward_of_loss(graph, node, epoch, results):
+    """A small cross-entropy backward (maybe with its column sums) of a mean or summed
+    loss of the same inputs, phase and epoch, not itself a result, whose gradient g is
+    made before the loss is (where the two will run)."""
+    from ..ops import loss
+
+    data = graph.nodes[node]
+    if data["kind"] != "op" or not (data["op"] is loss._ce_backward
+                                    or isinstance(data["op"], CrossEntropyColumnSums)):
+        return False
+    g, *inputs, total_weight = data["inputs"]
+    source = producer(total_weight)
+    forward = graph.nodes[source]
+    made = producer(g)
+    rows, classes = data["shape"]
+    wide = data["dtype"].kind == "f" and data["dtype"].itemsize >= 4
+    return (is_aux(total_weight) and forward["kind"] == "op" and forward["op"] is loss._ce
+            and forward["attrs"]["reduction"] != "none" and forward["attrs"] == data["attrs"]
+            and list(forward["inputs"]) == inputs and forward["phase"] == data["phase"]
+            and epoch[source] == epoch[node] and node not in results and wide
+            and rows * classes <= COLUMN_SUM_LIMIT
+            and (graph.nodes[made]["kind"] not in ("op", "effect") or made[1] < source[1]))
+
+
+def _take_in_backward(graph, node):
+    """The loss's node computes the backward at `node` too, whose readers read it (and
+    its column sums) as the loss's extra arrays."""
+    data = graph.nodes[node]
+    g = data["inputs"][0]
+    source = producer(data["inputs"][-1])
+    forward = graph.nodes[source]
+    sums = isinstance(data["op"], CrossEntropyColumnSums)
+    forward.update(
+        op=CrossEntropyAndGrad(forward["op"], data["op"], len(forward["inputs"]),
+                               data["op"].keepdim if sums else None),
+        inputs=list(forward["inputs"]) + [g], members=[source] + data.get("members", [node]),
+        reduces=True, returns_aux=True,
+        aux_dtypes=dict(forward["aux_dtypes"], grad=data["dtype"], **(
+            {"sum": data["aux_dtypes"]["sum"]} if sums else {})))
+    graph.add_edge(producer(g), source, aux=g[1] if is_aux(g) else None)
+    moved = {node: (source, "grad"), (node, "sum"): (source, "sum")}
+    for reader in list(graph.successors(node)):
+        read = graph.nodes[reader]
+        read["inputs"] = [moved.get(r, r) for r in read["inputs"]]
+        if read.get("attr_arrays"):
+            read["attr_arrays"] = {k: moved.get(r, r) for k, r in read["attr_arrays"].items()}
+        graph.add_edge(source, reader, aux="grad" if moved[node] in read["inputs"] else "sum")
+    graph.remove_node(node)
 
 
 def _sums_rows_of_backward(graph, node, epoch, results):

@@ -5,7 +5,8 @@ from .inplace import add_, div_, mul_, sub_  # noqa: F401
 from .linalg import cholesky, det, eigh, inv, matmul, qr, slogdet, solve, svd  # noqa: F401
 from .window import fold, unfold  # noqa: F401
 from .loss import (  # noqa: F401
-    cross_entropy_backward_rows, cross_entropy_reduced, cross_entropy_rows,
+    cross_entropy_and_grad, cross_entropy_backward_rows, cross_entropy_reduced,
+    cross_entropy_rows,
 )
 from .optim import (  # noqa: F401
     adadelta_step, adagrad_step, adam_step, adamax_step, nadam_step, radam_step, rmsprop_step,

@@ -79,6 +79,16 @@ def cross_entropy_reduced(x, target, weight, ignore_index, mean):
     return (div(total, total_weight) if mean else total), total_weight
 
 
+def cross_entropy_and_grad(g, x, target, weight, ignore_index, mean, column_sums):
+    """(cross_entropy_reduced's two results, and cross_entropy_backward_rows' for the
+    loss's gradient g and that total weight, with column_sums): on the CPU, the two
+    one after the other (CUDA saves a launch by doing both in one)."""
+    loss, total_weight = cross_entropy_reduced(x, target, weight, ignore_index, mean)
+    grad = cross_entropy_backward_rows(g, x, target, weight, ignore_index,
+                                       total_weight if mean else None, column_sums)
+    return (loss, total_weight) + (grad if column_sums else (grad, None))
+
+
 def cross_entropy_backward_rows(g, x, target, weight, ignore_index, total_weight=None,
                                 column_sums=False):
     """d(sum_i g_i loss_i)/dx = g_i weight[t_i] (softmax(x_i) - onehot(t_i)), with g one

@@ -14,7 +14,8 @@ from .layout import broadcast_to, copy, diagonal, permute, reshape  # noqa: F401
 from .linalg import cholesky, det, eigh, inv, matmul, qr, slogdet, solve, svd  # noqa: F401
 from .window import fold, unfold  # noqa: F401
 from .loss import (  # noqa: F401
-    cross_entropy_backward_rows, cross_entropy_reduced, cross_entropy_rows,
+    cross_entropy_and_grad, cross_entropy_backward_rows, cross_entropy_reduced,
+    cross_entropy_rows,
 )
 from .memory import (  # noqa: F401
     arange, astype, concatenate, copy_into, eye, from_numpy, full, linspace, memory_root,
