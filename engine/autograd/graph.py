@@ -103,7 +103,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ob
         with set_grad_enabled(create_graph), amp.suspended():
             captured = _walk(graph, grads, retain_graph, create_graph, capture, observe)
         if TRACER[0] is not None:  # a compiled step's replay must run them too
-            TRACER[0].end_of_backward(run_callbacks, queued)
+            TRACER[0].end_of_backward(queued)
         else:
             run_callbacks()
         return captured

@@ -28,7 +28,7 @@ import sys
 import networkx as nx
 
 from .. import tracing
-from ..autograd.graph import open_callbacks
+from ..autograd.graph import open_callbacks, run_callbacks
 from ..tensor import Tensor, version_counter
 
 _ENGINE_DIRS = tuple(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -346,11 +346,12 @@ class Tracer:
         self.opaque(f"post-accumulate-grad hooks of a {tuple(leaf.shape)} tensor", run,
                     lambda: _with_grads([leaf]), spends=False)
 
-    def end_of_backward(self, run_callbacks, queued):
-        """The traced backward() has ended: `run_callbacks()` runs what its hooks queued.
-        Where post-accumulate hooks ran, that is an effect too, which the replay calls
-        to run what its own hooks queued. A callback queued by any other hook (one the
-        trace went through, whose Python the replay skips) cannot be replayed."""
+    def end_of_backward(self, queued):
+        """The traced backward() has ended: run_callbacks() runs what its hooks queued
+        (`queued`). Where post-accumulate hooks ran, that is an effect too, which the
+        replay calls to run what its own hooks queued. A callback queued by any other
+        hook (one the trace went through, whose Python the replay skips) cannot be
+        replayed."""
         hooked, self.hooked = self.hooked, []
         if hooked:
             self.opaque("backward()'s queued callbacks", run_callbacks,
