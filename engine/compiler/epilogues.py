@@ -21,7 +21,7 @@ kernels, and in a classifier's training step each is read at once by one more op
   sums if the backward had them; on the CPU the two kernels run one after the other.
   The same size limit holds, for the same reason.
 """
-from .fusion import FusedOp, _keep_values, _unaliased, take_in, uses
+from .fusion import FusedOp, _keep_values, _unaliased, move_readers, take_in, uses
 from .passes import barriers
 from .trace import is_aux, producer
 
@@ -185,14 +185,7 @@ def _take_in_backward(graph, node):
         aux_dtypes=dict(forward["aux_dtypes"], grad=data["dtype"], **(
             {"sum": data["aux_dtypes"]["sum"]} if sums else {})))
     graph.add_edge(producer(g), source, aux=g[1] if is_aux(g) else None)
-    moved = {node: (source, "grad"), (node, "sum"): (source, "sum")}
-    for reader in list(graph.successors(node)):
-        read = graph.nodes[reader]
-        read["inputs"] = [moved.get(r, r) for r in read["inputs"]]
-        if read.get("attr_arrays"):
-            read["attr_arrays"] = {k: moved.get(r, r) for k, r in read["attr_arrays"].items()}
-        graph.add_edge(source, reader, aux="grad" if moved[node] in read["inputs"] else "sum")
-    graph.remove_node(node)
+    move_readers(graph, node, source, {node: (source, "grad"), (node, "sum"): (source, "sum")})
 
 
 def _sums_rows_of_backward(graph, node, epoch, results):

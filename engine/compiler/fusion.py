@@ -277,13 +277,19 @@ def _keep_values(graph, node, source, op):
     group = graph.nodes[source]
     group.update(op=op, members=group["members"] + [node], reduces=True, returns_aux=True,
                  aux_dtypes={"sum": graph.nodes[node]["dtype"]})
+    move_readers(graph, node, source, {node: (source, "sum")})
+
+
+def move_readers(graph, node, source, moved):
+    """What read `node` reads the extra arrays of `source` that `moved` maps its
+    references to (node itself, (node, extra name)); `node` goes."""
     for reader in list(graph.successors(node)):
         data = graph.nodes[reader]
-        data["inputs"] = [(source, "sum") if r == node else r for r in data["inputs"]]
+        data["inputs"] = [moved.get(r, r) for r in data["inputs"]]
         if data.get("attr_arrays"):
-            data["attr_arrays"] = {k: (source, "sum") if r == node else r
-                                   for k, r in data["attr_arrays"].items()}
-        graph.add_edge(source, reader, aux="sum")
+            data["attr_arrays"] = {k: moved.get(r, r) for k, r in data["attr_arrays"].items()}
+        reads = list(data["inputs"]) + list(data.get("attr_arrays", {}).values())
+        graph.add_edge(source, reader, aux=next(r[1] for r in moved.values() if r in reads))
     graph.remove_node(node)
 
 

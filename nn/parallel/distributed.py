@@ -7,7 +7,7 @@ from engine import distributed as dist
 from engine import tracing
 
 from ..module import Module
-from .reducer import FIRST_BUCKET_BYTES, MIB, Reducer, reached_leaves as _reached_leaves
+from .reducer import FIRST_BUCKET_BYTES, MIB, Reducer, reached_leaves
 
 _NCCL_ONLY = ("delay_all_reduce_named_params", "param_to_hook_all_reduce", "mixed_precision",
               "device_mesh")
@@ -65,7 +65,7 @@ class DistributedDataParallel(Module):
                        self.module.buffers, spends=False)
         outputs = self.module(*inputs, **kwargs)
         if engine.is_grad_enabled():
-            used = _reached_leaves(outputs) if self.find_unused_parameters else None
+            used = reached_leaves(outputs) if self.find_unused_parameters else None
             tracing.opaque("DistributedDataParallel: expect a backward",
                            functools.partial(self._expect_backward, used), tuple,
                            spends=False)
