@@ -7,17 +7,15 @@ model only: the CUDA simulator runs each kernel launch in Python."""
 import sys
 import time
 
-import numpy as np
 
 import engine as torch
 import engine.distributed as dist
 from engine import nn, optim
 from engine.nn.parallel import DistributedDataParallel as DDP
+from replicas import Branches, batches, close, rank, share, size
 
 device = sys.argv[1] if len(sys.argv) > 1 else "cpu"
 steps = int(sys.argv[2]) if len(sys.argv) > 2 else 20
-dist.init_process_group("mpi")
-rank, size = dist.get_rank(), dist.get_world_size()
 B = 12 * size
 
 
@@ -27,24 +25,6 @@ def make_model(seed):
         return nn.Sequential(nn.Linear(10, 4), nn.Linear(4, 4)).to(device)
     return nn.Sequential(nn.Linear(10, 32), nn.Tanh(), nn.Linear(32, 32), nn.ReLU(),
                          nn.Linear(32, 4)).to(device)
-
-
-def batches(n, seed=0):
-    rng = np.random.default_rng(seed)
-    for _ in range(n):
-        yield (torch.tensor(rng.standard_normal((B, 10)), dtype=torch.float32, device=device),
-               torch.tensor(rng.integers(0, 4, B), device=device))
-
-
-def share(t):
-    return t[rank * B // size:(rank + 1) * B // size]
-
-
-def close(a, b, what, rtol=1e-5):
-    a, b = a.detach().cpu().numpy(), b.detach().cpu().numpy()
-    if not np.allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max()):
-        raise AssertionError(f"rank {rank} {what}: largest difference "
-                             f"{np.abs(a - b).max()} (of {np.abs(b).max()})")
 
 
 def same_parameters(model, reference, what):
@@ -60,7 +40,7 @@ def train(bucket_cap_mb, **options):
     same_parameters(model, reference, "after wrapping")
     opt, ref_opt = optim.SGD(ddp.parameters(), lr=0.1), optim.SGD(reference.parameters(),
                                                                    lr=0.1)
-    for x, y in batches(steps):
+    for x, y in batches(steps, B, device=device):
         opt.zero_grad()
         nn.functional.cross_entropy(ddp(share(x)), share(y)).backward()
         opt.step()
@@ -97,7 +77,7 @@ ddp = DDP(model, bucket_cap_mb=0.0001)
 model[0].weight.register_post_accumulate_grad_hook(
     lambda p: events.append(("first layer's grad", time.perf_counter())))
 dist.all_reduce = recording_all_reduce
-x, y = next(batches(1))
+x, y = next(batches(1, B, device=device))
 nn.functional.cross_entropy(ddp(share(x)), share(y)).backward()
 events.append(("backward returned", time.perf_counter()))
 dist.all_reduce = real_all_reduce
@@ -109,7 +89,7 @@ assert kinds[-1] == "backward returned", kinds
 # gradients summed over the three batches.
 model, reference = make_model(0), make_model(0)
 ddp = DDP(model)
-data = list(batches(3, seed=1))
+data = list(batches(3, B, seed=1, device=device))
 for i, (x, y) in enumerate(data):
     if i < 2:
         with ddp.no_sync():
@@ -124,19 +104,6 @@ for p, q in zip(model.parameters(), reference.parameters()):
 locals_ = [torch.zeros_like(local) for _ in range(size)]
 dist.all_gather(locals_, local)
 assert size == 1 or not torch.equal(locals_[0], locals_[1]), "no_sync must not average"
-
-
-class Branches(nn.Module):
-    """`used_by_rank0` takes part on rank 0 only; `never` on no rank."""
-
-    def __init__(self):
-        super().__init__()
-        self.trunk, self.used_by_rank0, self.never = (nn.Linear(4, 4), nn.Linear(4, 4),
-                                                      nn.Linear(4, 4))
-
-    def forward(self, x):
-        x = self.trunk(x)
-        return self.used_by_rank0(x) if dist.get_rank() == 0 else x
 
 
 torch.manual_seed(0)

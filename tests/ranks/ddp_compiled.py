@@ -9,17 +9,15 @@ leave each rank with its own gradients."""
 import sys
 import warnings
 
-import numpy as np
 
 import engine as torch
 import engine.distributed as dist
 from engine import nn, optim
 from engine.nn.parallel import DistributedDataParallel as DDP
+from replicas import Branches, batches, close, rank, share, size
 
 warnings.simplefilter("error")  # a graph break (a warning) fails the job
 steps = int(sys.argv[1]) if len(sys.argv) > 1 else 6
-dist.init_process_group("mpi")
-rank, size = dist.get_rank(), dist.get_world_size()
 B = 8 * size
 
 
@@ -27,24 +25,6 @@ def make_model(seed):
     torch.manual_seed(seed)
     return nn.Sequential(nn.Linear(10, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(),
                          nn.Linear(16, 4))
-
-
-def batches(n, seed=0):
-    rng = np.random.default_rng(seed)
-    for _ in range(n):
-        yield (torch.tensor(rng.standard_normal((B, 10)), dtype=torch.float32),
-               torch.tensor(rng.integers(0, 4, B)))
-
-
-def share(t):
-    return t[rank * B // size:(rank + 1) * B // size]
-
-
-def close(a, b, what, rtol=1e-5):
-    a, b = a.detach().numpy(), b.detach().numpy()
-    if not np.allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max()):
-        raise AssertionError(f"rank {rank} {what}: largest difference "
-                             f"{np.abs(a - b).max()} (of {np.abs(b).max()})")
 
 
 def check_compiled(fn, what):
@@ -70,7 +50,7 @@ for options in ({"bucket_cap_mb": 0.0005}, {"gradient_as_bucket_view": True}):
         opt.step()
         return loss
 
-    for x, y in batches(steps):
+    for x, y in batches(steps, B):
         step(share(x), share(y))
         ref_opt.zero_grad()
         nn.functional.cross_entropy(reference(x), y).backward()
@@ -91,7 +71,7 @@ ddp = DDP(model)
 compiled = torch.compile(ddp)
 opt, ref_opt = (optim.SGD(model.parameters(), lr=0.1),
                 optim.SGD(reference.parameters(), lr=0.1))
-for x, y in batches(steps, seed=1):
+for x, y in batches(steps, B, seed=1):
     opt.zero_grad()
     nn.functional.cross_entropy(compiled(share(x)), share(y)).backward()
     opt.step()
@@ -113,7 +93,7 @@ def accumulate(x, y):
     nn.functional.cross_entropy(ddp(x), y).backward()
 
 
-for i, (x, y) in enumerate(batches(3, seed=2)):
+for i, (x, y) in enumerate(batches(3, B, seed=2)):
     if i < 2:
         with ddp.no_sync():
             accumulate(share(x), share(y))
@@ -143,17 +123,6 @@ check_compiled(forward, "buffers")
 
 # 5. find_unused_parameters: the parameters a traced step reaches are those of every
 # replay (its graph is the traced one); a parameter no rank uses keeps no gradient.
-class Branches(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.trunk, self.used_by_rank0, self.never = (nn.Linear(4, 4), nn.Linear(4, 4),
-                                                      nn.Linear(4, 4))
-
-    def forward(self, x):
-        x = self.trunk(x)
-        return self.used_by_rank0(x) if rank == 0 else x
-
-
 torch.manual_seed(0)
 branches = Branches()
 ddp = DDP(branches, find_unused_parameters=True)
