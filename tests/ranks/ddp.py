@@ -12,7 +12,7 @@ import engine as torch
 import engine.distributed as dist
 from engine import nn, optim
 from engine.nn.parallel import DistributedDataParallel as DDP
-from replicas import Branches, batches, close, rank, share, size
+from replicas import Branches, batches, close, rank, share, size, train_beside
 
 device = sys.argv[1] if len(sys.argv) > 1 else "cpu"
 steps = int(sys.argv[2]) if len(sys.argv) > 2 else 20
@@ -40,13 +40,7 @@ def train(bucket_cap_mb, **options):
     same_parameters(model, reference, "after wrapping")
     opt, ref_opt = optim.SGD(ddp.parameters(), lr=0.1), optim.SGD(reference.parameters(),
                                                                    lr=0.1)
-    for x, y in batches(steps, B, device=device):
-        opt.zero_grad()
-        nn.functional.cross_entropy(ddp(share(x)), share(y)).backward()
-        opt.step()
-        ref_opt.zero_grad()
-        nn.functional.cross_entropy(reference(x), y).backward()
-        ref_opt.step()
+    train_beside(ddp, opt, reference, ref_opt, batches(steps, B, device=device))
     same_parameters(model, reference, f"after {steps} steps, options {options}")
     return ddp
 

@@ -14,7 +14,7 @@ import engine as torch
 import engine.distributed as dist
 from engine import nn, optim
 from engine.nn.parallel import DistributedDataParallel as DDP
-from replicas import Branches, batches, close, rank, share, size
+from replicas import Branches, batches, close, rank, share, size, train_beside
 
 warnings.simplefilter("error")  # a graph break (a warning) fails the job
 steps = int(sys.argv[1]) if len(sys.argv) > 1 else 6
@@ -71,13 +71,7 @@ ddp = DDP(model)
 compiled = torch.compile(ddp)
 opt, ref_opt = (optim.SGD(model.parameters(), lr=0.1),
                 optim.SGD(reference.parameters(), lr=0.1))
-for x, y in batches(steps, B, seed=1):
-    opt.zero_grad()
-    nn.functional.cross_entropy(compiled(share(x)), share(y)).backward()
-    opt.step()
-    ref_opt.zero_grad()
-    nn.functional.cross_entropy(reference(x), y).backward()
-    ref_opt.step()
+train_beside(compiled, opt, reference, ref_opt, batches(steps, B, seed=1))
 check_compiled(ddp.forward, "the module")  # compile(module) compiles its forward
 for p, q in zip(model.parameters(), reference.parameters()):
     close(p, q, f"compiled module, after {steps} steps")

@@ -32,6 +32,18 @@ def close(a, b, what, rtol=1e-5):
                              f"{np.abs(a - b).max()} (of {np.abs(b).max()})")
 
 
+def train_beside(model, opt, reference, ref_opt, data):
+    """SGD steps of `model` (DDP) on this rank's share of each batch, beside the same
+    steps of `reference` on the whole batch."""
+    for x, y in data:
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(share(x)), share(y)).backward()
+        opt.step()
+        ref_opt.zero_grad()
+        nn.functional.cross_entropy(reference(x), y).backward()
+        ref_opt.step()
+
+
 class Branches(nn.Module):
     """`used_by_rank0` takes part on rank 0 only; `never` on no rank."""
 
