@@ -71,6 +71,14 @@ def test_compiled_ddp_steps_average_at_every_replay():
 
 
 @needs_mpi
+def test_a_compiled_ddp_step_on_cuda_tensors():
+    status, output = mpiexec(2, "ddp_compiled.py", "cuda", timeout=300,
+                             env={"NUMBA_ENABLE_CUDASIM": "1"})
+    assert status == 0, output
+    assert output.count("on cuda: compiled DistributedDataParallel ok") == 2, output
+
+
+@needs_mpi
 def test_ddp_on_cuda_tensors():
     status, output = mpiexec(2, "ddp.py", "cuda", "2", timeout=300,
                              env={"NUMBA_ENABLE_CUDASIM": "1"})
