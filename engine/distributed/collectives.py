@@ -10,6 +10,7 @@ import numpy as np
 from ..autograd import no_grad
 from ..device import device as engine_device
 from ..tensor import Tensor, version_counter
+from ..tracing import TRACER, graph_break
 from .group import _resolve, _state
 from .work import Work
 
@@ -47,6 +48,15 @@ def _mpi_op(pg, op, tensor, name):
         raise ValueError(f"{name}: ReduceOp.{op.name} needs an integer or bool tensor, got "
                          f"{tensor.dtype}")
     return getattr(pg.MPI, _MPI_NAME[op.name])
+
+
+def _start(group, name):
+    """The group a collective runs on. A trace under way stops here: MPI writes the
+    tensors behind the trace's back, and a replay would skip the collective on this
+    rank while the others wait for it (engine.compile records DDP's collectives whole,
+    as effects, by running them untraced)."""
+    graph_break(f"torch.distributed.{name}(), a collective")
+    return _resolve(group)
 
 
 def _checked(tensor, name, what="tensor"):
@@ -136,7 +146,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     """Combine `tensor` over all ranks, in place on every rank."""
     fast = _state["fast"]
     if (fast is not None and op is _SUM and group is None and not async_op
-            and type(tensor) is Tensor):
+            and type(tensor) is Tensor and TRACER[0] is None):
         data = tensor._data
         if type(data) is np.ndarray and data.flags.c_contiguous:  # a contiguous CPU tensor
             # The common case (gradients, metrics) needs no other check, no Work and MPI's
@@ -154,7 +164,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
             if version is not None:  # else no one holds a version to compare
                 version.value += 1
             return None
-    pg = _resolve(group)
+    pg = _start(group, "all_reduce")
     _checked(tensor, "all_reduce")
     mpi_op = _mpi_op(pg, op, tensor, "all_reduce")
     if pg.debug:
@@ -171,7 +181,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
 
 def broadcast(tensor, src=0, group=None, async_op=False):
     """Copy rank `src`'s tensor into every other rank's, in place."""
-    pg = _resolve(group)
+    pg = _start(group, "broadcast")
     _checked(tensor, "broadcast")
     _check_root(pg, "broadcast", src, "src")
     if pg.debug:
@@ -183,7 +193,7 @@ def broadcast(tensor, src=0, group=None, async_op=False):
 
 def all_gather(tensor_list, tensor, group=None, async_op=False):
     """Every rank's `tensor`, into `tensor_list[rank]` on every rank."""
-    pg = _resolve(group)
+    pg = _start(group, "all_gather")
     _checked(tensor, "all_gather")
     _check_list(pg, "all_gather", tensor_list, tensor, "tensor_list")
     if pg.debug:
@@ -197,7 +207,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
 
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
     """Every rank's input, concatenated (or stacked) into output_tensor, in rank order."""
-    pg = _resolve(group)
+    pg = _start(group, "all_gather_into_tensor")
     name = "all_gather_into_tensor"
     _checked(input_tensor, name, "input_tensor")
     _checked(output_tensor, name, "output_tensor")
@@ -212,7 +222,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
 
 def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=False):
     """Combine `input` over the ranks; rank r keeps the r-th of world_size equal parts."""
-    pg = _resolve(group)
+    pg = _start(group, "reduce_scatter_tensor")
     name = "reduce_scatter_tensor"
     _checked(input, name, "input")
     _checked(output, name, "output")
@@ -261,7 +271,7 @@ def _rooted(pg, name, tensor, root, root_name, tensors, list_name):
 
 def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
     """Every rank's `tensor`, into `gather_list` on rank `dst` only."""
-    pg = _resolve(group)
+    pg = _start(group, "gather")
     here = _rooted(pg, "gather", tensor, dst, "dst", gather_list, "gather_list")
     send = _Buffer(tensor).array
     received = np.empty((pg.size(),) + send.shape, send.dtype) if here else None
@@ -272,7 +282,7 @@ def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
 
 def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
     """Rank `src`'s `scatter_list[r]` into rank r's `tensor`."""
-    pg = _resolve(group)
+    pg = _start(group, "scatter")
     here = _rooted(pg, "scatter", tensor, src, "src", scatter_list, "scatter_list")
     send = (np.stack([t.detach().cpu().numpy() for t in scatter_list]) if here else None)
     out = _Buffer(tensor)
@@ -282,7 +292,7 @@ def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
 
 def isend(tensor, dst, group=None, tag=0):
     """Start sending `tensor` to rank `dst`; returns the Work to wait on."""
-    pg = _resolve(group)
+    pg = _start(group, "isend")
     _checked(tensor, "isend")
     _check_root(pg, "isend", dst, "dst")
     buffer = _Buffer(tensor)
@@ -307,7 +317,7 @@ def recv(tensor, src=None, group=None, tag=0):
 
 
 def _receive(tensor, src, group, tag, name):
-    pg = _resolve(group)
+    pg = _start(group, name)
     _checked(tensor, name)
     MPI = pg.MPI
     if src is not None:
@@ -321,7 +331,7 @@ def _receive(tensor, src, group, tag, name):
 
 def barrier(group=None, async_op=False, device_ids=None):
     """Wait until every rank has reached this call."""
-    pg = _resolve(group)
+    pg = _start(group, "barrier")
     if device_ids is not None:
         raise ValueError("barrier: device_ids is an option of NCCL's backend, not MPI's")
     return _run(pg, "barrier", async_op, [pg.comm.Ibarrier()], None)
@@ -331,7 +341,7 @@ def all_gather_object(object_list, obj, group=None):
     """Every rank's picklable `obj`, into `object_list` (which has one slot per rank).
 
     Objects travel as pickles, as in PyTorch: only use it between ranks you trust."""
-    pg = _resolve(group)
+    pg = _start(group, "all_gather_object")
     if len(object_list) != pg.size():
         raise ValueError(f"all_gather_object: object_list must have one slot per rank "
                          f"({pg.size()}), got {len(object_list)}")
@@ -340,7 +350,7 @@ def all_gather_object(object_list, obj, group=None):
 
 def broadcast_object_list(object_list, src=0, group=None, device=None):
     """Rank `src`'s list of picklable objects, into `object_list` on every rank."""
-    pg = _resolve(group)
+    pg = _start(group, "broadcast_object_list")
     _check_root(pg, "broadcast_object_list", src, "src")
     if device is not None and engine_device(device).type != "cpu":
         raise ValueError("broadcast_object_list: objects travel through host memory; "

@@ -143,4 +143,21 @@ for i in range(3):
           f"compiled call {i}: a parameter used on one rank, averaged with the others' zeros")
 check_compiled(backward, "find_unused_parameters")
 
+# 6. A collective the function calls itself stops the trace (MPI writes behind its back,
+# and a replay would skip the collective on this rank while the others wait for it):
+# the function runs eagerly, saying why, and every call is right.
+def total(x):
+    y = x * 2
+    dist.all_reduce(y)
+    return y
+
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    summed = torch.compile(total)
+    for i in range(3):
+        assert summed(torch.ones(3) * (rank + i)).tolist() == [
+            2.0 * sum(r + i for r in range(size))] * 3
+assert any("torch.distributed.all_reduce(), a collective" in str(w.message) for w in caught)
+
 print(f"rank {rank} of {size}: compiled DistributedDataParallel ok", flush=True)
