@@ -15,7 +15,7 @@ from .pooling import (  # noqa: F401
 )
 from .layers import (  # noqa: F401
     BatchNorm1d, BatchNorm2d, Bilinear, Dropout, Dropout1d, Dropout2d, Flatten, Identity,
-    LayerNorm, Linear, Unflatten,
+    LayerNorm, Linear, SyncBatchNorm, Unflatten,
 )
 from .loss import (  # noqa: F401
     BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CosineSimilarity, CrossEntropyLoss,

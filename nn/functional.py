@@ -170,19 +170,30 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                momentum=0.1, eps=1e-5):
     """Normalise each channel (dim 1) over the batch and every dim after the channels;
     updates the running statistics in training."""
-    dims = (0,) + tuple(range(2, input.dim()))
-    shape = (1, -1) + (1,) * (input.dim() - 2)
     if training:
+        dims = (0,) + tuple(range(2, input.dim()))
         mean = input.mean(dims)
         var = input.var(dims, correction=0)
         if running_mean is not None:
             count = input.numel() // input.shape[1]
-            with engine.no_grad():
-                running_mean.mul_(1 - momentum).add_(mean.detach() * momentum)
-                unbiased = var.detach() * (count / max(count - 1, 1))
-                running_var.mul_(1 - momentum).add_(unbiased * momentum)
+            update_running_stats(running_mean, running_var, mean, var,
+                                 count / max(count - 1, 1), momentum)
     else:
         mean, var = running_mean, running_var
+    return normalize_channels(input, mean, var, weight, bias, eps)
+
+
+def update_running_stats(running_mean, running_var, mean, var, unbias, momentum):
+    """Move the running statistics toward a batch's (its variance times `unbias`, the
+    count's n / (n - 1), for the running variance), in place and untracked."""
+    with engine.no_grad():
+        running_mean.mul_(1 - momentum).add_(mean.detach() * momentum)
+        running_var.mul_(1 - momentum).add_(var.detach() * unbias * momentum)
+
+
+def normalize_channels(input, mean, var, weight, bias, eps):
+    """(input - mean) / sqrt(var + eps) per channel (dim 1), then the affine transform."""
+    shape = (1, -1) + (1,) * (input.dim() - 2)
     out = (input - mean.reshape(shape)) * (var.reshape(shape) + eps).rsqrt()
     if weight is not None:
         out = out * weight.reshape(shape)

@@ -206,9 +206,7 @@ class _BatchNorm(Module):
             self.register_buffer("num_batches_tracked", None)
 
     def forward(self, input):
-        if input.dim() not in self.dims:
-            expected = " or ".join(f"{d}D" for d in self.dims)
-            raise ValueError(f"expected {expected} input (got {input.dim()}D input)")
+        self._check_input_dim(input)
         momentum = 0.0 if self.momentum is None else self.momentum
         use_batch_stats = self.training or self.running_mean is None
         if self.training and self.track_running_stats:
@@ -216,6 +214,14 @@ class _BatchNorm(Module):
                 self.num_batches_tracked.add_(1)
             if self.momentum is None:  # a cumulative moving average
                 momentum = 1.0 / float(self.num_batches_tracked.item())
+        return self._batch_norm(input, use_batch_stats, momentum)
+
+    def _check_input_dim(self, input):
+        if input.dim() not in self.dims:
+            expected = " or ".join(f"{d}D" for d in self.dims)
+            raise ValueError(f"expected {expected} input (got {input.dim()}D input)")
+
+    def _batch_norm(self, input, use_batch_stats, momentum):
         return F.batch_norm(input, self.running_mean, self.running_var, self.weight,
                             self.bias, use_batch_stats, momentum, self.eps)
 
@@ -235,3 +241,63 @@ class BatchNorm2d(_BatchNorm):
     """Over (N, C, H, W) images: one mean and variance per channel."""
 
     dims = (4,)
+
+
+class SyncBatchNorm(_BatchNorm):
+    """BatchNorm whose training statistics are those of the whole batch, over the ranks of
+    a process group: each channel's sum, then its sum of squared deviations, is summed
+    over the ranks by an allreduce that backward repeats for the gradients
+    (engine.distributed.nn), so that N ranks with B/N examples each train as one
+    process with B. In eval mode, or without a group of more than one rank, it is
+    BatchNorm."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, process_group=None, device=None, dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype)
+        self.process_group = process_group
+
+    def _check_input_dim(self, input):
+        if input.dim() < 2:
+            raise ValueError(f"expected at least 2D input (got {input.dim()}D input)")
+        if input.shape[1] == 0:
+            raise ValueError("SyncBatchNorm number of input channels should be non-zero")
+
+    def _batch_norm(self, input, use_batch_stats, momentum):
+        from engine import distributed as dist
+        from engine.distributed.nn.functional import all_reduce
+
+        group = self.process_group
+        if not (use_batch_stats and self.training and dist.is_initialized()
+                and dist.get_world_size(group) > 1):
+            return super()._batch_norm(input, use_batch_stats, momentum)
+        dims = (0,) + tuple(range(2, input.dim()))
+        count = engine.full((1,), input.numel() // input.shape[1], dtype=input.dtype,
+                            device=input.device)
+        sums = all_reduce(engine.cat([input.sum(dims), count]), group=group)
+        total = sums[-1:].detach()
+        mean = sums[:-1] / total
+        deviations = input - mean.reshape((1, -1) + (1,) * (input.dim() - 2))
+        var = all_reduce((deviations * deviations).sum(dims), group=group) / total
+        if self.running_mean is not None:
+            F.update_running_stats(self.running_mean, self.running_var, mean, var,
+                                   total / (total - 1).clamp(min=1), momentum)
+        return F.normalize_channels(input, mean, var, self.weight, self.bias, self.eps)
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module, process_group=None):
+        """`module` with every BatchNorm in it (itself included) replaced by a
+        SyncBatchNorm that keeps its parameters, buffers and training flag."""
+        converted = module
+        if isinstance(module, _BatchNorm):
+            converted = cls(module.num_features, module.eps, module.momentum, module.affine,
+                            module.track_running_stats, process_group)
+            if module.affine:
+                converted.weight, converted.bias = module.weight, module.bias
+            converted.running_mean = module.running_mean
+            converted.running_var = module.running_var
+            converted.num_batches_tracked = module.num_batches_tracked
+            converted.training = module.training
+        for name, child in module.named_children():
+            converted.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        return converted

@@ -79,6 +79,14 @@ def test_a_compiled_ddp_step_on_cuda_tensors():
 
 
 @needs_mpi
+@pytest.mark.parametrize("n", [2, 3])
+def test_sync_batchnorm_on_n_ranks_trains_as_batchnorm_on_whole_batches(n):
+    status, output = mpiexec(n, "sync_batchnorm.py")
+    assert status == 0, output
+    assert output.count("SyncBatchNorm ok") == n, output
+
+
+@needs_mpi
 def test_ddp_on_cuda_tensors():
     status, output = mpiexec(2, "ddp.py", "cuda", "2", timeout=300,
                              env={"NUMBA_ENABLE_CUDASIM": "1"})
@@ -199,6 +207,58 @@ def test_distributed_sampler_feeds_a_dataloader():
                                     batch_size=2,
                                     sampler=DistributedSampler(range(10), 2, 1, shuffle=False))
     assert [b[0].tolist() for b in loader] == [[1, 3], [5, 7], [9]]
+
+
+# ---- SyncBatchNorm without a group, and its conversion (no MPI) --------------------------
+
+@needs_torch
+def test_sync_batchnorm_without_a_group_is_batchnorm_as_in_pytorch():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 3, 4)).astype(np.float32)
+    ours, theirs = engine.nn.SyncBatchNorm(3, momentum=0.2), torch.nn.SyncBatchNorm(3, momentum=0.2)
+    assert repr(ours) == repr(theirs)
+    for training in (True, False):
+        ours.train(training)
+        theirs.train(training)
+        a = engine.tensor(x, requires_grad=True)
+        b = torch.tensor(x, requires_grad=True)
+        (ours(a) * engine.tensor(x)).sum().backward()
+        (theirs(b) * torch.tensor(x)).sum().backward()
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(ours.running_var.numpy(), theirs.running_var.numpy(),
+                                   rtol=1e-6)
+    for bad, words in ((engine.ones(3), "expected at least 2D input \\(got 1D input\\)"),
+                       (engine.ones(2, 0), "number of input channels should be non-zero")):
+        with pytest.raises(ValueError, match=words):
+            ours(bad)
+    with pytest.raises(ValueError, match="only ReduceOp.SUM is differentiable here, got MAX"):
+        engine.distributed.nn.functional.all_reduce(engine.ones(2),
+                                                    engine.distributed.ReduceOp.MAX)
+
+
+@needs_torch
+def test_convert_sync_batchnorm_keeps_parameters_buffers_and_flags_as_pytorch_does():
+    def build(m):
+        m.manual_seed(0)
+        inner = m.nn.Sequential(m.nn.Conv2d(1, 2, 3), m.nn.BatchNorm2d(2))
+        return m.nn.Sequential(m.nn.Linear(3, 4), m.nn.BatchNorm1d(4, affine=False), inner)
+
+    ours, theirs = build(engine), build(torch)
+    ours[2][1].eval()
+    theirs[2][1].eval()
+    params, buffers = list(ours.parameters()), list(ours.buffers())
+    keys = list(ours.state_dict())
+    converted = engine.nn.SyncBatchNorm.convert_sync_batchnorm(ours)
+    theirs = torch.nn.SyncBatchNorm.convert_sync_batchnorm(theirs)
+    assert converted is ours and repr(converted) == repr(theirs)
+    assert [type(m).__name__ for m in converted.modules()] == [
+        type(m).__name__ for m in theirs.modules()]
+    assert all(a is b for a, b in zip(converted.parameters(), params))
+    assert all(a is b for a, b in zip(converted.buffers(), buffers))
+    assert list(converted.state_dict()) == keys == list(theirs.state_dict())
+    assert [m.training for m in converted.modules()] == [m.training for m in theirs.modules()]
+    alone = engine.nn.BatchNorm1d(4)
+    assert type(engine.nn.SyncBatchNorm.convert_sync_batchnorm(alone)) is engine.nn.SyncBatchNorm
 
 
 # ---- the hooks DistributedDataParallel rests on (no MPI) --------------------------------

@@ -1,0 +1,2 @@
+"""Collectives autograd differentiates, as torch.distributed.nn."""
+from . import functional  # noqa: F401

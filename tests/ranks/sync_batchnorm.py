@@ -1,0 +1,53 @@
+"""Run under mpiexec by tests/test_distributed.py: SyncBatchNorm (converted from BatchNorm
+by convert_sync_batchnorm) in DDP on N ranks with B/N examples each trains as BatchNorm
+in one process on the whole batch: parameters, running statistics and the counter, for
+(N, C) and (N, C, L) inputs; the differentiable allreduce it rests on; eval mode."""
+import numpy as np
+
+import engine as torch
+from engine import nn, optim
+from engine.distributed.nn.functional import all_reduce
+from engine.nn.parallel import DistributedDataParallel as DDP
+from replicas import close, rank, share, size, train_beside
+
+# the differentiable allreduce: every rank's result is the sum, and the gradient of each
+# rank's input sums what every rank's result received
+x = torch.tensor([1.0, 2.0], requires_grad=True)
+y = all_reduce(x * (rank + 1))
+assert y.tolist() == [sum(r + 1 for r in range(size)) * v for v in (1.0, 2.0)], y
+(y * (rank + 1)).sum().backward()
+expected = (rank + 1) * sum(r + 1 for r in range(size))
+assert x.grad.tolist() == [float(expected)] * 2, x.grad
+
+
+def models(seed):
+    torch.manual_seed(seed)
+    flat = nn.Sequential(nn.Linear(10, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 4))
+    sequence = nn.Sequential(nn.Conv1d(2, 4, 3), nn.BatchNorm1d(4, momentum=None),
+                             nn.Tanh(), nn.Flatten(), nn.Linear(4 * 5, 4))
+    return flat, sequence
+
+
+B = 6 * size
+rng = np.random.default_rng(0)
+for k, shape in enumerate([(10,), (2, 7)]):
+    model, reference = models(seed=rank)[k], models(seed=0)[k]
+    synced = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    assert synced is model and isinstance(model[1], nn.SyncBatchNorm), model
+    ddp = DDP(model)
+    opt = optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
+    ref_opt = optim.SGD(reference.parameters(), lr=0.1, momentum=0.9)
+    data = [(torch.tensor(rng.standard_normal((B,) + shape) * 3 + 1, dtype=torch.float32),
+             torch.tensor(rng.integers(0, 4, B))) for _ in range(4)]
+    train_beside(ddp, opt, reference, ref_opt, data)
+    for (name, p), q in zip(model.named_parameters(), reference.parameters()):
+        close(p, q, f"input {shape}: {name}")
+    for name in ("running_mean", "running_var"):
+        close(getattr(model[1], name), getattr(reference[1], name), f"input {shape}: {name}")
+    assert model[1].num_batches_tracked.item() == reference[1].num_batches_tracked.item() == 4
+    model.eval()
+    reference.eval()
+    x = data[0][0]
+    close(model(share(x)), reference(share(x)), f"input {shape}: eval mode, running stats")
+
+print(f"rank {rank} of {size}: SyncBatchNorm ok", flush=True)
