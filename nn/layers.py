@@ -213,7 +213,9 @@ class _BatchNorm(Module):
             with engine.no_grad():
                 self.num_batches_tracked.add_(1)
             if self.momentum is None:  # a cumulative moving average
-                momentum = 1.0 / float(self.num_batches_tracked.item())
+                # a float64 tensor, not a Python number from .item(): the same values, and
+                # a compiled step keeps the division (.item() would end its trace)
+                momentum = 1.0 / self.num_batches_tracked.double()
         return self._batch_norm(input, use_batch_stats, momentum)
 
     def _check_input_dim(self, input):

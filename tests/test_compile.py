@@ -985,12 +985,14 @@ def test_a_bce_step_is_captured_whole_and_its_replay_still_checks_the_range():
 def test_a_step_with_batch_norm_is_captured_whole_with_its_running_statistics():
     """BatchNorm in training updates its running statistics and counter in place: each
     write is an effect the replay repeats into the buffer's memory (it used to stop the
-    trace). Five SGD steps with momentum match eager, buffers included."""
+    trace); with momentum=None (a cumulative average) its factor is a tensor division,
+    not .item() (which stopped the trace). Five SGD steps with momentum match eager,
+    buffers included."""
     import copy
 
     engine.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(),
-                          nn.Linear(3 * 6 * 6, 4), nn.BatchNorm1d(4))
+                          nn.Linear(3 * 6 * 6, 4), nn.BatchNorm1d(4, momentum=None))
     twin = copy.deepcopy(model)
     step, eager = (_train_step(m, engine.optim.SGD(m.parameters(), lr=0.1, momentum=0.9))
                    for m in (model, twin))
