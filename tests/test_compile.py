@@ -1121,7 +1121,8 @@ def test_the_cross_entropy_kernels_refuse_arrays_that_do_not_fit_the_logits(devi
 
     calls = [lambda x, t, w, g: K.cross_entropy_rows(x, t, w, -100),
              lambda x, t, w, g: K.cross_entropy_reduced(x, t, w, -100, True),
-             lambda x, t, w, g: K.cross_entropy_backward_rows(g, x, t, w, -100)]
+             lambda x, t, w, g: K.cross_entropy_backward_rows(g, x, t, w, -100),
+             lambda x, t, w, g: K.cross_entropy_and_grad(g, x, t, w, -100, True, True)]
     for shapes in [((4, 3), (3,), (3,), (4,)), ((4, 3), (4,), (2,), (4,))]:
         for call in calls:
             with pytest.raises(ValueError, match=r"cross_entropy: expected 4 targets, 3 class "
@@ -1136,6 +1137,10 @@ def test_the_cross_entropy_kernels_refuse_arrays_that_do_not_fit_the_logits(devi
         K.cross_entropy_backward_rows(g, x, t, w, -100, total)  # the mean's total weight
     total = arrays((4, 3), (4,), (3,), (), ())[-1]
     assert K.cross_entropy_backward_rows(g, x, t, w, -100, total).shape == (4, 3)
+    beyond = engine.tensor([0, 1, 3, 2], device=device)._data  # class 3 of 3
+    with pytest.raises(IndexError, match="cross_entropy: index 3 is out of bounds for size 3"):
+        K.cross_entropy_and_grad(g, x, beyond, w, -100, True, True)
+    assert K.cross_entropy_and_grad(g, x, t, w, -100, True, True)[2].shape == (4, 3)
 
 
 def test_a_compiled_function_inside_another_trace_ends_that_trace():
