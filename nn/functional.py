@@ -180,7 +180,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                                  count / max(count - 1, 1), momentum)
     else:
         mean, var = running_mean, running_var
-    return normalize_channels(input, mean, var, weight, bias, eps)
+    return normalize_channels(centred(input, mean), var, weight, bias, eps)
 
 
 def update_running_stats(running_mean, running_var, mean, var, unbias, momentum):
@@ -191,13 +191,23 @@ def update_running_stats(running_mean, running_var, mean, var, unbias, momentum)
         running_var.mul_(1 - momentum).add_(var.detach() * unbias * momentum)
 
 
-def normalize_channels(input, mean, var, weight, bias, eps):
-    """(input - mean) / sqrt(var + eps) per channel (dim 1), then the affine transform."""
-    shape = (1, -1) + (1,) * (input.dim() - 2)
-    out = (input - mean.reshape(shape)) * (var.reshape(shape) + eps).rsqrt()
+def centred(input, mean):
+    """input - mean, one mean per channel (dim 1)."""
+    return input - mean.reshape(_channels(input))
+
+
+def normalize_channels(deviations, var, weight, bias, eps):
+    """deviations / sqrt(var + eps) per channel (dim 1), then the affine transform."""
+    shape = _channels(deviations)
+    out = deviations * (var.reshape(shape) + eps).rsqrt()
     if weight is not None:
         out = out * weight.reshape(shape)
     return out if bias is None else out + bias.reshape(shape)
+
+
+def _channels(input):
+    """The shape that puts one value per channel against `input`."""
+    return (1, -1) + (1,) * (input.dim() - 2)
 
 
 def _channel_dropout(name, input, p, training, dims):

@@ -279,12 +279,12 @@ class SyncBatchNorm(_BatchNorm):
         sums = all_reduce(engine.cat([input.sum(dims), count]), group=group)
         total = sums[-1:].detach()
         mean = sums[:-1] / total
-        deviations = input - mean.reshape((1, -1) + (1,) * (input.dim() - 2))
+        deviations = F.centred(input, mean)
         var = all_reduce((deviations * deviations).sum(dims), group=group) / total
         if self.running_mean is not None:
             F.update_running_stats(self.running_mean, self.running_var, mean, var,
                                    total / (total - 1).clamp(min=1), momentum)
-        return F.normalize_channels(input, mean, var, self.weight, self.bias, self.eps)
+        return F.normalize_channels(deviations, var, self.weight, self.bias, self.eps)
 
     @classmethod
     def convert_sync_batchnorm(cls, module, process_group=None):
