@@ -87,6 +87,14 @@ def test_sync_batchnorm_on_n_ranks_trains_as_batchnorm_on_whole_batches(n):
 
 
 @needs_mpi
+def test_the_differentiable_allreduce_on_cuda_tensors_eager_and_compiled():
+    status, output = mpiexec(2, "sync_batchnorm.py", "cuda", timeout=300,
+                             env={"NUMBA_ENABLE_CUDASIM": "1"})
+    assert status == 0, output
+    assert output.count("on cuda: the differentiable allreduce ok") == 2, output
+
+
+@needs_mpi
 def test_ddp_on_cuda_tensors():
     status, output = mpiexec(2, "ddp.py", "cuda", "2", timeout=300,
                              env={"NUMBA_ENABLE_CUDASIM": "1"})

@@ -5,9 +5,10 @@ from .trace import is_aux, producer
 
 
 def dead_code(graph, outputs):
-    """Only the ops some output or effect depends on."""
+    """Only the ops some output, effect or impure op (a collective) depends on."""
     needed = set()
-    stack = [producer(r) for r in outputs] + effects(graph)
+    stack = [producer(r) for r in outputs] + effects(graph) + [
+        n for n in graph if graph.nodes[n]["kind"] == "op" and _impure(graph.nodes[n])]
     while stack:
         node = stack.pop()
         if node in needed:
@@ -20,7 +21,8 @@ def dead_code(graph, outputs):
 
 def common_subexpressions(graph, outputs):
     """One op for several identical ones (same primitive, inputs and attributes); ops
-    that draw random numbers (a generator among their attributes) are never merged.
+    that draw random numbers (a generator among their attributes) or are impure (a
+    collective) are never merged.
     Returns (graph, outputs) with references to a merged op moved to the kept one."""
     graph = graph.copy()
     seen, replaced = {}, {}
@@ -58,7 +60,16 @@ def _moved(ref, replaced):
     return replaced.get(ref, ref)
 
 
+def _impure(data):
+    """An op that must run at every replay, as often as traced (a collective)."""
+    return not getattr(data["op"], "pure", True)
+
+
 def _signature(data):
+    """What makes two ops the same computation; None for those that never are (random
+    draws, collectives)."""
+    if _impure(data):
+        return None
     try:
         attrs = tuple(sorted((k, _hashable(v)) for k, v in data["attrs"].items()))
         return (data["op"], tuple(data["inputs"]), attrs, str(data["device"]), data["phase"])

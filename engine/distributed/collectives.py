@@ -179,6 +179,24 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     return _run(pg, "all_reduce", async_op, [request], finish)
 
 
+def summed(K, x, group):
+    """A new array: `x` summed over the ranks of `group` (blocking, bounded by the group's
+    timeout). The forward of the differentiable all-reduce (engine.distributed.nn), which
+    is a primitive: engine.compile records it as an op and its replays run it, so it
+    passes no graph break (`_start`)."""
+    pg = _resolve(group)
+    if pg.debug:
+        _debug_check(pg, "all_reduce", tuple(x.shape), str(x.dtype), "SUM")
+    out = K.copy(x)  # contiguous
+    to_pinned = getattr(K, "to_pinned", None)  # a device array goes through host memory
+    host = out if to_pinned is None else to_pinned(out)
+    request = pg.comm.Iallreduce(pg.MPI.IN_PLACE, host, op=pg.MPI.SUM)
+    _run(pg, "all_reduce", False, [request], lambda: None)
+    if to_pinned is not None:
+        K.from_pinned(out, host)
+    return out
+
+
 def broadcast(tensor, src=0, group=None, async_op=False):
     """Copy rank `src`'s tensor into every other rank's, in place."""
     pg = _start(group, "broadcast")

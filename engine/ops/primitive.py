@@ -40,7 +40,11 @@ def _names(fn):
 class Primitive:
     """One differentiable op; see the module docstring for how formulas are written."""
 
-    def __init__(self, node_name, forward, *, extras=(), **vjps):
+    def __init__(self, node_name, forward, *, extras=(), pure=True, **vjps):
+        """`pure=False` declares a forward that does more than compute its result from its
+        inputs (a collective, which other processes wait for): engine.compile then runs it
+        at every replay, as traced, never merging, folding or dropping it."""
+        self.pure = pure
         params = list(inspect.signature(forward).parameters.values())[1:]
         self.node_name = node_name
         self.forward = forward

@@ -65,7 +65,10 @@ class DistributedDataParallel(Module):
                        self.module.buffers, spends=False)
         outputs = self.module(*inputs, **kwargs)
         if engine.is_grad_enabled():
-            used = reached_leaves(outputs) if self.find_unused_parameters else None
+            # a trace finds them even inside no_sync(): its replays may be synchronised
+            wanted = self.find_unused_parameters and (self.require_backward_grad_sync
+                                                      or tracing.TRACER[0] is not None)
+            used = reached_leaves(outputs) if wanted else None
             tracing.opaque("DistributedDataParallel: expect a backward",
                            functools.partial(self._expect_backward, used), tuple,
                            spends=False)

@@ -4,6 +4,7 @@ process. A failed check raises, which aborts the job with its rank.
 
 `python ddp.py cuda` checks the CUDA path (staging through pinned memory) on one small
 model only: the CUDA simulator runs each kernel launch in Python."""
+import contextlib
 import sys
 import time
 
@@ -110,6 +111,17 @@ alone = Branches().to(device)
 alone.used_by_rank0(alone.trunk(torch.ones(2, 4, device=device))).sum().backward()
 close(branches.used_by_rank0.weight.grad, alone.used_by_rank0.weight.grad / size,
       "a parameter used on one rank: its gradient averaged with the others' zeros")
+# ... and after a local step inside no_sync (which looks for no unused parameters), the
+# synchronised step averages the sum
+branches.zero_grad()
+alone.zero_grad()
+for sync in (False, True):
+    with contextlib.nullcontext() if sync else ddp.no_sync():
+        ddp(torch.ones(2, 4, device=device)).sum().backward()
+    alone.used_by_rank0(alone.trunk(torch.ones(2, 4, device=device))).sum().backward()
+assert branches.never.weight.grad is None
+close(branches.used_by_rank0.weight.grad, alone.used_by_rank0.weight.grad / size,
+      "no_sync and then a synchronised step, with find_unused_parameters")
 
 ddp = DDP(Branches().to(device))
 try:

@@ -1,26 +1,17 @@
 """Collectives that autograd differentiates, as torch.distributed.nn.functional: each
 returns a new tensor, and its backward is the collective that carries the gradients
-back to every rank's input."""
-from ...autograd.function import Function
+back to every rank's input. Each is a primitive (impure: engine.compile runs it at
+every replay), so a compiled step with SyncBatchNorm is captured whole."""
+from ...ops.primitive import Primitive
+from ...tensor import Tensor
 from .. import collectives
 from ..collectives import ReduceOp
 
-
-class _AllReduceSum(Function):
-    @staticmethod
-    def forward(ctx, group, tensor):
-        ctx.group = group
-        out = tensor.clone()
-        collectives.all_reduce(out, ReduceOp.SUM, group)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        # every rank's result is every rank's input summed: the gradient of one rank's
-        # input is the sum of the gradients every rank's result received
-        grad = grad.clone()
-        collectives.all_reduce(grad, ReduceOp.SUM, ctx.group)
-        return None, grad
+# every rank's result is every rank's input summed: the gradient of one rank's input is
+# the sum of the gradients every rank's result received
+_all_reduce_sum = Primitive("AllReduceBackward",
+                            lambda K, x, *, group: collectives.summed(K, x, group), pure=False,
+                            x=lambda g, group: _all_reduce_sum(g, group=group))
 
 
 def all_reduce(tensor, op=ReduceOp.SUM, group=None):
@@ -29,4 +20,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None):
     if op is not ReduceOp.SUM:
         raise ValueError(f"engine.distributed.nn.functional.all_reduce: only ReduceOp.SUM is "
                          f"differentiable here, got {op.name}")
-    return _AllReduceSum.apply(group, tensor)
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"engine.distributed.nn.functional.all_reduce: expected a Tensor, got "
+                        f"{type(tensor).__name__}")
+    return _all_reduce_sum(tensor, group=group)
