@@ -17,8 +17,10 @@ class Generator:
         self._state = backend(self.device).generator(self._seed)
 
     def manual_seed(self, seed):
+        """Reseeds the backend state in place, keeping its identity: a compiled graph's
+        random ops hold that state, and draw from the new seed at their next replay."""
         self._seed = int(seed)
-        self._state = backend(self.device).generator(self._seed)
+        backend(self.device).reseed(self._state, self._seed)
         return self
 
     def seed(self):

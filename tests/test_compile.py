@@ -295,6 +295,28 @@ def test_dropout_draws_new_numbers_on_every_replay():
     assert len(masks) == 4 and compiled.eager_reason is None
 
 
+def draws_as_eager(device):
+    """After manual_seed, each replay draws what the eager function draws, a dropout
+    whose result goes unused included: manual_seed reseeds the generator the graph
+    holds (it replaced it, and replays kept the old stream), and dead code keeps ops
+    that draw (dropping one shifted every later draw)."""
+    def f(x):
+        nn.functional.dropout(x, 0.5)  # drawn, unused
+        return nn.functional.dropout(x, 0.5)
+
+    compiled, x = engine.compile(f), engine.ones(32, device=device)
+    for seed in range(4):
+        engine.manual_seed(seed)
+        eager = f(x).tolist()
+        engine.manual_seed(seed)
+        assert compiled(x).tolist() == eager, seed
+    assert compiled.n_entries == 1
+
+
+def test_replays_draw_as_eager_after_manual_seed():
+    draws_as_eager("cpu")
+
+
 # ---- modules and training -------------------------------------------------------------------
 
 def test_a_compiled_module_keeps_its_parameters_state_dict_and_repr():

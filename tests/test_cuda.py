@@ -520,6 +520,12 @@ def test_dropout_keeps_and_scales_on_the_gpu():
     assert x.grad.cpu().tolist() == kept.tolist()
 
 
+def test_compiled_replays_draw_as_eager_after_manual_seed_on_the_gpu():
+    from test_compile import draws_as_eager
+
+    draws_as_eager("cuda")
+
+
 def test_multinomial_on_the_gpu():
     w = engine.tensor([0.0, 1.0, 3.0, 0.0], device="cuda")
     draws = engine.multinomial(w, 400, replacement=True).cpu().numpy()

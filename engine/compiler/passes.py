@@ -5,10 +5,10 @@ from .trace import is_aux, producer
 
 
 def dead_code(graph, outputs):
-    """Only the ops some output, effect or impure op (a collective) depends on."""
+    """Only the ops some output or effect depends on, and those that must run anyway."""
     needed = set()
     stack = [producer(r) for r in outputs] + effects(graph) + [
-        n for n in graph if graph.nodes[n]["kind"] == "op" and _impure(graph.nodes[n])]
+        n for n in graph if graph.nodes[n]["kind"] == "op" and _must_run(graph.nodes[n])]
     while stack:
         node = stack.pop()
         if node in needed:
@@ -21,8 +21,7 @@ def dead_code(graph, outputs):
 
 def common_subexpressions(graph, outputs):
     """One op for several identical ones (same primitive, inputs and attributes); ops
-    that draw random numbers (a generator among their attributes) or are impure (a
-    collective) are never merged.
+    that must run as often as traced (`_must_run`) are never merged.
     Returns (graph, outputs) with references to a merged op moved to the kept one."""
     graph = graph.copy()
     seen, replaced = {}, {}
@@ -60,15 +59,16 @@ def _moved(ref, replaced):
     return replaced.get(ref, ref)
 
 
-def _impure(data):
-    """An op that must run at every replay, as often as traced (a collective)."""
-    return not getattr(data["op"], "pure", True)
+def _must_run(data):
+    """An op every replay runs as often as it was traced: an impure primitive (a
+    collective, which the other ranks wait for), or one that draws random numbers (so
+    that the generator's stream stays eager's, even where a draw goes unused)."""
+    return not getattr(data["op"], "pure", True) or "generator" in data["attrs"]
 
 
 def _signature(data):
-    """What makes two ops the same computation; None for those that never are (random
-    draws, collectives)."""
-    if _impure(data):
+    """What makes two ops the same computation; None for those that never are."""
+    if _must_run(data):
         return None
     try:
         attrs = tuple(sorted((k, _hashable(v)) for k, v in data["attrs"].items()))
@@ -84,8 +84,6 @@ class _Unhashable(Exception):
 def _hashable(value):
     if isinstance(value, (tuple, list)):
         return tuple(_hashable(v) for v in value)
-    if type(value).__name__ == "Generator":
-        raise _Unhashable
     try:
         hash(value)
     except TypeError:

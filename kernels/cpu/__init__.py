@@ -17,7 +17,9 @@ from .memory import (  # noqa: F401
     full, getitem, index_add, linspace, memory_root, permute, reshape, setitem, stack,
     storage_offset, strides, to_numpy, where,
 )
-from .random import bernoulli, generator, multinomial, normal, randint, uniform  # noqa: F401
+from .random import (  # noqa: F401
+    bernoulli, generator, multinomial, normal, randint, reseed, uniform,
+)
 from .reduce import (  # noqa: F401
     amax, amin, argsort, cumsum, gather, log_softmax, log_softmax_backward, logsumexp, max_along,
     min_along, scatter_add, searchsorted, softmax, softmax_backward, sum,

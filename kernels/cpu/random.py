@@ -6,6 +6,12 @@ def generator(seed):
     return np.random.Generator(np.random.PCG64(seed))
 
 
+def reseed(gen, seed):
+    """Seed `gen` in place: whoever holds it (a compiled graph's random op) draws the
+    new stream."""
+    gen.bit_generator.state = np.random.PCG64(seed).state
+
+
 def uniform(gen, shape, low, high, dtype):
     out = gen.random(shape, dtype=np.float64 if np.dtype(dtype) == np.float64 else np.float32)
     if low != 0.0 or high != 1.0:

@@ -25,7 +25,9 @@ from .optim import (  # noqa: F401
     adadelta_step, adagrad_step, adam_step, adamax_step, nadam_step, radam_step, rmsprop_step,
     sgd_step, update_many,
 )
-from .random import bernoulli, generator, multinomial, normal, randint, uniform  # noqa: F401
+from .random import (  # noqa: F401
+    bernoulli, generator, multinomial, normal, randint, reseed, uniform,
+)
 from .pinned import from_pinned, is_pinned, pinned_empty, to_pinned  # noqa: F401 - host memory
 from .reduce import (  # noqa: F401
     amax, amin, argsort, cumsum, gather, log_softmax, log_softmax_backward, logsumexp, max_along,

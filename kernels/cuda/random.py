@@ -37,13 +37,23 @@ def generator(seed):
     (numba's own seeding jumps each state 2**64 steps ahead in a loop on the host, which
     takes seconds under the simulator; SplitMix64 streams are the standard alternative.)
     """
+    return cuda.to_device(_seeded(seed))
+
+
+def reseed(states, seed):
+    """Seed the generator `states` in place: whoever holds them (a compiled graph's
+    random op) draws the new stream."""
+    states.copy_to_device(_seeded(seed))
+
+
+def _seeded(seed):
     blocks, threads = _STATES
     stream = np.arange(blocks * threads, dtype=np.uint64) * np.uint64(2)
     base = np.uint64(seed % (1 << 64))
     states = np.empty(blocks * threads, dtype=xoroshiro128p_dtype)
     states["s0"] = _splitmix64(base + stream)
     states["s1"] = _splitmix64(base + stream + np.uint64(1))
-    return cuda.to_device(states)
+    return states
 
 
 @cuda.jit
