@@ -8,6 +8,7 @@ from engine import Tensor, tracing
 from engine.autograd.gradients import zero_grads
 from engine.autograd.scope import current_path, module_scope
 from engine.compiler import COMPILE_TOP_LEVEL
+from engine.compiler.guards import MODULES_CHANGED
 
 from .parameter import Parameter
 
@@ -35,6 +36,31 @@ class RemovableHandle:
         self.hooks.pop(self.id, None)
 
 
+class _Table(dict):
+    """A module's parameters, buffers, submodules or hooks: a dict that counts each change
+    in MODULES_CHANGED, so that compiled functions look at a module tree again only
+    after one (engine/compiler/guards.py)."""
+
+    def __setitem__(self, key, value):
+        MODULES_CHANGED[0] += 1
+        dict.__setitem__(self, key, value)
+
+    def __delitem__(self, key):
+        MODULES_CHANGED[0] += 1
+        dict.__delitem__(self, key)
+
+    def _changes(name):
+        def change(self, *args, **kwargs):
+            MODULES_CHANGED[0] += 1
+            return getattr(dict, name)(self, *args, **kwargs)
+        change.__name__ = name
+        return change
+
+    pop, popitem, clear, update, setdefault = map(_changes, (
+        "pop", "popitem", "clear", "update", "setdefault"))
+    del _changes
+
+
 def _addindent(text, spaces):
     lines = text.split("\n")
     if len(lines) == 1:
@@ -51,12 +77,12 @@ class Module:
     def __init__(self):
         set_ = object.__setattr__
         set_(self, "training", True)
-        set_(self, "_parameters", {})
-        set_(self, "_buffers", {})
+        set_(self, "_parameters", _Table())
+        set_(self, "_buffers", _Table())
         set_(self, "_non_persistent_buffers", set())
-        set_(self, "_modules", {})
-        set_(self, "_forward_pre_hooks", {})
-        set_(self, "_forward_hooks", {})
+        set_(self, "_modules", _Table())
+        set_(self, "_forward_pre_hooks", _Table())
+        set_(self, "_forward_hooks", _Table())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
@@ -82,12 +108,13 @@ class Module:
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign to a Module before Module.__init__() call")
+        MODULES_CHANGED[0] += 1
         params, buffers, modules = self._parameters, self._buffers, self._modules
         if isinstance(value, Parameter):
-            self._forget(name)
+            self._forget(name, params)
             params[name] = value
         elif isinstance(value, Module):
-            self._forget(name)
+            self._forget(name, modules)
             modules[name] = value
         elif name in params:
             if value is not None:
@@ -107,9 +134,14 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _forget(self, name):
+    def _forget(self, name, kept):
+        """Remove `name` from every table but `kept`, the one it is assigned into: there a
+        reassigned parameter or submodule keeps its place (parameters() and state_dict()
+        order, a Sequential's indices), as in PyTorch."""
         for table in (self._parameters, self._buffers, self._modules):
-            table.pop(name, None)
+            if table is not kept:
+                table.pop(name, None)
+        self._non_persistent_buffers.discard(name)
         self.__dict__.pop(name, None)
 
     def __getattr__(self, name):
@@ -125,6 +157,7 @@ class Module:
                 del table[name]
                 self._non_persistent_buffers.discard(name)
                 return
+        MODULES_CHANGED[0] += 1
         object.__delattr__(self, name)
 
     def register_parameter(self, name, param):

@@ -207,6 +207,119 @@ def test_parameters_updated_in_place_are_seen_by_the_replay():
     np.testing.assert_allclose(compiled(x).detach().numpy(), model(x).detach().numpy())
 
 
+# what the guard tests below rebind, as a program's globals
+scale, weights, model = 2.0, engine.ones(3), None
+
+
+def test_rebound_globals_and_closure_variables_trace_again():
+    """Python ran the traced function's Python once: a replay kept the global tensor, the
+    number and the closure variable it saw then, whatever they named now."""
+    global scale, weights
+    offset = engine.ones(3)
+
+    def f(x):
+        return x * weights * scale + offset
+
+    compiled, x = engine.compile(f), engine.ones(3)
+    for scale, weights, offset in [(2.0, engine.ones(3), offset),
+                                   (2.0, engine.ones(3) * 4, offset),  # another tensor
+                                   (3.0, weights, offset),
+                                   (3.0, weights, engine.zeros(3))]:
+        assert compiled(x).tolist() == f(x).tolist()
+        assert compiled(x).tolist() == f(x).tolist()  # replayed
+    reasons = [e for e in compiled.events if e.startswith("retrace")]
+    assert reasons == ["retrace 1: weights changed: it is another tensor",
+                       "retrace 2: scale changed: 2.0 -> 3.0",
+                       "retrace 3: offset changed: it is another tensor"], reasons
+    unrelated = engine.compile(lambda x: x * 2)  # names no global: nothing to guard
+    unrelated(x)
+    scale = 4.0
+    unrelated(x)
+    assert unrelated.n_entries == 1
+
+
+def test_a_step_that_calls_a_global_model_follows_its_mode_layers_and_attributes():
+    """model.eval(), a replaced layer, a dropout's new p: a compiled function calling a
+    model it does not receive sees each (it kept training mode and the old layer)."""
+    global model
+    engine.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+
+    def f(x):
+        return model(x)
+
+    compiled, x = engine.compile(f), engine.ones(2, 4)
+
+    def check():
+        engine.manual_seed(1)
+        eager = f(x).tolist()
+        engine.manual_seed(1)
+        assert compiled(x).tolist() == eager
+
+    check()
+    model.eval()
+    check()
+    model[0] = nn.Linear(4, 4)
+    check()
+    model.train()
+    check()  # the first entry again
+    model[1].p = 0.2
+    check()
+    model = nn.Linear(4, 4)  # another model
+    check()
+    reasons = [e for e in compiled.events if e.startswith("retrace")]
+    assert reasons[:2] == [
+        "retrace 1: model: a submodule's training flag changed (train() / eval())",
+        "retrace 2: model: the module's parameter 0 (in .parameters() order) is another "
+        "tensor; a module whose parameters change each call (functional_call) is traced "
+        "again at every call"], reasons
+    assert "the attribute p of submodule 2 (in .modules() order) changed: 0.5 -> 0.2" in \
+        reasons[3], reasons
+    assert reasons[4] == "retrace 5: model changed: it is another module", reasons
+
+
+def test_a_model_changed_through_its_tables_or_hooks_is_traced_again():
+    """Module state is read again only after an assignment into some module (each
+    table counts its changes): a layer deleted from a Sequential (its table changed
+    directly) and a forward hook added after the first call are both seen."""
+    global model
+    model = nn.Sequential(nn.Linear(3, 3), nn.Tanh(), nn.Linear(3, 3))
+    compiled, x = engine.compile(lambda x: model(x)), engine.ones(1, 3)
+
+    def check():
+        assert compiled(x).tolist() == model(x).tolist()
+
+    check()
+    del model[1]
+    check()
+    model[0].register_forward_hook(lambda module, args, out: out * 2)
+    check()
+    check()
+    assert compiled.n_entries == 3, compiled.events
+    assert "has other forward hooks" in compiled.events[-2], compiled.events
+
+
+def test_a_compiled_modules_attributes_read_by_forward_are_guarded():
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear, self.scale, self.calls = nn.Linear(3, 3), 1.0, 0
+
+        def forward(self, x):
+            return self.linear(x) * self.scale
+
+    compiled, x = engine.compile(Scaled()), engine.ones(2, 3)
+    compiled(x)
+    compiled.calls += 1  # read by no method: no retrace
+    compiled(x)
+    assert compiled.forward.n_entries == 1
+    compiled.scale = 5.0
+    np.testing.assert_allclose(compiled(x).detach().numpy(),
+                               compiled.linear(x).detach().numpy() * 5.0)
+    assert compiled.forward.events[-2] == ("retrace 1: the attribute scale of submodule 0 "
+                                           "(in .modules() order) changed: 1.0 -> 5.0")
+
+
 def test_after_eight_retraces_it_warns_once_and_runs_eagerly():
     compiled = engine.compile(lambda x: x * 2)
     for n in range(1, 9):

@@ -124,6 +124,30 @@ def test_registration_rules():
     assert net.child.training
 
 
+@needs_torch
+def test_a_reassigned_parameter_or_submodule_keeps_its_place_as_in_pytorch():
+    """It moved to the end: a Sequential's `s[0] = layer` made `s[1]` the new layer, and
+    parameters() and state_dict() changed order."""
+    def build(m):
+        s = m.nn.Sequential(m.nn.Linear(4, 4), m.nn.Dropout(), m.nn.ReLU())
+        s[0] = m.nn.Linear(4, 2)
+        s.extra = m.nn.Parameter(m.ones(1))
+        s[0].weight = m.nn.Parameter(m.zeros(2, 4))
+        s.register_buffer("scale", m.ones(1), persistent=False)
+        s.scale = m.nn.Parameter(m.ones(1))  # a buffer that becomes a parameter
+        s.plain = 1.0
+        s.plain = m.nn.Parameter(m.ones(1))  # an attribute that becomes one
+        return s
+
+    ours, theirs = build(engine), build(torch)
+    assert [type(x).__name__ for x in ours] == [type(x).__name__ for x in theirs]
+    assert type(ours[1]).__name__ == "Dropout"
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()] == []
+    assert isinstance(ours.plain, engine.nn.Parameter)
+
+
 def test_zero_grad_apply_requires_grad_and_to():
     model = engine.nn.Sequential(engine.nn.Linear(3, 2), engine.nn.ReLU(), engine.nn.Linear(2, 1))
     model(engine.randn(4, 3)).sum().backward()

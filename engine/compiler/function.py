@@ -24,6 +24,7 @@ class CompiledFunction:
 
     def __init__(self, fn, fullgraph=False, module=None):
         self.fn, self.fullgraph, self.module = fn, fullgraph, module
+        self.captured = guards.Captured(fn)
         self.entries = {}
         self.events = []          # what happened, in words, for explain()
         self.eager_reason = None  # set once the function runs eagerly for good
@@ -35,7 +36,7 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         if self.eager_reason is not None:
             return self.fn(*args, **kwargs)
-        key = guards.key(args, kwargs, self.module)
+        key = guards.key(args, kwargs, self.module, self.captured)
         for entry in self.entries.get(key, ()):
             if entry.valid():
                 return entry.run(args, kwargs)
@@ -65,7 +66,8 @@ class CompiledFunction:
             reason, where = tracer.broken
             self._go_eager(f"it cannot be captured: {reason}, at {where}")
             return result
-        self.entries.setdefault(key, []).append(entry)
+        entry.captured = self.captured.values()  # alive, so that no identity in the key
+        self.entries.setdefault(key, []).append(entry)  # is reused by another object
         self.events.append(f"traced entry {self.n_entries}: " + ", ".join(
             f"{name} {n} ops" for name, n in entry.sizes))
         return result

@@ -46,7 +46,7 @@ class DistributedDataParallel(Module):
         self.find_unused_parameters = find_unused_parameters
         self.gradient_as_bucket_view = gradient_as_bucket_view
         self.static_graph = static_graph  # a promise that each step uses the same graph
-        self.require_backward_grad_sync = True
+        self._sync = [True]  # require_backward_grad_sync
         self.bucket_bytes_cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * MIB)
         # a small first bucket (PyTorch's default) starts communicating early
         first_cap = FIRST_BUCKET_BYTES if bucket_cap_mb is None else self.bucket_bytes_cap
@@ -73,6 +73,17 @@ class DistributedDataParallel(Module):
                            functools.partial(self._expect_backward, used), tuple,
                            spends=False)
         return outputs
+
+    @property
+    def require_backward_grad_sync(self):
+        """Whether the next backward averages (False inside no_sync()). Kept in a list, not
+        as a plain attribute: engine.compile specialises a trace on the plain attributes
+        a forward reads, and a compiled DDP step decides this at each replay instead."""
+        return self._sync[0]
+
+    @require_backward_grad_sync.setter
+    def require_backward_grad_sync(self, value):
+        self._sync[0] = value
 
     def _sync_buffers(self):
         if self.broadcast_buffers and self.require_backward_grad_sync:
