@@ -177,6 +177,20 @@ def test_each_guarded_change_traces_again_and_says_why():
     assert compiled(x, 2.0).item() == 12.0 and len(calls) == 6  # the first entry still serves
 
 
+def test_the_default_dtype_is_guarded():
+    """A tensor the function makes takes the default dtype of the call, not the trace's."""
+    compiled = engine.compile(lambda: engine.zeros(3) + 1)
+    assert compiled().dtype == engine.float32
+    engine.set_default_dtype(engine.float64)
+    try:
+        assert compiled().dtype == engine.float64
+    finally:
+        engine.set_default_dtype(engine.float32)
+    assert compiled().dtype == engine.float32 and compiled.n_entries == 2
+    assert "the default dtype changed from torch.float32 to torch.float64" in " ".join(
+        compiled.events)
+
+
 def test_a_module_retraces_when_a_parameter_is_replaced_or_it_changes_mode():
     engine.manual_seed(0)
     model = engine.compile(nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5)))

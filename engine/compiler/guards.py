@@ -1,19 +1,21 @@
 """What a compiled entry depends on, as one hashable key per call.
 
 Tensor arguments count by shape, dtype, device and requires_grad; numbers, strings and
-None by value; anything else by identity. Grad mode counts, and for a compiled module
-the identity of every parameter and buffer, each submodule's training flag and the
-plain attributes its methods read (so that `model.eval()`, a replaced Parameter or a
-new `dropout.p` traces again). So does what the function reaches without receiving it
-(`Captured`): the globals its code names and its closure variables, a module among
-them with its state too (a step function calling a global `model`). Each part is also
-described in words, for `explain()` and for the reason a guard failed.
+None by value; anything else by identity. Grad mode, autocast and the default dtype
+count, and for a compiled module the identity of every parameter and buffer, each
+submodule's training flag, hooks and the plain attributes its forward reads (so that
+`model.eval()`, a replaced Parameter or a new `dropout.p` traces again). So does what
+the function reaches without receiving it (`Captured`): the globals its code names and
+its closure variables, a module among them with its state too (a step function calling
+a global `model`). Each part is also described in words, for `explain()` and for the
+reason a guard failed.
 """
 import functools
 import types
 
 from ..amp import autocast_dtype
 from ..autograd.grad_mode import is_grad_enabled
+from ..dtypes import get_default_dtype
 from ..tensor import Tensor
 
 _SCALARS = (bool, int, float, complex, str, bytes, type(None))
@@ -180,17 +182,18 @@ def key(args, kwargs, module, captured=None):
             parts.append(describe_value(a))
     return (("tuple",) + tuple(parts), describe_value(kwargs) if kwargs else ("dict",),
             is_grad_enabled(), module_state(module) if module is not None else (),
-            autocast_dtype(), captured.key() if captured is not None else ())
+            autocast_dtype(), get_default_dtype(),
+            captured.key() if captured is not None else ())
 
 
 def difference(old, new):
     """Words for why `new` missed the entry guarded by `old`."""
     names = ("the arguments", "the keyword arguments", "grad mode", "the module's parameters, "
-             "buffers or training flags", "autocast", "captured")
+             "buffers or training flags", "autocast", "the default dtype", "captured")
     for name, a, b in zip(names, old, new):
         if a != b:
-            if name == "grad mode":
-                return f"grad mode changed from {a} to {b}"
+            if name in ("grad mode", "the default dtype"):
+                return f"{name} changed from {a} to {b}"
             if name.startswith("the module's"):
                 return _module_change(a, b)
             if name == "captured":
