@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import engine
-from engine import nn
+from engine import nn, optim
 from engine.autograd.graph import queue_callback
 from engine.compiler import GraphBreak, passes
 from op_specs import SPECS, make_array
@@ -1292,15 +1292,73 @@ def test_the_cross_entropy_kernels_refuse_arrays_that_do_not_fit_the_logits(devi
     assert K.cross_entropy_and_grad(g, x, t, w, -100, True, True)[2].shape == (4, 3)
 
 
-def test_a_compiled_function_inside_another_trace_ends_that_trace():
+def test_a_compiled_function_inside_another_trace_is_inlined():
+    """Its ops join the outer graph (it ended the outer trace: a compiled model inside a
+    compiled training step ran eagerly), and called alone it still compiles."""
     inner = engine.compile(lambda x: x * 2)
-    outer = engine.compile(lambda x: inner(x) + 1)
-    with pytest.warns(UserWarning, match="a compiled function called while tracing"):
+    outer = engine.compile(lambda x: inner(x) + 1, fullgraph=True)
+    for _ in range(3):
         assert outer(engine.ones(2)).tolist() == [3.0, 3.0]
-    assert outer(engine.ones(2)).tolist() == [3.0, 3.0] and inner.entries
+    assert outer.n_entries == 1 and not inner.entries
+    ops = [outer.graphs[0].nodes[n]["op"].op_name for n in outer.graphs[0]
+           if outer.graphs[0].nodes[n]["kind"] == "op"]
+    assert "mul" in " ".join(ops), ops
+    assert inner(engine.ones(2)).tolist() == [2.0, 2.0] and inner.n_entries == 1
+    model = engine.compile(nn.Linear(3, 2))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    @engine.compile(fullgraph=True)
+    def step(x):
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+
+    reference = nn.Linear(3, 2)
+    reference.load_state_dict(model.state_dict())
+    ref_opt = optim.SGD(reference.parameters(), lr=0.1)
+    for i in range(3):
+        step(engine.ones(4, 3) * i)
+        ref_opt.zero_grad()
+        reference(engine.ones(4, 3) * i).sum().backward()
+        ref_opt.step()
+    np.testing.assert_allclose(model.weight.detach().numpy(), reference.weight.detach().numpy(),
+                               rtol=1e-6)
+    assert step.n_entries == 1
     fresh = engine.compile(lambda x: x.exp())
     mapped = engine.func.vmap(lambda v: fresh(v) * 2)(engine.zeros(3, 2))  # vmap loops
     assert mapped.tolist() == [[2.0, 2.0]] * 3
+
+
+def test_torch_compilers_helpers_reset_disable_and_is_compiling():
+    seen = []
+
+    def f(x):
+        seen.append(engine.compiler.is_compiling())
+        return x * 2
+
+    compiled = engine.compile(f)
+    compiled(engine.ones(2))
+    compiled(engine.ones(2))
+    assert seen == [True] and not engine.compiler.is_compiling()
+    engine.compiler.reset()
+    assert compiled.n_entries == 0 and compiled.events == []
+    assert compiled(engine.ones(2)).tolist() == [2.0, 2.0] and seen == [True, True]
+
+    @engine.compiler.disable(reason="it logs")
+    def log(x):
+        seen.append("logged")
+        return x
+
+    uses_log = engine.compile(lambda x: log(x) + 1)
+    with pytest.warns(UserWarning, match=r"cannot be captured: .*log, marked "
+                                         r"engine.compiler.disable \(it logs\)"):
+        assert uses_log(engine.ones(1)).tolist() == [2.0]
+    assert uses_log(engine.ones(1)).tolist() == [2.0] and seen[-2:] == ["logged"] * 2
+    with pytest.raises(engine.compiler.GraphBreak, match="marked engine.compiler.disable"):
+        engine.compile(lambda x: log(x), fullgraph=True)(engine.ones(1))
+    assert log.__name__ == "log" and engine.compiler.disable(log) is not log
+    with pytest.raises(ValueError, match="recursive=False"):
+        engine.compiler.disable(log, recursive=False)
 
 
 def test_a_fused_sum_refuses_inputs_of_another_shape_before_its_kernel_reads_them():

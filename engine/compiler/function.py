@@ -8,11 +8,13 @@ gradients are wanted, the whole call is one node of the eager autograd graph who
 backward is the generated backward.
 """
 import warnings
+import weakref
 
 from .. import pytree
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node
 from ..tensor import Tensor, version_counter
+from ..tracing import TRACER
 from . import codegen, epilogues, fusion, guards, passes
 from .trace import Tracer, is_aux, producer
 
@@ -22,19 +24,28 @@ RETRACE_LIMIT = 8
 class CompiledFunction:
     """What `engine.compile(fn)` returns: call it as fn; `explain()` says what it did."""
 
+    every = weakref.WeakSet()  # for engine.compiler.reset()
+
     def __init__(self, fn, fullgraph=False, module=None):
         self.fn, self.fullgraph, self.module = fn, fullgraph, module
         self.captured = guards.Captured(fn)
+        self.reset()
+        self.__wrapped__ = fn
+        self.__name__ = getattr(fn, "__name__", type(fn).__name__)
+        self.__doc__ = getattr(fn, "__doc__", None)
+        CompiledFunction.every.add(self)
+
+    def reset(self):
+        """Forget the entries, the events and a decision to run eagerly."""
         self.entries = {}
         self.events = []          # what happened, in words, for explain()
         self.eager_reason = None  # set once the function runs eagerly for good
         self._last_key = None
-        self.__wrapped__ = fn
-        self.__name__ = getattr(fn, "__name__", type(fn).__name__)
-        self.__doc__ = getattr(fn, "__doc__", None)
 
     def __call__(self, *args, **kwargs):
-        if self.eager_reason is not None:
+        if self.eager_reason is not None or TRACER[0] is not None:
+            # inside another function's trace it is inlined, as torch.compile inlines: its
+            # ops join that graph (a compiled model in a compiled training step)
             return self.fn(*args, **kwargs)
         key = guards.key(args, kwargs, self.module, self.captured)
         for entry in self.entries.get(key, ()):

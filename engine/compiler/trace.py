@@ -66,9 +66,6 @@ class Tracer:
     # ---- starting and stopping ------------------------------------------------------------
 
     def __enter__(self):
-        if tracing.TRACER[0] is not None:  # a compiled function called inside a trace
-            tracing.TRACER[0].cannot_capture("a compiled function called while tracing "
-                                             "(compile the outer function only)")
         tracing.TRACER[0] = self
         original = self._make = Tensor.__dict__["_make"]
         born = self.born
