@@ -61,6 +61,9 @@ class _Table(dict):
     del _changes
 
 
+_TABLES = ("_parameters", "_buffers", "_modules", "_forward_pre_hooks", "_forward_hooks")
+
+
 def _addindent(text, spaces):
     lines = text.split("\n")
     if len(lines) == 1:
@@ -77,12 +80,9 @@ class Module:
     def __init__(self):
         set_ = object.__setattr__
         set_(self, "training", True)
-        set_(self, "_parameters", _Table())
-        set_(self, "_buffers", _Table())
         set_(self, "_non_persistent_buffers", set())
-        set_(self, "_modules", _Table())
-        set_(self, "_forward_pre_hooks", _Table())
-        set_(self, "_forward_hooks", _Table())
+        for table in _TABLES:
+            set_(self, table, _Table())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
@@ -104,6 +104,23 @@ class Module:
         return output
 
     # ---- registration ------------------------------------------------------------------
+
+    def __getstate__(self):
+        """Pickled (and deep-copied) with its tables as plain dicts, as PyTorch's are: a
+        saved module names no private class."""
+        state = dict(self.__dict__)
+        for table in _TABLES:
+            if table in state:
+                state[table] = dict(state[table])
+        return state
+
+    def __setstate__(self, state):
+        """Unpickled or deep-copied: the tables count their changes again."""
+        MODULES_CHANGED[0] += 1
+        self.__dict__.update(state)
+        for table in _TABLES:
+            if table in state:
+                self.__dict__[table] = _Table(state[table])
 
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:

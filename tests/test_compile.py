@@ -313,6 +313,22 @@ def test_a_model_changed_through_its_tables_or_hooks_is_traced_again():
     assert "has other forward hooks" in compiled.events[-2], compiled.events
 
 
+def test_a_copied_or_unpickled_model_still_counts_its_changes():
+    """Pickles hold the tables as plain dicts (a saved module names no private class);
+    loaded or deep-copied, they count their changes again."""
+    import copy
+    import pickle
+
+    global model
+    original = nn.Sequential(nn.Linear(3, 3), nn.Tanh(), nn.Linear(3, 3))
+    assert b"_Table" not in pickle.dumps(original)
+    for model in (copy.deepcopy(original), pickle.loads(pickle.dumps(original))):
+        compiled, x = engine.compile(lambda x: model(x)), engine.ones(1, 3)
+        compiled(x)
+        del model[1]  # the Sequential's table changes directly
+        assert compiled(x).tolist() == model(x).tolist() and compiled.n_entries == 2
+
+
 def test_a_compiled_modules_attributes_read_by_forward_are_guarded():
     class Scaled(nn.Module):
         def __init__(self):
