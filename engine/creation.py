@@ -110,9 +110,18 @@ def _to_array(data):
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
-    """A new tensor holding a copy of `data` (nested lists, numbers, arrays or tensors)."""
+    """A new tensor holding a copy of `data` (nested lists, numbers, arrays or tensors).
+
+    A tensor's copy is made by ops, on its device unless told (so engine.compile traces
+    it as the call's values); one made from numbers alone is a constant a trace keeps;
+    arrays and lists of tensors, whose values may change between calls, end a trace."""
     if isinstance(data, Tensor):
-        data = data.detach()
+        copy = data.detach().to(device=data.device if device is None else device,
+                                dtype=dtype or data.dtype).clone()
+        return copy.requires_grad_(True) if requires_grad else copy
+    if _holds_arrays(data):
+        graph_break("engine.tensor() of a numpy array or of tensors in a list (their values "
+                    "may change between calls)")
     raw = _to_array(data)
     try:
         array = np.array(raw)
@@ -127,6 +136,21 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
     target = dtype or _infer_dtype(array, data)
     # np.array above copied, so the tensor never shares memory with the caller's data.
     return _finish(array.astype(target.numpy, order="C", copy=False), device, requires_grad)
+
+
+def from_values(array, dtype=None, device=None):
+    """A tensor of an array that engine code computed from Python values alone (sizes,
+    scales, index patterns): a constant, which a trace keeps, where engine.tensor of an
+    array ends it."""
+    array = np.asarray(array)
+    target = dtype or _infer_dtype(array, array)
+    return _finish(np.ascontiguousarray(array, dtype=target.numpy), device, False)
+
+
+def _holds_arrays(data):
+    if isinstance(data, (Tensor, np.ndarray)):
+        return True
+    return isinstance(data, (list, tuple)) and any(map(_holds_arrays, data))
 
 
 def _only_ints(data):

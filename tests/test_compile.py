@@ -1,5 +1,6 @@
 """engine.compile against eager numbagrad: every op, random graphs, guards, graph breaks,
 modules and training, and each pass on its own."""
+import collections
 import os
 import re
 import warnings
@@ -148,17 +149,17 @@ def test_random_graphs_compiled_equal_eager(program, seed):
 # ---- guards -----------------------------------------------------------------------------
 
 def test_each_guarded_change_traces_again_and_says_why():
-    calls = []
+    calls = {"traced": 0}  # a dict counts by identity (a short list by content)
 
     def f(x, scale):
-        calls.append(1)
+        calls["traced"] += 1
         return (x * scale).sum()
 
     compiled = engine.compile(f)
     x = engine.ones(2, 3)
     compiled(x, 2.0)
     compiled(engine.zeros(2, 3), 2.0)  # same guards: replayed, f not called
-    assert len(calls) == 1
+    assert calls["traced"] == 1
     changes = [(engine.ones(4, 3), 2.0), (engine.ones(4, 3, dtype=engine.float64), 2.0),
                (engine.ones(4, 3, dtype=engine.float64, requires_grad=True), 2.0),
                (engine.ones(4, 3, dtype=engine.float64, requires_grad=True), 3.0)]
@@ -166,7 +167,7 @@ def test_each_guarded_change_traces_again_and_says_why():
         compiled(*args)
     with engine.no_grad():
         compiled(engine.ones(4, 3, dtype=engine.float64, requires_grad=True), 3.0)
-    assert len(calls) == 6 and compiled.n_entries == 6
+    assert calls["traced"] == 6 and compiled.n_entries == 6
     reasons = [e for e in compiled.events if e.startswith("retrace")]
     assert "(2, 3)" in reasons[0] and "(4, 3)" in reasons[0]
     assert "float32" in reasons[1] and "float64" in reasons[1]
@@ -174,7 +175,22 @@ def test_each_guarded_change_traces_again_and_says_why():
         reasons[2]
     assert "2.0 -> 3.0" in reasons[3]
     assert "grad mode changed from True to False" in reasons[-1]
-    assert compiled(x, 2.0).item() == 12.0 and len(calls) == 6  # the first entry still serves
+    assert compiled(x, 2.0).item() == 12.0 and calls["traced"] == 6  # the first entry still serves
+
+
+def test_a_tensor_copied_with_engine_tensor_is_the_calls_and_an_array_ends_the_trace():
+    """engine.tensor(x) of an argument was kept as a constant: every replay returned the
+    first call's values. A numpy array's values may change between calls too."""
+    compiled = engine.compile(lambda x: engine.tensor(x, dtype=engine.float64) * 2)
+    for value in (1.0, 0.0, 3.0):
+        out = compiled(engine.ones(2) * value)
+        assert out.tolist() == [2 * value] * 2 and out.dtype == engine.float64
+    assert compiled.n_entries == 1
+    array = np.ones(3, np.float32)
+    with pytest.warns(UserWarning, match=r"engine.tensor\(\) of a numpy array"):
+        engine.compile(lambda x: x + engine.tensor(array))(engine.ones(3))
+    literal = engine.compile(lambda x: x + engine.tensor([1.0, 2.0]), fullgraph=True)
+    assert literal(engine.ones(2)).tolist() == [2.0, 3.0]  # numbers alone: a constant
 
 
 def test_the_default_dtype_is_guarded():
@@ -222,7 +238,7 @@ def test_parameters_updated_in_place_are_seen_by_the_replay():
 
 
 # what the guard tests below rebind, as a program's globals
-scale, weights, model = 2.0, engine.ones(3), None
+scale, weights, model, values = 2.0, engine.ones(3), None, [1.0, 2.0, 3.0]
 
 
 def test_rebound_globals_and_closure_variables_trace_again():
@@ -245,6 +261,10 @@ def test_rebound_globals_and_closure_variables_trace_again():
     assert reasons == ["retrace 1: weights changed: it is another tensor",
                        "retrace 2: scale changed: 2.0 -> 3.0",
                        "retrace 3: offset changed: it is another tensor"], reasons
+    from_values = engine.compile(lambda x: x + engine.tensor(values))
+    assert from_values(x).tolist() == [2.0, 3.0, 4.0]
+    values[0] = 10.0  # a short list counts by content
+    assert from_values(x).tolist() == [11.0, 3.0, 4.0]
     unrelated = engine.compile(lambda x: x * 2)  # names no global: nothing to guard
     unrelated(x)
     scale = 4.0
@@ -1346,7 +1366,7 @@ def test_a_compiled_function_inside_another_trace_is_inlined():
 
 
 def test_torch_compilers_helpers_reset_disable_and_is_compiling():
-    seen = []
+    seen = collections.deque()  # counted by identity (a short list by content)
 
     def f(x):
         seen.append(engine.compiler.is_compiling())
@@ -1355,10 +1375,10 @@ def test_torch_compilers_helpers_reset_disable_and_is_compiling():
     compiled = engine.compile(f)
     compiled(engine.ones(2))
     compiled(engine.ones(2))
-    assert seen == [True] and not engine.compiler.is_compiling()
+    assert list(seen) == [True] and not engine.compiler.is_compiling()
     engine.compiler.reset()
     assert compiled.n_entries == 0 and compiled.events == []
-    assert compiled(engine.ones(2)).tolist() == [2.0, 2.0] and seen == [True, True]
+    assert compiled(engine.ones(2)).tolist() == [2.0, 2.0] and list(seen) == [True, True]
 
     @engine.compiler.disable(reason="it logs")
     def log(x):
@@ -1369,7 +1389,7 @@ def test_torch_compilers_helpers_reset_disable_and_is_compiling():
     with pytest.warns(UserWarning, match=r"cannot be captured: .*log, marked "
                                          r"engine.compiler.disable \(it logs\)"):
         assert uses_log(engine.ones(1)).tolist() == [2.0]
-    assert uses_log(engine.ones(1)).tolist() == [2.0] and seen[-2:] == ["logged"] * 2
+    assert uses_log(engine.ones(1)).tolist() == [2.0] and list(seen)[-2:] == ["logged"] * 2
     with pytest.raises(engine.compiler.GraphBreak, match="marked engine.compiler.disable"):
         engine.compile(lambda x: log(x), fullgraph=True)(engine.ones(1))
     assert log.__name__ == "log" and engine.compiler.disable(log) is not log

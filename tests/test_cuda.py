@@ -526,6 +526,13 @@ def test_compiled_replays_draw_as_eager_after_manual_seed_on_the_gpu():
     draws_as_eager("cuda")
 
 
+def test_engine_tensor_of_a_gpu_tensor_stays_on_the_gpu_as_in_pytorch():
+    t = engine.ones(2, device="cuda")
+    assert engine.tensor(t).device == t.device and engine.tensor(t, device="cpu").device.type \
+        == "cpu"
+    assert engine.tensor(t).tolist() == [1.0, 1.0]
+
+
 def test_multinomial_on_the_gpu():
     w = engine.tensor([0.0, 1.0, 3.0, 0.0], device="cuda")
     draws = engine.multinomial(w, 400, replacement=True).cpu().numpy()

@@ -19,6 +19,7 @@ from ..dtypes import get_default_dtype
 from ..tensor import Tensor
 
 _SCALARS = (bool, int, float, complex, str, bytes, type(None))
+SHORT_LIST = 64
 
 
 def describe_value(value):
@@ -102,8 +103,8 @@ def code_names(code):
 
 def captured_value(value):
     """How a value the function reaches without receiving it counts: numbers and strings
-    (and tuples of them) by value, tensors by identity, shape and dtype, modules by
-    identity and state, anything else by identity. (Each call describes a few of them:
+    (and tuples and short lists of them) by value, tensors by identity, shape and dtype,
+    modules by identity and state, anything else by identity. (Each call describes a few of them:
     the rule for each type is looked up once.)"""
     kind = type(value)
     rule = _RULES.get(kind)
@@ -119,6 +120,9 @@ def _rule(kind):
         return lambda value: ("tensor", id(value), value._data.shape, value._dtype.name)
     if kind is tuple:
         return lambda value: tuple(map(captured_value, value))
+    if kind is list:  # short ones by content (engine.tensor(values) is a constant)
+        return lambda value: ("list",) + tuple(map(captured_value, value)) if len(
+            value) <= SHORT_LIST else ("object", id(value))
     if (not issubclass(kind, (type, types.ModuleType))  # an nn.Module:
             and callable(getattr(kind, "parameters", None))
             and callable(getattr(kind, "modules", None))):
@@ -232,6 +236,8 @@ def _value_words(description):
         return f"a tensor of shape {tuple(description[2])}, {description[3]}"
     if kind in ("module", "object"):
         return f"a{'n' if kind == 'object' else ''} {kind}"
+    if kind == "list":
+        return "[" + ", ".join(map(_value_words, description[1:])) + "]"
     return repr(description[1]) if kind else str(description)
 
 

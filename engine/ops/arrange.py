@@ -3,7 +3,7 @@ element, and shapes taken from another tensor. All are reshapes, expands, cats a
 index_selects, so their gradients come from those."""
 import numpy as np
 
-from ..creation import tensor
+from ..creation import from_values
 from .operands import broadcast_shapes
 from .shape import cat
 from .registry import public
@@ -103,4 +103,4 @@ def repeat_interleave(input, repeats, dim=None, *, output_size=None):
         raise RuntimeError(f"repeat_interleave: repeats must have one non-negative entry per "
                            f"slice ({n}) along dim {d}, got {counts}")
     order = np.repeat(np.arange(n, dtype=np.int64), counts)
-    return x.index_select(d, tensor(order, device=x.device))
+    return x.index_select(d, from_values(order, device=x.device))

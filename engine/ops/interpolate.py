@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ..creation import tensor
+from ..creation import from_values
 from .pooling import adaptive_avg_pool2d
 from .indexing import index_select
 
@@ -51,9 +51,9 @@ def _resize_dim(x, dim, n_out, scale, mode, align_corners):
     n_in = x.shape[dim]
     if mode in ("nearest", "nearest-exact"):
         picks = _nearest_sources(n_in, n_out, scale, mode == "nearest-exact")
-        return index_select(x, dim, tensor(picks, device=x.device))
-    weights = tensor(_linear_weights(n_in, n_out, scale, align_corners), dtype=x.dtype,
-                     device=x.device)
+        return index_select(x, dim, from_values(picks, device=x.device))
+    weights = from_values(_linear_weights(n_in, n_out, scale, align_corners), dtype=x.dtype,
+                          device=x.device)
     moved = x.transpose(dim, -1)
     return (moved @ weights.t()).transpose(dim, -1)
 
