@@ -4,6 +4,8 @@ import collections
 import math
 import warnings
 
+from engine import tracing
+
 from .optimizer import Optimizer
 
 
@@ -39,7 +41,14 @@ class LRScheduler:
         raise NotImplementedError
 
     def step(self, epoch=None):
-        """Advance one epoch; `epoch` jumps to that epoch instead (PyTorch deprecates it)."""
+        """Advance one epoch; `epoch` jumps to that epoch instead (PyTorch deprecates it).
+        In a compiled training step it is a step of the replay, as the optimizer's is: its
+        Python runs again at each call, so the rate keeps changing."""
+        tracing.opaque(f"{type(self).__name__}.step()",
+                       self._advance if epoch is None else lambda: self._advance(epoch), tuple,
+                       spends=False)
+
+    def _advance(self, epoch=None):
         self._step_count += 1
         if epoch is not None:
             warnings.warn("passing an epoch to scheduler.step() jumps to it through the "
@@ -249,7 +258,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         return [self.eta_min + (base - self.eta_min)
                 * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2 for base in self.base_lrs]
 
-    def step(self, epoch=None):
+    def _advance(self, epoch=None):
         """The next epoch, or `epoch` (a float lands within an epoch, as in PyTorch)."""
         if epoch is None and self.last_epoch < 0:
             epoch = 0
@@ -305,7 +314,7 @@ class SequentialLR(LRScheduler):
         first._initial_step()
         self._last_lr = first.get_last_lr()
 
-    def step(self):
+    def _advance(self):
         self.last_epoch += 1
         index = bisect.bisect_right(self._milestones, self.last_epoch)
         scheduler = self._schedulers[index]
@@ -342,7 +351,7 @@ class ChainedScheduler(LRScheduler):
         self._schedulers, self.optimizer = list(schedulers), optimizer
         self._last_lr = [group["lr"] for group in optimizer.param_groups]
 
-    def step(self):
+    def _advance(self):
         for scheduler in self._schedulers:
             scheduler.step()
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]

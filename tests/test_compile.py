@@ -635,6 +635,44 @@ def test_zero_grad_keeping_memory_and_a_scheduler_changing_the_rate():
     assert f1.n_entries == 1  # no retrace for the rate, nor for .grad kept from the first
 
 
+@pytest.mark.parametrize("kind", ["StepLR", "SequentialLR", "ChainedScheduler",
+                                  "CosineAnnealingWarmRestarts"])
+def test_a_scheduler_stepped_inside_a_compiled_step_steps_at_every_replay(kind):
+    """Its Python ran once, at the trace: the rate then stayed at the first step's."""
+    S = engine.optim.lr_scheduler
+
+    def make():
+        engine.manual_seed(0)
+        model = nn.Linear(3, 2)
+        opt = engine.optim.SGD(model.parameters(), lr=0.5)
+        sched = {"StepLR": lambda: S.StepLR(opt, 1, gamma=0.5),
+                 "SequentialLR": lambda: S.SequentialLR(
+                     opt, [S.ConstantLR(opt, 0.5, total_iters=2), S.ExponentialLR(opt, 0.8)],
+                     milestones=[2]),
+                 "ChainedScheduler": lambda: S.ChainedScheduler(
+                     [S.StepLR(opt, 2, gamma=0.5), S.ExponentialLR(opt, 0.9)]),
+                 "CosineAnnealingWarmRestarts": lambda: S.CosineAnnealingWarmRestarts(
+                     opt, T_0=2)}[kind]()
+
+        def step(x):
+            opt.zero_grad()
+            model(x).pow(2).mean().backward()
+            opt.step()
+            sched.step()
+        return model, opt, step
+
+    (m0, o0, f0), (m1, o1, f1) = _twins(make)
+    f1 = engine.compile(f1, fullgraph=True)
+    for n in range(5):
+        x = engine.ones(4, 3) * (n - 2.5)
+        f0(x)
+        f1(x)
+        assert o1.param_groups[0]["lr"] == o0.param_groups[0]["lr"], n
+        for p, q in zip(m0.parameters(), m1.parameters()):
+            np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), rtol=1e-6)
+    assert f1.n_entries == 1
+
+
 def test_ops_before_and_after_an_update_are_not_merged_or_moved_across_it():
     def make():
         w = nn.Parameter(engine.tensor([1.0, -2.0, 0.5]))
