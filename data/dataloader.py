@@ -122,6 +122,14 @@ class DataLoader:
         return map(_pin, batches) if self._pin else batches
 
 
+def _not_in_a_trace():
+    """A batch is new data at each call, which a compiled function's replay would not
+    fetch: next() on a loader's iterator ends a trace (load outside, pass the batch in)."""
+    engine.tracing.graph_break("next() on a DataLoader's iterator (a replay would reuse the "
+                               "first batch: load batches outside the compiled function "
+                               "and pass them in)")
+
+
 class _SingleProcessIter:
     def __init__(self, loader):
         self.loader = loader
@@ -134,6 +142,7 @@ class _SingleProcessIter:
         return self
 
     def __next__(self):
+        _not_in_a_trace()
         loader = self.loader
         if loader._iterable:
             batch = _worker._next_batch(self.stream, loader.collate_fn, loader._auto_collation,
@@ -243,6 +252,7 @@ class _MultiProcessIter:
         return self
 
     def __next__(self):
+        _not_in_a_trace()
         while True:
             if self.next_result == self.next_task:
                 if not self.loader.persistent_workers:

@@ -397,6 +397,26 @@ def test_a_graph_break_warns_with_its_reason_and_line_and_runs_eagerly():
     assert compiled(-engine.ones(2)).tolist() == [-3.0, -3.0]  # eager: both branches right
 
 
+def test_a_batch_fetched_inside_the_function_ends_the_trace():
+    """next() on a loader's iterator ran once, at the trace: every replay summed the
+    first batch again."""
+    from engine.data import DataLoader, TensorDataset
+
+    loader = DataLoader(TensorDataset(engine.arange(8.0).reshape(8, 1)), batch_size=2)
+    batches = iter(loader)
+
+    def first_column_sum():
+        (x,) = next(batches)
+        return x.sum()
+
+    compiled = engine.compile(first_column_sum)
+    with pytest.warns(UserWarning, match=r"next\(\) on a DataLoader's iterator"):
+        sums = [compiled().item() for _ in range(4)]
+    assert sums == [1.0, 5.0, 9.0, 13.0]
+    with pytest.raises(GraphBreak, match="DataLoader"):
+        engine.compile(lambda: sum(x.sum() for (x,) in loader), fullgraph=True)()
+
+
 def test_fullgraph_raises_naming_the_op_and_the_line():
     def f(x):
         y = x * 2
