@@ -264,6 +264,7 @@ class Tensor:
         if not self._hooks:
             self._hooks = []
         self._hooks.append(hook)
+        HOOKS_CHANGED[0] += 1
         return _RemovableHandle(self, "_hooks", hook)
 
     def register_post_accumulate_grad_hook(self, hook):
@@ -279,6 +280,7 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require "
                                "gradient")
         self._post_accumulate_hooks = list(self._post_accumulate_hooks) + [hook]
+        HOOKS_CHANGED[0] += 1
         return _RemovableHandle(self, "_post_accumulate_hooks", hook)
 
     def detach(self):
@@ -520,6 +522,11 @@ def _rebuild(array, device, requires_grad):
     return t
 
 
+# Counts registrations and removals of leaf tensors' hooks: a compiled entry, which traced
+# the hooks of the tensors it captured, looks at them again only after one.
+HOOKS_CHANGED = [0]
+
+
 class _RemovableHandle:
     """What `register_hook` returns: `handle.remove()` unregisters the hook.
 
@@ -536,4 +543,5 @@ class _RemovableHandle:
             if hook is self._hook:
                 del hooks[i]
                 setattr(self._owner, self._attribute, hooks)
+                HOOKS_CHANGED[0] += 1
                 return

@@ -13,7 +13,7 @@ import weakref
 from .. import pytree
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node
-from ..tensor import Tensor, version_counter
+from ..tensor import HOOKS_CHANGED, Tensor, version_counter
 from ..tracing import TRACER
 from . import codegen, epilogues, fusion, guards, passes
 from .trace import Tracer, is_aux, producer
@@ -157,6 +157,7 @@ class Entry:
         consts = sorted(n for n in graph if graph.nodes[n]["kind"] == "const")
         self.consts = [graph.nodes[n]["tensor"] for n in consts]
         self.const_flags = [t._requires_grad for t in self.consts]
+        self.const_hooks, self.hooks_seen = _hooks(self.consts), HOOKS_CHANGED[0]
         saved = _saved(graph)
         self.forward, forward_source = codegen.generate(
             graph, "forward", [("args", args), ("consts", consts)], out_refs + saved,
@@ -176,8 +177,13 @@ class Entry:
         return self
 
     def valid(self):
-        """The guards a key cannot hold: captured tensors' requires_grad, and whether each
-        .grad the function reads as it finds it was there."""
+        """The guards a key cannot hold: captured tensors' requires_grad and hooks (looked
+        at only after some hook was registered or removed), and whether each .grad the
+        function reads as it finds it was there."""
+        if HOOKS_CHANGED[0] != self.hooks_seen:
+            if _hooks(self.consts) != self.const_hooks:
+                return False
+            self.hooks_seen = HOOKS_CHANGED[0]
         return (all(t._requires_grad is f for t, f in zip(self.consts, self.const_flags))
                 and all((t._grad is None) is none for t, none in self.grad_guards))
 
@@ -287,6 +293,11 @@ def _trace_backward(tracer, leaves, out_leaves):
                           allow_unused=True)
     refs = [None if g is None else tracer.node_of(g) for g in grads]
     return refs, targets
+
+
+def _hooks(tensors):
+    """The gradient hooks of each tensor, which a trace ran as it found them."""
+    return [(tuple(t._hooks or ()), tuple(t._post_accumulate_hooks or ())) for t in tensors]
 
 
 def _saved(graph):
