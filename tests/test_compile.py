@@ -193,6 +193,26 @@ def test_a_tensor_copied_with_engine_tensor_is_the_calls_and_an_array_ends_the_t
     assert literal(engine.ones(2)).tolist() == [2.0, 3.0]  # numbers alone: a constant
 
 
+def test_a_captured_tensors_hooks_are_guarded():
+    """A gradient hook on a parameter is traced with the backward: removing it (or adding
+    one) after the trace must trace again (the replay kept doubling)."""
+    w = engine.ones(2, requires_grad=True)
+    handle = w.register_hook(lambda g: g * 2)
+
+    def f(x):
+        (w * x).sum().backward()
+        grad, w.grad = w.grad.clone(), None
+        return grad
+
+    compiled, x = engine.compile(f), engine.ones(2)
+    assert compiled(x).tolist() == compiled(x).tolist() == [2.0, 2.0]
+    handle.remove()
+    assert compiled(x).tolist() == [1.0, 1.0]
+    w.register_hook(lambda g: g * 3)
+    assert compiled(x).tolist() == [3.0, 3.0]
+    assert compiled.n_entries == 3 and "gradient hooks" in compiled.events[-2]
+
+
 def test_the_default_dtype_is_guarded():
     """A tensor the function makes takes the default dtype of the call, not the trace's."""
     compiled = engine.compile(lambda: engine.zeros(3) + 1)

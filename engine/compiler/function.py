@@ -56,8 +56,8 @@ class CompiledFunction:
     def _trace(self, key, args, kwargs):
         if self._last_key is not None:
             reason = (guards.difference(self._last_key, key) if key not in self.entries
-                      else "a captured tensor's requires_grad, or whether a .grad was set, "
-                           "changed")
+                      else "a captured tensor's requires_grad or gradient hooks, or "
+                           "whether a .grad was set, changed")
             self.events.append(f"retrace {self.n_entries}: {reason}")
             if self.n_entries >= RETRACE_LIMIT:
                 self._go_eager(f"it was traced {RETRACE_LIMIT} times (the last because "
