@@ -264,7 +264,7 @@ class Tensor:
         if not self._hooks:
             self._hooks = []
         self._hooks.append(hook)
-        HOOKS_CHANGED[0] += 1
+        LEAF_CHANGES[0] += 1
         return _RemovableHandle(self, "_hooks", hook)
 
     def register_post_accumulate_grad_hook(self, hook):
@@ -280,7 +280,7 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require "
                                "gradient")
         self._post_accumulate_hooks = list(self._post_accumulate_hooks) + [hook]
-        HOOKS_CHANGED[0] += 1
+        LEAF_CHANGES[0] += 1
         return _RemovableHandle(self, "_post_accumulate_hooks", hook)
 
     def detach(self):
@@ -306,6 +306,7 @@ class Tensor:
 
     @data.setter
     def data(self, value):
+        LEAF_CHANGES[0] += 1
         self._data = value._data
         self._dtype = value._dtype
         self._device = value._device
@@ -522,9 +523,10 @@ def _rebuild(array, device, requires_grad):
     return t
 
 
-# Counts registrations and removals of leaf tensors' hooks: a compiled entry, which traced
-# the hooks of the tensors it captured, looks at them again only after one.
-HOOKS_CHANGED = [0]
+# Counts what a compiled entry cannot see by a captured tensor's identity: gradient hooks
+# registered or removed, and `.data` replaced (maybe by another shape, dtype or device).
+# An entry looks at the tensors it captured again only after one.
+LEAF_CHANGES = [0]
 
 
 class _RemovableHandle:
@@ -543,5 +545,5 @@ class _RemovableHandle:
             if hook is self._hook:
                 del hooks[i]
                 setattr(self._owner, self._attribute, hooks)
-                HOOKS_CHANGED[0] += 1
+                LEAF_CHANGES[0] += 1
                 return

@@ -213,6 +213,21 @@ def test_a_captured_tensors_hooks_are_guarded():
     assert compiled.n_entries == 3 and "gradient hooks" in compiled.events[-2]
 
 
+def test_a_parameter_given_other_data_is_traced_again():
+    """`.data = ...` (by hand, or model.double()) keeps the Parameter: the replay took
+    the new array with the old graph's shapes and dtypes."""
+    layer = nn.Linear(3, 2)
+    compiled, x = engine.compile(lambda x: layer(x)), engine.ones(2, 3)
+    compiled(x)
+    layer.weight.data, layer.bias.data = engine.ones(4, 3), engine.zeros(4)
+    assert compiled(x).tolist() == [[3.0] * 4] * 2
+    layer.double()
+    assert compiled(x.double()).dtype == engine.float64
+    with pytest.raises(RuntimeError, match="same dtype"):  # as eagerly
+        compiled(x)
+    assert compiled.n_entries == 3
+
+
 def test_the_default_dtype_is_guarded():
     """A tensor the function makes takes the default dtype of the call, not the trace's."""
     compiled = engine.compile(lambda: engine.zeros(3) + 1)

@@ -13,7 +13,7 @@ import weakref
 from .. import pytree
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node
-from ..tensor import HOOKS_CHANGED, Tensor, version_counter
+from ..tensor import LEAF_CHANGES, Tensor, version_counter
 from ..tracing import TRACER
 from . import codegen, epilogues, fusion, guards, passes
 from .trace import Tracer, is_aux, producer
@@ -56,8 +56,8 @@ class CompiledFunction:
     def _trace(self, key, args, kwargs):
         if self._last_key is not None:
             reason = (guards.difference(self._last_key, key) if key not in self.entries
-                      else "a captured tensor's requires_grad or gradient hooks, or "
-                           "whether a .grad was set, changed")
+                      else "a captured tensor's requires_grad, gradient hooks, shape, "
+                           "dtype or device, or whether a .grad was set, changed")
             self.events.append(f"retrace {self.n_entries}: {reason}")
             if self.n_entries >= RETRACE_LIMIT:
                 self._go_eager(f"it was traced {RETRACE_LIMIT} times (the last because "
@@ -157,7 +157,7 @@ class Entry:
         consts = sorted(n for n in graph if graph.nodes[n]["kind"] == "const")
         self.consts = [graph.nodes[n]["tensor"] for n in consts]
         self.const_flags = [t._requires_grad for t in self.consts]
-        self.const_hooks, self.hooks_seen = _hooks(self.consts), HOOKS_CHANGED[0]
+        self.const_state, self.state_seen = _leaf_state(self.consts), LEAF_CHANGES[0]
         saved = _saved(graph)
         self.forward, forward_source = codegen.generate(
             graph, "forward", [("args", args), ("consts", consts)], out_refs + saved,
@@ -177,13 +177,13 @@ class Entry:
         return self
 
     def valid(self):
-        """The guards a key cannot hold: captured tensors' requires_grad and hooks (looked
-        at only after some hook was registered or removed), and whether each .grad the
-        function reads as it finds it was there."""
-        if HOOKS_CHANGED[0] != self.hooks_seen:
-            if _hooks(self.consts) != self.const_hooks:
+        """The guards a key cannot hold: captured tensors' requires_grad, and their hooks,
+        shapes, dtypes and devices (looked at only after some hook or `.data` changed),
+        and whether each .grad the function reads as it finds it was there."""
+        if LEAF_CHANGES[0] != self.state_seen:
+            if _leaf_state(self.consts) != self.const_state:
                 return False
-            self.hooks_seen = HOOKS_CHANGED[0]
+            self.state_seen = LEAF_CHANGES[0]
         return (all(t._requires_grad is f for t, f in zip(self.consts, self.const_flags))
                 and all((t._grad is None) is none for t, none in self.grad_guards))
 
@@ -295,9 +295,11 @@ def _trace_backward(tracer, leaves, out_leaves):
     return refs, targets
 
 
-def _hooks(tensors):
-    """The gradient hooks of each tensor, which a trace ran as it found them."""
-    return [(tuple(t._hooks or ()), tuple(t._post_accumulate_hooks or ())) for t in tensors]
+def _leaf_state(tensors):
+    """What a trace specialised on in each captured tensor beyond its identity: its
+    gradient hooks, shape, dtype and device."""
+    return [(tuple(t._hooks or ()), tuple(t._post_accumulate_hooks or ()), t._data.shape,
+             t._dtype, t._device) for t in tensors]
 
 
 def _saved(graph):
