@@ -679,15 +679,22 @@ def test_zero_grad_keeping_memory_and_a_scheduler_changing_the_rate():
 
     (m0, s0, f0), (m1, s1, f1) = _twins(make)
     f1 = engine.compile(f1, fullgraph=True)
-    for n in range(6):
+    _steps_side_by_side(6, (m0, f0), (m1, f1), after=lambda n: (s0.step(), s1.step()))
+    assert f1.n_entries == 1  # no retrace for the rate, nor for .grad kept from the first
+
+
+def _steps_side_by_side(steps, eager, compiled, after=None):
+    """Each (model, step) pair steps on the same inputs; after(n) runs after step n; then
+    the parameters must agree."""
+    (m0, f0), (m1, f1) = eager, compiled
+    for n in range(steps):
         x = engine.ones(4, 3) * (n - 2.5)
         f0(x)
         f1(x)
-        s0.step()
-        s1.step()
+        if after is not None:
+            after(n)
         for p, q in zip(m0.parameters(), m1.parameters()):
             np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), rtol=1e-6)
-    assert f1.n_entries == 1  # no retrace for the rate, nor for .grad kept from the first
 
 
 @pytest.mark.parametrize("kind", ["StepLR", "SequentialLR", "ChainedScheduler",
@@ -718,13 +725,11 @@ def test_a_scheduler_stepped_inside_a_compiled_step_steps_at_every_replay(kind):
 
     (m0, o0, f0), (m1, o1, f1) = _twins(make)
     f1 = engine.compile(f1, fullgraph=True)
-    for n in range(5):
-        x = engine.ones(4, 3) * (n - 2.5)
-        f0(x)
-        f1(x)
+
+    def same_rate(n):
         assert o1.param_groups[0]["lr"] == o0.param_groups[0]["lr"], n
-        for p, q in zip(m0.parameters(), m1.parameters()):
-            np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), rtol=1e-6)
+
+    _steps_side_by_side(5, (m0, f0), (m1, f1), after=same_rate)
     assert f1.n_entries == 1
 
 
