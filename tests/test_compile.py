@@ -1039,6 +1039,10 @@ def test_explain_shows_passes_guards_retraces_and_source():
     assert "passes: traced 2 -> common subexpressions 2" in text
     assert re.search(r"v\d+ = asarray\(U\d+\(a0, c0\)\)  # fused\[mul\+sum\]", text), text
     assert "guards: arguments" in text
+    assert "what it reaches" not in text  # a lambda naming no global
+    reaching = engine.compile(lambda x: x * scale)
+    reaching(engine.ones(2))
+    assert "what it reaches: scale" in reaching.explain()
 
 
 def test_arguments_pytorch_takes_are_honoured_or_refused():

@@ -104,8 +104,8 @@ def code_names(code):
 def captured_value(value):
     """How a value the function reaches without receiving it counts: numbers and strings
     (and tuples and short lists of them) by value, tensors by identity, shape and dtype,
-    modules by identity and state, anything else by identity. (Each call describes a few of them:
-    the rule for each type is looked up once.)"""
+    modules by identity and state, anything else by identity. (Each call describes a few
+    of them: the rule for each type is looked up once.)"""
     kind = type(value)
     rule = _RULES.get(kind)
     if rule is None:
