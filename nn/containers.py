@@ -51,6 +51,15 @@ class _ModuleSequence(Module):
             del self._modules[key]
         self._renumber(list(self._modules.values()))
 
+    def pop(self, index):
+        """Remove and return the module at `index` (or the container of a slice's)."""
+        module = self[index]
+        del self[index]
+        return module
+
+    def __iadd__(self, modules):
+        return self.extend(modules)
+
 
 class Sequential(_ModuleSequence):
     """Modules applied in order; indexable, sliceable, appendable."""
@@ -74,6 +83,37 @@ class Sequential(_ModuleSequence):
             return Sequential(collections.OrderedDict(list(self._modules.items())[index]))
         return self._modules[self._key(index)]
 
+    def __add__(self, other):
+        """A new Sequential of this one's modules and then `other`'s (the same objects)."""
+        if not isinstance(other, Sequential):
+            raise ValueError(f"add operator supports only objects of Sequential class, but "
+                             f"{type(other)} is given.")
+        return Sequential(*self, *other)
+
+    def __iadd__(self, other):
+        if not isinstance(other, Sequential):
+            raise ValueError(f"add operator supports only objects of Sequential class, but "
+                             f"{type(other)} is given.")
+        return self.extend(list(other))
+
+    def __mul__(self, times):
+        """A new Sequential running these modules `times` times over (the same objects,
+        so their parameters are shared)."""
+        return Sequential(*self._repeated(times))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, times):
+        return self.extend(self._repeated(times)[len(self):])
+
+    def _repeated(self, times):
+        if not isinstance(times, int) or isinstance(times, bool):
+            raise TypeError(f"unsupported operand type(s) for *: {type(self)} and "
+                            f"{type(times)}")
+        if times <= 0:
+            raise ValueError(f"Non-positive multiplication factor {times} for {type(self)}")
+        return list(self) * times
+
 
 class ModuleList(_ModuleSequence):
     """A list of modules whose parameters are registered."""
@@ -87,6 +127,10 @@ class ModuleList(_ModuleSequence):
         if isinstance(index, slice):
             return ModuleList(list(self._modules.values())[index])
         return self._modules[self._key(index)]
+
+    def __add__(self, other):
+        """A new ModuleList of this one's modules and then `other`'s (the same objects)."""
+        return ModuleList([*self, *other])
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList is a container; call its modules instead")

@@ -211,6 +211,24 @@ class Module:
         if name in self.__dict__ and name not in ("training",):
             raise KeyError(f"attribute '{name}' already exists")
 
+    def get_parameter(self, target):
+        """The Parameter at the dotted path `target` ("encoder.0.weight")."""
+        return self._get_tensor(target, "_parameters", "an nn.Parameter")
+
+    def get_buffer(self, target):
+        """The buffer at the dotted path `target` ("bn.running_mean")."""
+        return self._get_tensor(target, "_buffers", "a buffer")
+
+    def _get_tensor(self, target, table, kind):
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        found = getattr(module, table)
+        if name not in found:
+            if not hasattr(module, name):
+                raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+            raise AttributeError(f"`{name}` is not {kind}")
+        return found[name]
+
     def get_submodule(self, target):
         module = self
         for part in target.split(".") if target else []:
@@ -450,5 +468,8 @@ class Module:
         return text + ")"
 
     def __dir__(self):
-        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
-                      | set(self._modules))
+        """Attributes, parameters, buffers and submodules, but not names that are not
+        identifiers (a Sequential's "0"), as in PyTorch."""
+        names = set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(
+            self._modules)
+        return sorted(name for name in names if not name[:1].isdigit())

@@ -148,6 +148,71 @@ def test_a_reassigned_parameter_or_submodule_keeps_its_place_as_in_pytorch():
     assert isinstance(ours.plain, engine.nn.Parameter)
 
 
+def _container_calls(m):
+    """What each container call leaves, for the same calls on engine and on torch (an
+    error by its type); each call starts from what the one before left."""
+    nn, out = m.nn, {}
+
+    def call(name, fn):
+        try:
+            out[name] = fn()
+        except Exception as error:  # noqa: BLE001 - the error's type is the result
+            out[name] = type(error).__name__
+
+    def names(container):
+        return [f"{k}:{type(v).__name__}" for k, v in container._modules.items()]
+
+    s = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2), nn.Tanh())
+    call("pop", lambda: (type(s.pop(0)).__name__, names(s)))
+    call("pop slice", lambda: (names(s.pop(slice(0, 1))), names(s)))
+    call("add", lambda: names(s + nn.Sequential(nn.Sigmoid())))
+    call("add a list", lambda: s + nn.ModuleList())
+    call("mul", lambda: (names(s * 2), names(3 * s)))
+    call("mul shares", lambda: (s * 2)[0] is (s * 2)[len(s)])
+    call("mul by 0", lambda: s * 0)
+    call("mul by a float", lambda: s * 1.5)
+
+    def imul():
+        s.__imul__(2)
+        return names(s)
+
+    call("imul", imul)
+
+    def iadd():
+        s.__iadd__(nn.Sequential(nn.ELU()))
+        return names(s)
+
+    call("iadd", iadd)
+    listed = nn.ModuleList([nn.ReLU(), nn.Tanh(), nn.Sigmoid()])
+    call("list pop", lambda: (type(listed.pop(1)).__name__, names(listed)))
+    call("list add", lambda: names(listed + [nn.ELU()]))
+
+    def list_iadd():
+        listed.__iadd__([nn.ELU()])
+        return names(listed)
+
+    call("list iadd", list_iadd)
+    net = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    call("get_parameter", lambda: tuple(net.get_parameter("0.bias").shape))
+    call("get_buffer", lambda: tuple(net.get_buffer("1.running_var").shape))
+    for target in ("1.running_mean", "0.missing", "2.weight"):
+        call(f"get_parameter {target}", lambda: net.get_parameter(target))
+    call("get_buffer of a parameter", lambda: net.get_buffer("0.weight"))
+    call("dir", lambda: [n for n in dir(net) if n in ("0", "1", "forward", "training")])
+    return out
+
+
+@needs_torch
+def test_container_pop_add_mul_and_get_parameter_as_in_pytorch():
+    ours, theirs = _container_calls(engine), _container_calls(torch)
+    assert ours == theirs
+    net = engine.nn.Sequential(engine.nn.Linear(2, 3))
+    with pytest.raises(AttributeError, match="Linear has no attribute `missing`"):
+        net.get_parameter("0.missing")
+    with pytest.raises(ValueError, match="Non-positive multiplication factor 0"):
+        net * 0
+
+
 def test_zero_grad_apply_requires_grad_and_to():
     model = engine.nn.Sequential(engine.nn.Linear(3, 2), engine.nn.ReLU(), engine.nn.Linear(2, 1))
     model(engine.randn(4, 3)).sum().backward()
