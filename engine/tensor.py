@@ -195,6 +195,8 @@ class Tensor:
         if requires_grad and not self._dtype.is_floating_point:
             raise RuntimeError(f"only Tensors of floating point dtype can require gradients, "
                                f"got {self._dtype}")
+        if TRACER[0] is not None and bool(requires_grad) is not self._requires_grad:
+            TRACER[0].flag_changed(self)
         self._requires_grad = bool(requires_grad)
         return self
 

@@ -432,6 +432,26 @@ def test_a_graph_break_warns_with_its_reason_and_line_and_runs_eagerly():
     assert compiled(-engine.ones(2)).tolist() == [-3.0, -3.0]  # eager: both branches right
 
 
+def test_requires_grad_on_the_callers_tensor_ends_the_trace():
+    """The gradient of a function with respect to the tensor it is given, the flag set
+    inside: replays returned wrong gradients and left the caller's flag unset."""
+    def input_gradient(x):
+        x.requires_grad_()
+        (x * x).sum().backward()
+        return x.grad
+
+    compiled = engine.compile(input_gradient)
+    with pytest.warns(UserWarning, match=r"requires_grad_\(\) on a tensor the function did "
+                                         r"not make"):
+        compiled(engine.ones(2))
+    for value in (2.0, 3.0):
+        x = engine.ones(2) * value
+        assert compiled(x).tolist() == [2 * value] * 2 and x.requires_grad
+    made = engine.compile(lambda x: (engine.zeros(2).requires_grad_() * x).sum(),
+                          fullgraph=True)  # a tensor it makes may change its flag
+    assert made(engine.ones(2)).item() == 0.0
+
+
 def test_a_batch_fetched_inside_the_function_ends_the_trace():
     """next() on a loader's iterator ran once, at the trace: every replay summed the
     first batch again."""

@@ -185,6 +185,13 @@ class Tracer:
 
     # ---- side effects -----------------------------------------------------------------------
 
+    def flag_changed(self, tensor):
+        """requires_grad_() on `tensor`: a tensor the function made may change its flag
+        (the replay makes it again); the caller's tensor would keep its old one."""
+        if id(tensor) not in self.born:
+            self.cannot_capture("requires_grad_() on a tensor the function did not make (a "
+                                "replay would leave the caller's flag and .grad as they were)")
+
     def _effect(self, action, run, inputs=(), mutates=False, like=None):
         """An effect node; `like` is a tensor of the dtype and shape of its value, if any."""
         node = ("effect", len(self.graph))
