@@ -225,14 +225,14 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
             result = batching.run(func, example, batched, size, out_dims)
             if result is not None:
                 return result
-        start = _random.get_rng_state()
+        start = _random.snapshot() if randomness == "same" else None
         results = []
         for i in range(size):
             if randomness == "same":
-                _random.set_rng_state(start)
-            before = _random.get_rng_state()
+                _random.restore(start)
+            before = _random.DRAWS[0]
             results.append(func(*[_select(arg, dim, i) for arg, dim in zip(args, dims)]))
-            if randomness == "error" and not _same_state(before, _random.get_rng_state()):
+            if randomness == "error" and _random.DRAWS[0] != before:
                 raise RuntimeError("vmap: called random operation while in randomness error "
                                    "mode. Please either use the 'same' or 'different' "
                                    "randomness flags on vmap or perform the randomness "
@@ -312,19 +312,3 @@ def _rows(out, rows, like):
     if not rows:
         return like.new_zeros(shape)
     return stack(rows).reshape(shape)
-
-
-def _same_state(a, b):
-    import numpy as np
-
-    return all(np.array_equal(x, y) for x, y in zip(_leaf_values(a), _leaf_values(b)))
-
-
-def _leaf_values(state):
-    """The generator states' values, read from the arrays themselves (not .numpy(), which
-    would end a trace this vmap runs inside)."""
-    if isinstance(state, dict):
-        return [v for value in state.values() for v in _leaf_values(value)]
-    if isinstance(state, (tuple, list)):
-        return [v for value in state for v in _leaf_values(value)]
-    return [state._backend.to_numpy(state._data) if isinstance(state, Tensor) else state]

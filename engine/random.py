@@ -2,6 +2,7 @@
 import numpy as np
 
 from .device import CPU, backend
+from .tracing import graph_break
 
 _DEFAULT_SEED = 67280421310721  # PyTorch's default seed
 
@@ -33,6 +34,7 @@ class Generator:
     def get_state(self):
         from .creation import tensor
 
+        graph_break("reading a generator's state (a replay would return the traced one)")
         raw = self._state.bit_generator.state
         encoded = np.frombuffer(repr(raw).encode(), dtype=np.uint8).copy()
         return tensor(encoded)
@@ -40,6 +42,7 @@ class Generator:
     def set_state(self, state):
         import ast
 
+        graph_break("setting a generator's state (a replay would not set it)")
         text = bytes(state.numpy().astype(np.uint8)).decode()
         self._state.bit_generator.state = ast.literal_eval(text)
         return self
@@ -58,8 +61,14 @@ def default_generator_for(device):
     return gen
 
 
+# Random ops that asked for a generator to draw from: vmap and checkpoint compare it
+# before and after a function to learn whether the function draws.
+DRAWS = [0]
+
+
 def generator_for(device, generator=None):
     """The backend generator state to draw from: the caller's, or the device's default."""
+    DRAWS[0] += 1
     if generator is not None:
         if generator.device != device:
             raise RuntimeError(f"Expected a '{device.type}' device type for generator but "
@@ -82,6 +91,18 @@ def seed():
 
 def initial_seed():
     return default_generator.initial_seed()
+
+
+def snapshot():
+    """The CPU default generator's state as plain Python values, making no tensor (a
+    trace may be under way): what checkpoint and vmap put back with `restore`."""
+    return default_generator._state.bit_generator.state
+
+
+def restore(state):
+    """Put back a `snapshot()`."""
+    graph_break("restoring the random state (a replay would not restore it)")
+    default_generator._state.bit_generator.state = state
 
 
 def get_rng_state():

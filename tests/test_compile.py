@@ -452,6 +452,43 @@ def test_requires_grad_on_the_callers_tensor_ends_the_trace():
     assert made(engine.ones(2)).item() == 0.0
 
 
+def test_vmap_and_checkpoint_inside_a_compiled_function():
+    """Both looked at the random state through tensors; they now count draws. A
+    checkpointed function that draws needs the state put back for its recompute, which a
+    replay would not do: that ends the trace, and the gradients are eager's."""
+    from engine.utils.checkpoint import checkpoint
+
+    mapped = engine.compile(lambda x: engine.func.vmap(lambda r: r.exp().sum())(x),
+                            fullgraph=True)
+    x = engine.randn(3, 4)
+    np.testing.assert_allclose(mapped(x).numpy(), x.exp().sum(1).numpy(), rtol=1e-6)
+    engine.manual_seed(0)
+    layer = nn.Linear(4, 4)
+
+    def step(x, p):
+        layer.zero_grad()
+        checkpoint(lambda y: nn.functional.dropout(layer(y), p).tanh(), x,
+                   use_reentrant=False).sum().backward()
+        return layer.weight.grad.clone()
+
+    for p, breaks in ((0.0, False), (0.5, True)):
+        compiled = engine.compile(step)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for seed in range(3):
+                x = engine.randn(3, 4, requires_grad=True)
+                engine.manual_seed(seed)
+                eager = step(x, p)
+                engine.manual_seed(seed)
+                assert compiled(x, p).tolist() == eager.tolist(), (p, seed)
+        assert (compiled.eager_reason is not None) is breaks, compiled.eager_reason
+        assert any("restoring the random state" in str(w.message) for w in caught) is breaks
+    with pytest.raises(RuntimeError, match="randomness error mode"):
+        engine.func.vmap(lambda r: r + engine.rand(()))(engine.ones(3))
+    same = engine.func.vmap(lambda r: r + engine.rand(()), randomness="same")(engine.zeros(3))
+    assert len(set(same.tolist())) == 1
+
+
 def test_a_batch_fetched_inside_the_function_ends_the_trace():
     """next() on a loader's iterator ran once, at the trace: every replay summed the
     first batch again."""

@@ -15,8 +15,11 @@ class _Checkpoint(Function):
     @staticmethod
     def forward(ctx, function, preserve_rng_state, *args):
         ctx.function, ctx.args = function, args
-        ctx.rng_state = random.get_rng_state() if preserve_rng_state else None
+        draws = random.DRAWS[0]
+        ctx.rng_state = random.snapshot() if preserve_rng_state else None
         out = function(*args)
+        if random.DRAWS[0] == draws:  # it drew nothing: there is no state to put back (so
+            ctx.rng_state = None      # a function without dropout compiles)
         if not isinstance(out, Tensor):
             raise TypeError(f"checkpoint: the function must return one tensor here, got "
                             f"{type(out).__name__}")
@@ -26,14 +29,16 @@ class _Checkpoint(Function):
     def backward(ctx, grad):
         inputs = [a.detach().requires_grad_(a.requires_grad) if isinstance(a, Tensor) else a
                   for a in ctx.args]
-        saved = random.get_rng_state()
+        saved = None
         if ctx.rng_state is not None:
-            random.set_rng_state(ctx.rng_state)
+            saved = random.snapshot()
+            random.restore(ctx.rng_state)
         try:
             with enable_grad():
                 out = ctx.function(*inputs)
         finally:
-            random.set_rng_state(saved)
+            if saved is not None:
+                random.restore(saved)
         if out.requires_grad:
             backward(out, grad)
         return (None, None) + tuple(
