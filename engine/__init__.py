@@ -26,7 +26,9 @@ from .threads import (  # noqa: F401
 )
 from .ops import *  # noqa: F401,F403
 from . import linalg  # noqa: E402,F401 - torch.linalg (after the ops, which it uses)
-from .linalg import geqrf, matrix_exp  # noqa: E402,F401 - PyTorch's top-level spellings
+from .linalg import (  # noqa: E402,F401 - PyTorch's top-level spellings
+    det, geqrf, inverse, logdet, matrix_exp, slogdet,
+)
 from .printing import set_printoptions  # noqa: F401
 from .compiler import compile  # noqa: E402,F401,A001 - torch.compile
 from .serialization import CheckpointError, load, save  # noqa: F401

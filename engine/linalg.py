@@ -394,5 +394,18 @@ def _upper(A, UPLO):
     return UPLO == "U"
 
 
+def logdet(A):
+    """log(det(A)): NaN where the determinant is negative, -inf where it is zero."""
+    sign, logabsdet = slogdet(A)
+    return where(sign < 0, math.nan, logabsdet)
+
+
+inverse = inv
+
+# PyTorch's Tensor methods for these (torch.det and the others are engine.det, ...)
+for _name, _fn in (("det", det), ("slogdet", slogdet), ("logdet", logdet), ("inverse", inv),
+                   ("matrix_exp", matrix_exp)):
+    setattr(Tensor, _name, _fn)
+
 __all__ = ["inv", "solve", "det", "slogdet", "cholesky", "eigh", "eigvalsh", "vector_norm",
            "matrix_norm", "norm", "matmul", "matrix_exp", "householder_product"]

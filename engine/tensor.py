@@ -149,6 +149,16 @@ class Tensor:
     def element_size(self):
         return self._dtype.itemsize
 
+    ndimension = dim
+
+    @property
+    def itemsize(self):
+        return self._dtype.itemsize
+
+    @property
+    def nbytes(self):
+        return self.numel() * self._dtype.itemsize
+
     def is_floating_point(self):
         return self._dtype.is_floating_point
 

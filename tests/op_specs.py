@@ -384,6 +384,26 @@ SPECS = [
       [A((3, 4)), A((3, 4), "probs", False)], same_node_name=False),
     S("layer_norm", lambda m, x, w, b: F(m).layer_norm(x, (4,), w, b), [A(M34), A(V4), A(V4)],
       same_node_name=False),
+    # ---- composed of the ops above
+    S("kron", lambda m, a, b: m.kron(a, b), [A((2, 3)), A((3, 1, 2))], same_node_name=False,
+      composite=True),
+    S("rot90", lambda m, x: m.rot90(x, 1, (0, 2)) + x.rot90(3, [1, 0]).sum() + x.rot90(2).mean(),
+      [A((2, 2, 4))], same_node_name=False, composite=True),
+    S("movedim_tile_ravel", lambda m, x: m.movedim(x, (0, 1), (2, 0)).tile((2, 1)).ravel(),
+      [A((2, 3, 4))], same_node_name=False, composite=True),
+    S("tensor_split", lambda m, x: m.cat([p.sum(0) * (i + 1) for i, p in enumerate(
+        x.tensor_split(3) + m.tensor_split(x, [1, -2], dim=0))]),
+      [A((7, 3))], same_node_name=False, composite=True),
+    S("nansum_nanmean", lambda m, x: m.nansum(x, 1) + x.nanmean(0, keepdim=True).sum(),
+      [A(M34)], same_node_name=False, composite=True),
+    S("logit", lambda m, x: m.logit(x) + x.logit(eps=0.3), [A(M34, "unit")],
+      same_node_name=False, composite=True),
+    S("deg2rad_rad2deg", lambda m, x: m.deg2rad(x) * x.rad2deg(), [A(M34)],
+      same_node_name=False, composite=True),
+    S("fmax_fmin", lambda m, a, b: m.fmax(a, b) * m.fmin(a, b), [A(M34), A(V4)],
+      same_node_name=False, composite=True),
+    S("logdet", lambda m, x: m.logdet(x @ x.mT + m.eye(3, dtype=x.dtype, device=x.device)),
+      [A((2, 3, 3))], same_node_name=False, composite=True),
 ]
 
 BY_NAME = {s.name: s for s in SPECS}

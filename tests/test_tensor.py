@@ -492,3 +492,59 @@ def test_scatter_and_index_ops_refuse_bad_arguments():
         x.repeat_interleave(engine.tensor([1, 2]), dim=0)
     with pytest.raises(ValueError, match="indexing must be one of 'xy' or 'ij'"):
         engine.meshgrid(engine.ones(2), indexing="yx")
+
+
+def _nan_aware_and_shape_calls(m):
+    """Calls on NaNs, infinities and edge arguments, for engine and torch alike: each
+    result as a list, or an error by its type."""
+    x = m.tensor([[1.0, float("nan"), 3.0], [float("inf"), -2.0, float("-inf")]])
+    y = m.tensor([[float("nan"), 0.0, 4.0], [1.0, float("nan"), 0.0]])
+    out = {}
+
+    def call(name, fn):
+        try:
+            value = fn()
+            out[name] = value.tolist() if hasattr(value, "tolist") else value
+        except Exception as error:  # noqa: BLE001 - the error's type is the result
+            out[name] = type(error).__name__
+
+    call("nansum", lambda: [x.nansum().item(), x.nansum(1).tolist()])
+    call("nanmean", lambda: [y.nanmean().item(), y.nanmean(0).tolist()])
+    call("nanmean of ints", lambda: m.tensor([1, 2]).nanmean())
+    call("fmax", lambda: m.fmax(x, y))
+    call("fmin", lambda: x.fmin(y))
+    call("isposinf", lambda: x.isposinf())
+    call("isneginf", lambda: m.isneginf(x))
+    call("positive of bools", lambda: m.positive(m.tensor([True])))
+    call("logit eps", lambda: m.tensor([0.0, 0.5, 1.0]).logit(eps=0.25))
+    call("tensor_split 0 sections", lambda: m.arange(4).tensor_split(0))
+    call("tensor_split sizes", lambda: [p.shape[0] for p in m.arange(7).tensor_split(3)])
+    call("movedim mismatch", lambda: m.ones(2, 3).movedim((0, 1), 0))
+    call("movedim repeated", lambda: m.ones(2, 3).movedim((0, 0), (1, 0)))
+    call("rot90 one dim", lambda: m.ones(3).rot90())
+    call("rot90 same dims", lambda: m.ones(2, 2).rot90(1, (1, 1)))
+    call("rot90 k=4", lambda: m.arange(4).reshape(2, 2).rot90(4))
+    call("tile", lambda: m.arange(3).tile((2, 2)))
+    call("kron vectors", lambda: m.kron(m.tensor([1, 2]), m.tensor([1, 10, 100])))
+    call("in-place", lambda: [m.ones(3, 3).tril_(-1).tolist(), m.ones(3, 3).triu_().tolist(),
+                              m.ones(2).addcmul_(m.ones(2), m.ones(2) * 3, value=2).tolist()])
+    call("sizes", lambda: [m.ones(2, 3).ndimension(), m.ones(2, 3).nbytes,
+                           m.ones(2, dtype=m.float64).itemsize, m.ones(2, 3).ravel().shape[0]])
+    call("linalg methods", lambda: [round(m.tensor([[2.0, 1.0], [1.0, 3.0]]).det().item(), 6),
+                                    m.tensor([[2.0, 0.0], [0.0, 4.0]]).inverse().tolist(),
+                                    m.tensor([[-1.0, 0.0], [0.0, 1.0]]).logdet().item() != 0,
+                                    m.logdet(m.zeros(2, 2)).item()])
+    return out
+
+
+@needs_torch
+def test_nan_aware_reductions_and_shape_helpers_as_in_pytorch():
+    ours, theirs = _nan_aware_and_shape_calls(engine), _nan_aware_and_shape_calls(torch)
+
+    def same(a, b):  # as ==, but NaN equals NaN
+        if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+            return len(a) == len(b) and all(map(same, a, b))
+        return a == b or (a != a and b != b)
+
+    for key in theirs:
+        assert same(ours[key], theirs[key]), (key, ours[key], theirs[key])

@@ -64,6 +64,18 @@ def trace(input):
 
 
 @public(method=True)
+def kron(input, other):
+    """The Kronecker product: block (i, j, ...) is input[i, j, ...] * other, over as many
+    dims as the longer operand has (the shorter gains leading ones)."""
+    n = max(input.dim(), other.dim())
+    a = input.reshape((1,) * (n - input.dim()) + tuple(input.shape))
+    b = other.reshape((1,) * (n - other.dim()) + tuple(other.shape))
+    spread = a.reshape([m for s in a.shape for m in (s, 1)])  # each dim of a, then room
+    tiles = b.reshape([m for s in b.shape for m in (1, s)])   # for one copy of b
+    return (spread * tiles).reshape([s * t for s, t in zip(a.shape, b.shape)])
+
+
+@public(method=True)
 def inner(input, other):
     """Sum over the last dims of every pair: shape input.shape[:-1] + other.shape[:-1]."""
     if input.dim() == 0 or other.dim() == 0:

@@ -122,12 +122,12 @@ def lerp(input, end, weight):
     return input + weight * (end - input)
 
 
-@public(method=True)
+@public(method=True, inplace="unary")
 def addcmul(input, tensor1, tensor2, *, value=1):
     return input + value * tensor1 * tensor2
 
 
-@public(method=True)
+@public(method=True, inplace="unary")
 def addcdiv(input, tensor1, tensor2, *, value=1):
     return input + value * tensor1 / tensor2
 
@@ -245,7 +245,8 @@ def _unary(prim, name, floating=True):
 
 neg = public("negative", method=True, out=True, inplace="unary")(
     _unary(_neg, "neg", floating=False))
-abs = public(method=True, out=True, inplace="unary")(_unary(_abs, "abs", floating=False))
+abs = public("absolute", method=True, out=True, inplace="unary")(
+    _unary(_abs, "abs", floating=False))
 sign = public(method=True, out=True)(_unary(_sign, "sign", floating=False))
 exp = public(method=True, out=True, inplace="unary")(_unary(_exp, "exp"))
 log = public(method=True, out=True, inplace="unary")(_unary(_log, "log"))
@@ -314,6 +315,59 @@ def isnan(input):
 @public(method=True)
 def isinf(input):
     return abs(input) == math.inf
+
+
+@public(method=True, out=True)
+def isposinf(input):
+    return input == math.inf
+
+
+@public(method=True, out=True)
+def isneginf(input):
+    return input == -math.inf
+
+
+@public(method=True)
+def positive(input):
+    """The tensor itself (unary plus); bool tensors are refused, as in PyTorch."""
+    if input._dtype is dtypes.bool_:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+@public(method=True, out=True, inplace="unary")
+def deg2rad(input):
+    return _floating_input(input) * (math.pi / 180)
+
+
+@public(method=True, out=True, inplace="unary")
+def rad2deg(input):
+    return _floating_input(input) * (180 / math.pi)
+
+
+@public(method=True, out=True, inplace="unary")
+def logit(input, eps=None):
+    """log(p / (1 - p)), p first clamped to [eps, 1 - eps] if eps is given (so the
+    gradient is zero outside it)."""
+    p = input if eps is None else clamp(input, eps, 1 - eps)
+    return log(p / (1 - p))
+
+
+@public(method=True, out=True)
+def fmax(input, other):
+    """The larger of each pair, a NaN losing to a number (maximum propagates NaNs); a
+    tie's gradient goes to input, as PyTorch's does."""
+    return where((input >= other) | isnan(other), input, other)
+
+
+@public(method=True, out=True)
+def fmin(input, other):
+    """The smaller of each pair, a NaN losing to a number; ties as fmax."""
+    return where((input <= other) | isnan(other), input, other)
+
+
+def _floating_input(input):
+    return input if input._dtype.is_floating_point else input.to(dtypes.get_default_dtype())
 
 
 @public(method=True)

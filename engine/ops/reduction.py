@@ -155,6 +155,22 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     return prim(input, dims=dims, keepdim=keepdim, count=count)
 
 
+@public(method=True, out=True)
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    """sum(), NaNs counted as zero (their gradient is zero)."""
+    return sum(where(input != input, 0.0, input), dim, keepdim, dtype=dtype)
+
+
+@public(method=True, out=True)
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    """The mean of the elements that are not NaN."""
+    if not (dtype or input.dtype).is_floating_point:
+        raise RuntimeError(f"nanmean(): expected input to have floating point or complex "
+                           f"dtype but got {input.dtype}")
+    present = (input == input).sum(dim, keepdim)
+    return nansum(input, dim, keepdim, dtype=dtype) / present
+
+
 return_types = collections.namedtuple("return_types", ["values", "indices"])
 
 

@@ -49,6 +49,29 @@ def flip(input, *dims):
 
 
 @public(method=True)
+def rot90(input, k=1, dims=(0, 1)):
+    """Each plane of `dims` turned by k quarter turns, from the first dim toward the
+    second: flips and a transpose."""
+    dims = tuple(dims)
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.dim() < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {input.dim()}")
+    first, second = (input._dim_index(d) for d in dims)
+    if first == second:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {first} "
+                           f"and dim1 = {second}")
+    k %= 4
+    if k == 1:
+        return flip(input, second).transpose(first, second)
+    if k == 2:
+        return flip(input, (first, second))
+    if k == 3:
+        return flip(input, first).transpose(first, second)
+    return input.clone()
+
+
+@public(method=True)
 def roll(input, shifts, dims=None):
     """Elements shifted by `shifts` along `dims`, those pushed off one end coming back in
     at the other; with no dims, over the flattened tensor."""

@@ -134,6 +134,12 @@ def flatten(input, start_dim=0, end_dim=-1):
 
 
 @public(method=True)
+def ravel(input):
+    """The elements in order as one dim (a view where the memory allows)."""
+    return reshape(input, -1)
+
+
+@public(method=True)
 def unflatten(input, dim, sizes):
     d = input._dim_index(dim)
     shape = input.shape
@@ -213,6 +219,37 @@ def expand(input, *sizes):
 @public(method=True)
 def expand_as(input, other):
     return expand(input, other.shape)
+
+
+@public("moveaxis", method=True)
+def movedim(input, source, destination):
+    """`input` with the dims at `source` moved to `destination` (ints, or sequences of
+    them), the others keeping their order: a permute."""
+    if isinstance(source, int) != isinstance(destination, int):
+        raise TypeError(f"movedim(): source and destination must both be ints or both "
+                        f"sequences of ints, got {source!r} and {destination!r}")
+    source = (source,) if isinstance(source, int) else tuple(source)
+    destination = (destination,) if isinstance(destination, int) else tuple(destination)
+    if len(source) != len(destination):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({source} "
+                           f"dims) should contain the same number of dims as destination "
+                           f"({destination} dims)")
+    source = [input._dim_index(d) for d in source]
+    destination = [input._dim_index(d) for d in destination]
+    for dims, name in ((source, "source"), (destination, "destination")):
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({dims})")
+    rest = iter(d for d in range(input.dim()) if d not in source)
+    placed = dict(zip(destination, source))
+    return permute(input, [placed[i] if i in placed else next(rest)
+                           for i in range(input.dim())])
+
+
+@public(method=True)
+def tile(input, dims):
+    """repeat(), with `dims` padded by leading ones to the tensor's number of dims."""
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    return repeat(input, *((1,) * (input.dim() - len(dims)) + dims))
 
 
 @public(method=True)
@@ -357,6 +394,24 @@ def split(input, split_size_or_sections, dim=0):
         out.append(narrow(input, d, start, n))
         start += n
     return tuple(out)
+
+
+@public(method=True)
+def tensor_split(input, indices_or_sections, dim=0):
+    """Views of `input` cut along `dim`: into n parts (the first size % n one longer), or
+    at each of the given indices (read as Python slices read them)."""
+    d = input._dim_index(dim)
+    size = input.shape[d]
+    if isinstance(indices_or_sections, int):
+        n = indices_or_sections
+        if n <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {n}")
+        cuts = [i * (size // n) + min(i, size % n) for i in range(1, n)]
+    else:
+        cuts = [int(i) for i in indices_or_sections]
+    bounds = [None] + cuts + [None]
+    return tuple(input[(slice(None),) * d + (slice(start, stop),)]
+                 for start, stop in zip(bounds, bounds[1:]))
 
 
 @public(method=True)

@@ -31,14 +31,14 @@ def _check(name, input, diagonal):
                         f"{type(diagonal).__name__}")
 
 
-@public(method=True, out=True)
+@public(method=True, out=True, inplace="unary")
 def tril(input, diagonal=0):
     """The lower triangle (j <= i + diagonal) of each matrix; the rest is zero."""
     _check("tril", input, diagonal)
     return _tril(input, diagonal=int(diagonal))
 
 
-@public(method=True, out=True)
+@public(method=True, out=True, inplace="unary")
 def triu(input, diagonal=0):
     """The upper triangle (j >= i + diagonal) of each matrix; the rest is zero."""
     _check("triu", input, diagonal)
