@@ -228,6 +228,28 @@ def test_a_parameter_given_other_data_is_traced_again():
     assert compiled.n_entries == 3
 
 
+def test_results_that_are_inputs_or_constants_behave_as_eagerly():
+    """An argument or captured tensor returned as it is comes back itself (with its
+    gradient reaching it as a leaf's); a constant the function makes is a new tensor at
+    each call (replays handed out the constant's own memory: an in-place change to one
+    result showed in every later call's)."""
+    w = nn.Parameter(engine.ones(2))
+    passes = engine.compile(lambda x: (x * 2, x, w))
+    x = engine.ones(2, requires_grad=True)
+    for _ in range(3):
+        x.grad = w.grad = None
+        doubled, same, weight = passes(x)
+        assert same is x and weight is w and x.is_leaf
+        (doubled.sum() + 3 * same.sum() + weight.sum()).backward()
+        assert x.grad.tolist() == [5.0, 5.0] and w.grad.tolist() == [1.0, 1.0]
+    makes = engine.compile(lambda x: (engine.ones(2), x + 1, engine.ones(3) * 2))
+    for _ in range(3):
+        ones, _, twos = makes(engine.ones(2))
+        assert ones.tolist() == [1.0, 1.0] and twos.tolist() == [2.0] * 3
+        ones.add_(5)
+        twos.add_(1)
+
+
 def test_the_default_dtype_is_guarded():
     """A tensor the function makes takes the default dtype of the call, not the trace's."""
     compiled = engine.compile(lambda: engine.zeros(3) + 1)

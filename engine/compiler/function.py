@@ -130,6 +130,12 @@ class Entry:
         self.flat = flat
         out_leaves, self.template = pytree.leaves(result), pytree.skeleton(result)
         out_refs = [tracer.node_of(t) for t in out_leaves]
+        # a result that is an argument, or a tensor from outside the function, is returned
+        # itself, as eagerly: {result index: argument index or the tensor}
+        self.passed = {j: next((i for i, a in enumerate(leaves) if a is t), t)
+                       for j, t in enumerate(out_leaves)
+                       if any(a is t for a in leaves)
+                       or (out_refs[j][0] == "const" and id(t) not in tracer.born)}
         self.out_devices = [t._device for t in out_leaves]
         self.out_requires = [t._requires_grad for t in out_leaves]
         grad_refs, targets = [], []
@@ -153,6 +159,15 @@ class Entry:
         graph = epilogues.absorb(graph, refs)
         sizes.append(("epilogues", passes.size(graph)))
         out_refs, grad_refs = refs[:len(out_refs)], refs[len(out_refs):]
+        # a constant the function made (or that folding made) is a new tensor at each
+        # call, as eagerly: the replay hands out a copy, never the constant's own memory
+        self.copied = [j for j, ref in enumerate(out_refs) if j not in self.passed
+                       and ref is not None and graph.nodes[producer(ref)]["kind"] == "const"
+                       and not graph.nodes[producer(ref)]["tensor"]._requires_grad]
+        for j in self.copied:  # the trace's caller holds the tensor itself: keep a copy
+            data = graph.nodes[producer(out_refs[j])]
+            data["tensor"] = Tensor._make(data["tensor"]._backend.copy(data["tensor"]._data),
+                                          data["tensor"]._device)
         self.graph, self.sizes = graph, sizes
         args = sorted((n for n in graph if graph.nodes[n]["kind"] == "arg"),
                       key=lambda n: n[1])
@@ -196,11 +211,17 @@ class Entry:
         consts = [t._data for t in self.consts]
         results = self.forward(arrays, consts)
         outs = [Tensor._make(a, d) for a, d in zip(results[:self.n_out], self.out_devices)]
+        for j, passed in self.passed.items():
+            outs[j] = leaves[passed] if type(passed) is int else passed
+        for j in self.copied:
+            outs[j] = Tensor._make(outs[j]._backend.copy(outs[j]._data), outs[j]._device)
         if self.backward is not None and is_grad_enabled():
             inputs = [leaves[ref] if kind == "arg" else ref for kind, ref in self.targets]
             versions = [version_counter(t).value for t in inputs]
             call = _Call(self, arrays, consts, results[self.n_out:], outs, inputs, versions)
             for j in self.grad_outputs:
+                if j in self.passed:  # a leaf itself: its gradient reaches it directly
+                    continue
                 out = outs[j]
                 out._grad_fn = Node(_CompiledBackward(call, j), inputs, {}, out, None)
                 out._requires_grad = True
