@@ -71,14 +71,6 @@ def test_compiled_ddp_steps_average_at_every_replay():
 
 
 @needs_mpi
-def test_a_compiled_ddp_step_on_cuda_tensors():
-    status, output = mpiexec(2, "ddp_compiled.py", "cuda", timeout=300,
-                             env={"NUMBA_ENABLE_CUDASIM": "1"})
-    assert status == 0, output
-    assert output.count("on cuda: compiled DistributedDataParallel ok") == 2, output
-
-
-@needs_mpi
 @pytest.mark.parametrize("n", [2, 3])
 def test_sync_batchnorm_on_n_ranks_trains_as_batchnorm_on_whole_batches(n):
     status, output = mpiexec(n, "sync_batchnorm.py")
@@ -87,19 +79,18 @@ def test_sync_batchnorm_on_n_ranks_trains_as_batchnorm_on_whole_batches(n):
 
 
 @needs_mpi
-def test_the_differentiable_allreduce_on_cuda_tensors_eager_and_compiled():
-    status, output = mpiexec(2, "sync_batchnorm.py", "cuda", timeout=300,
+@pytest.mark.parametrize("script, args, says", [
+    ("ddp.py", ["2"], "DistributedDataParallel ok"),
+    ("ddp_compiled.py", [], "compiled DistributedDataParallel ok"),
+    ("sync_batchnorm.py", [], "the differentiable allreduce ok"),  # eager and compiled
+])
+def test_on_cuda_tensors(script, args, says):
+    """Each rank script's CUDA part (tensors staged through host memory), on numba's CUDA
+    simulator: DDP, a compiled DDP step, the differentiable allreduce."""
+    status, output = mpiexec(2, script, "cuda", *args, timeout=300,
                              env={"NUMBA_ENABLE_CUDASIM": "1"})
     assert status == 0, output
-    assert output.count("on cuda: the differentiable allreduce ok") == 2, output
-
-
-@needs_mpi
-def test_ddp_on_cuda_tensors():
-    status, output = mpiexec(2, "ddp.py", "cuda", "2", timeout=300,
-                             env={"NUMBA_ENABLE_CUDASIM": "1"})
-    assert status == 0, output
-    assert output.count("on cuda: DistributedDataParallel ok") == 2, output
+    assert output.count(f"on cuda: {says}") == 2, output
 
 
 @needs_mpi
