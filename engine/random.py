@@ -94,15 +94,17 @@ def initial_seed():
 
 
 def snapshot():
-    """The CPU default generator's state as plain Python values, making no tensor (a
-    trace may be under way): what checkpoint and vmap put back with `restore`."""
-    return default_generator._state.bit_generator.state
+    """A copy of every device's default generator state, making no tensor (a trace may
+    be under way): what checkpoint and vmap put back with `restore`."""
+    return {device: backend(device).saved_state(gen._state)
+            for device, gen in _device_generators.items()}
 
 
-def restore(state):
+def restore(saved):
     """Put back a `snapshot()`."""
     graph_break("restoring the random state (a replay would not restore it)")
-    default_generator._state.bit_generator.state = state
+    for device, state in saved.items():
+        backend(device).load_state(_device_generators[device]._state, state)
 
 
 def get_rng_state():

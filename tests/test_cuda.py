@@ -526,6 +526,26 @@ def test_compiled_replays_draw_as_eager_after_manual_seed_on_the_gpu():
     draws_as_eager("cuda")
 
 
+def test_checkpoint_recomputes_the_same_dropout_on_the_gpu():
+    """checkpoint put back the CPU generator only: the recompute drew another CUDA mask,
+    and the gradients were wrong."""
+    from engine.utils.checkpoint import checkpoint
+
+    engine.manual_seed(0)
+    layer = nn.Linear(4, 4).to("cuda")
+    x = engine.randn(3, 4, device="cuda", requires_grad=True)
+
+    def f(y):
+        return nn.functional.dropout(layer(y), 0.5).tanh()
+
+    engine.manual_seed(5)
+    f(x).sum().backward()
+    plain, x.grad = x.grad.clone(), None
+    engine.manual_seed(5)
+    checkpoint(f, x, use_reentrant=False).sum().backward()
+    assert x.grad.cpu().tolist() == plain.cpu().tolist()
+
+
 def test_engine_tensor_of_a_gpu_tensor_stays_on_the_gpu_as_in_pytorch():
     t = engine.ones(2, device="cuda")
     assert engine.tensor(t).device == t.device and engine.tensor(t, device="cpu").device.type \

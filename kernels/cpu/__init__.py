@@ -18,7 +18,8 @@ from .memory import (  # noqa: F401
     storage_offset, strides, to_numpy, where,
 )
 from .random import (  # noqa: F401
-    bernoulli, generator, multinomial, normal, randint, reseed, uniform,
+    bernoulli, generator, load_state, multinomial, normal, randint, reseed, saved_state,
+    uniform,
 )
 from .reduce import (  # noqa: F401
     amax, amin, argsort, cumsum, gather, log_softmax, log_softmax_backward, logsumexp, max_along,

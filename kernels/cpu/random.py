@@ -6,6 +6,15 @@ def generator(seed):
     return np.random.Generator(np.random.PCG64(seed))
 
 
+def saved_state(gen):
+    """A copy of `gen`'s state that `load_state` puts back."""
+    return gen.bit_generator.state
+
+
+def load_state(gen, saved):
+    gen.bit_generator.state = saved
+
+
 def reseed(gen, seed):
     """Seed `gen` in place: whoever holds it (a compiled graph's random op) draws the
     new stream."""

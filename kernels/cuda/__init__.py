@@ -26,7 +26,8 @@ from .optim import (  # noqa: F401
     sgd_step, update_many,
 )
 from .random import (  # noqa: F401
-    bernoulli, generator, multinomial, normal, randint, reseed, uniform,
+    bernoulli, generator, load_state, multinomial, normal, randint, reseed, saved_state,
+    uniform,
 )
 from .pinned import from_pinned, is_pinned, pinned_empty, to_pinned  # noqa: F401 - host memory
 from .reduce import (  # noqa: F401

@@ -40,6 +40,19 @@ def generator(seed):
     return cuda.to_device(_seeded(seed))
 
 
+def saved_state(states):
+    """A copy of the generator `states`, on the device (no trip through the host), that
+    `load_state` puts back."""
+    words = states.view(np.uint64)  # as plain words: the simulator cannot copy the records
+    saved = cuda.device_array(words.shape, np.uint64)
+    saved.copy_to_device(words)
+    return saved
+
+
+def load_state(states, saved):
+    states.view(np.uint64).copy_to_device(saved)
+
+
 def reseed(states, seed):
     """Seed the generator `states` in place: whoever holds them (a compiled graph's
     random op) draws the new stream."""
