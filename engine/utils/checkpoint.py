@@ -3,8 +3,9 @@
 The forward runs without recording a graph, so none of its intermediate tensors are
 kept; backward runs it again, recording, and backpropagates through that. Gradients of
 the parameters the function uses accumulate into their .grad during that replay, as in
-PyTorch's reentrant implementation. The random state is restored for the replay, so
-dropout drops the same elements both times.
+PyTorch's reentrant implementation. Every device's random state is restored for the
+replay (when the function drew random numbers), so dropout drops the same elements
+both times.
 """
 from .. import random
 from ..autograd import Function, backward, enable_grad
