@@ -526,6 +526,21 @@ def test_compiled_replays_draw_as_eager_after_manual_seed_on_the_gpu():
     draws_as_eager("cuda")
 
 
+def test_a_compiled_function_follows_the_default_device():
+    """A tensor the function makes goes to the call's default device: the replay kept the
+    trace's (the CPU), with no error where eager raises one."""
+    compiled = engine.compile(lambda x: x + engine.ones(2))
+    assert compiled(engine.ones(2)).device.type == "cpu"
+    engine.set_default_device("cuda")
+    try:
+        with pytest.raises(RuntimeError, match="same device"):
+            compiled(engine.ones(2, device="cpu"))
+        assert compiled(engine.ones(2)).device.type == "cuda"
+    finally:
+        engine.set_default_device(None)
+    assert "the default device changed from cpu to cuda:0" in " ".join(compiled.events)
+
+
 def test_checkpoint_recomputes_the_same_dropout_on_the_gpu():
     """checkpoint put back the CPU generator only: the recompute drew another CUDA mask,
     and the gradients were wrong."""

@@ -108,8 +108,8 @@ class CompiledFunction:
                          f"{key[2]}" + (", module state" if key[3] else "")
                          + (f", {len(entry.grad_guards)} .grad set or not"
                             if entry.grad_guards else "")
-                         + (", what it reaches: " + ", ".join(name for name, _ in key[6])
-                            if key[6] else ""))
+                         + (", what it reaches: " + ", ".join(name for name, _ in key[-1])
+                            if key[-1] else ""))
             for title, source in entry.sources:
                 lines.append(f"  {title}:")
                 lines += ["    " + line for line in source.rstrip().splitlines()]

@@ -1,8 +1,8 @@
 """What a compiled entry depends on, as one hashable key per call.
 
 Tensor arguments count by shape, dtype, device and requires_grad; numbers, strings and
-None by value; anything else by identity. Grad mode, autocast and the default dtype
-count, and for a compiled module the identity of every parameter and buffer, each
+None by value; anything else by identity. Grad mode, autocast, the default dtype and
+device count, and for a compiled module the identity of every parameter and buffer, each
 submodule's training flag, hooks and the plain attributes its forward reads (so that
 `model.eval()`, a replaced Parameter or a new `dropout.p` traces again). So does what
 the function reaches without receiving it (`Captured`): the globals its code names and
@@ -15,6 +15,7 @@ import types
 
 from ..amp import autocast_dtype
 from ..autograd.grad_mode import is_grad_enabled
+from ..device import get_default_device
 from ..dtypes import get_default_dtype
 from ..tensor import Tensor
 
@@ -186,17 +187,18 @@ def key(args, kwargs, module, captured=None):
             parts.append(describe_value(a))
     return (("tuple",) + tuple(parts), describe_value(kwargs) if kwargs else ("dict",),
             is_grad_enabled(), module_state(module) if module is not None else (),
-            autocast_dtype(), get_default_dtype(),
+            autocast_dtype(), get_default_dtype(), get_default_device(),
             captured.key() if captured is not None else ())
 
 
 def difference(old, new):
     """Words for why `new` missed the entry guarded by `old`."""
     names = ("the arguments", "the keyword arguments", "grad mode", "the module's parameters, "
-             "buffers or training flags", "autocast", "the default dtype", "captured")
+             "buffers or training flags", "autocast", "the default dtype",
+             "the default device", "captured")
     for name, a, b in zip(names, old, new):
         if a != b:
-            if name in ("grad mode", "the default dtype"):
+            if name in ("grad mode", "the default dtype", "the default device"):
                 return f"{name} changed from {a} to {b}"
             if name.startswith("the module's"):
                 return _module_change(a, b)
