@@ -162,17 +162,8 @@ class Captured:
         return found
 
     def key(self):
-        """values(), each described by captured_value (in one pass: this runs per call)."""
-        namespace, described = self.namespace, []
-        for name in self.names:
-            if name in namespace:
-                described.append((name, captured_value(namespace[name])))
-        for name, cell in self.cells:
-            try:
-                described.append((name, captured_value(cell.cell_contents)))
-            except ValueError:  # not assigned yet
-                pass
-        return tuple(described)
+        """values(), each described by captured_value."""
+        return tuple([(name, captured_value(value)) for name, value in self.values()])
 
 
 def key(args, kwargs, module, captured=None):
