@@ -19,7 +19,10 @@ class Generator:
 
     def manual_seed(self, seed):
         """Reseeds the backend state in place, keeping its identity: a compiled graph's
-        random ops hold that state, and draw from the new seed at their next replay."""
+        random ops hold that state, and draw from the new seed at their next replay.
+        Called inside a compiled function, it ends the trace (a replay would not
+        reseed)."""
+        graph_break("seeding a generator (a replay would not reseed it)")
         self._seed = int(seed)
         backend(self.device).reseed(self._state, self._seed)
         return self

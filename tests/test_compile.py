@@ -614,6 +614,18 @@ def test_replays_draw_as_eager_after_manual_seed():
     draws_as_eager("cpu")
 
 
+def test_seeding_inside_the_function_ends_the_trace():
+    """The seed was set once, at the trace: every replay drew on from there."""
+    def f(x):
+        engine.manual_seed(0)
+        return nn.functional.dropout(x, 0.5)
+
+    compiled, x = engine.compile(f), engine.ones(16)
+    with pytest.warns(UserWarning, match="seeding a generator"):
+        assert compiled(x).tolist() == f(x).tolist()
+    assert compiled(x).tolist() == f(x).tolist() == compiled(x).tolist()
+
+
 # ---- modules and training -------------------------------------------------------------------
 
 def test_a_compiled_module_keeps_its_parameters_state_dict_and_repr():
