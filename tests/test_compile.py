@@ -406,6 +406,40 @@ def test_a_copied_or_unpickled_model_still_counts_its_changes():
         assert compiled(x).tolist() == model(x).tolist() and compiled.n_entries == 2
 
 
+def test_a_compiled_methods_self_and_a_captured_objects_attributes_are_guarded():
+    """A method compiled with its object (bound, or given it as an argument) and a
+    config object the function reaches: the attributes the code names count by value
+    (the replay kept `self.scale` as traced)."""
+    class Trainer:
+        def __init__(self):
+            self.scale, self.unread = 1.0, 0
+
+        def step(self, x):
+            return x * self.scale
+
+    trainer, x = Trainer(), engine.ones(2)
+    bound, unbound = engine.compile(trainer.step), engine.compile(Trainer.step)
+    for scale in (1.0, 5.0):
+        trainer.scale = scale
+        assert bound(x).tolist() == unbound(trainer, x).tolist() == [scale] * 2
+    trainer.unread += 1  # named by no code: no retrace
+    bound(x)
+    unbound(trainer, x)
+    assert bound.n_entries == unbound.n_entries == 2
+    assert bound.events[-2] == "retrace 1: self.scale changed: 1.0 -> 5.0"
+    assert unbound.events[-2].endswith("argument.scale changed: 1.0 -> 5.0")
+
+    class Config:
+        pass
+
+    config = Config()
+    config.k = 2.0
+    uses_config = engine.compile(lambda x: x * config.k)
+    assert uses_config(x).tolist() == [2.0, 2.0]
+    config.k = 3.0
+    assert uses_config(x).tolist() == [3.0, 3.0]
+
+
 def test_a_compiled_modules_attributes_read_by_forward_are_guarded():
     class Scaled(nn.Module):
         def __init__(self):

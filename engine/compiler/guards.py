@@ -132,6 +132,18 @@ def _rule(kind):
 
 
 _RULES = {}
+_PLAIN = {}  # type -> whether its instances are plain objects (Captured.attributes)
+
+
+def _plain(kind):
+    """Instances that captured_value counts by identity alone, and that keep their
+    attributes in a __dict__: not numbers, tensors, sequences, modules, code or classes."""
+    return (kind.__dictoffset__ != 0 and kind not in _SCALARS
+            and not issubclass(kind, (Tensor, tuple, list, dict, type, types.ModuleType,
+                                      types.FunctionType, types.MethodType,
+                                      types.BuiltinFunctionType))
+            and not (callable(getattr(kind, "parameters", None))
+                     and callable(getattr(kind, "modules", None))))
 
 
 class Captured:
@@ -141,7 +153,8 @@ class Captured:
     anew, a scale since changed, a model since put in eval mode)."""
 
     def __init__(self, fn):
-        fn = getattr(fn, "__func__", fn)  # a bound method: its function
+        self.bound = getattr(fn, "__self__", None)  # a bound method's object: "self"
+        fn = getattr(fn, "__func__", fn)
         code = getattr(fn, "__code__", None)
         self.namespace = fn.__globals__ if code is not None else {}
         self.names = tuple(sorted(code_names(code))) if code is not None else ()
@@ -159,11 +172,29 @@ class Captured:
                 found.append((name, cell.cell_contents))
             except ValueError:  # not assigned yet
                 pass
+        if self.bound is not None:
+            found.append(("self", self.bound))
         return found
 
     def key(self):
-        """values(), each described by captured_value."""
-        return tuple([(name, captured_value(value)) for name, value in self.values()])
+        """values(), each described by captured_value, an object with the attributes the
+        code names (`self.scale`)."""
+        return tuple([(name, captured_value(value) + self.attributes(value))
+                      for name, value in self.values()])
+
+    def attributes(self, value):
+        """The attributes of a plain object (an instance of a class of the program's, not
+        a tensor, module, function or class) that the code names: a method's `self.lr`,
+        a config's `cfg.scale`. One level deep: their own attributes count by identity."""
+        kind = type(value)
+        plain = _PLAIN.get(kind)
+        if plain is None:
+            plain = _PLAIN[kind] = _plain(kind)
+        if not plain:
+            return ()
+        found = value.__dict__
+        return tuple((name, captured_value(found[name])) for name in self.names
+                     if name in found)
 
 
 def key(args, kwargs, module, captured=None):
@@ -175,7 +206,10 @@ def key(args, kwargs, module, captured=None):
             parts.append(("tensor", a._data.shape, a._dtype.name, str(a._device),
                           a._requires_grad))
         else:
-            parts.append(describe_value(a))
+            described = describe_value(a)
+            if captured is not None and described[0] == "object":
+                described += captured.attributes(a)
+            parts.append(described)
     return (("tuple",) + tuple(parts), describe_value(kwargs) if kwargs else ("dict",),
             is_grad_enabled(), module_state(module) if module is not None else (),
             autocast_dtype(), get_default_dtype(), get_default_device(),
@@ -208,8 +242,18 @@ def _captured_change(old, new):
         if before[variable] != value:
             if value[:1] == ("module",) and before[variable][:2] == value[:2]:
                 return f"{variable}: " + _module_change(before[variable][2:], value[2:])
+            if value[:1] == ("object",) and before[variable][:2] == value[:2]:
+                return _attribute_change(variable, before[variable][2:], value[2:])
             return f"{variable} changed: {_change_words(before[variable], value)}"
     return f"the global {next(v for v, _ in old if v not in dict(new))} no longer exists"
+
+
+def _attribute_change(variable, old, new):
+    """Words for the first attribute of the same object that changed."""
+    for (name, x), (other, y) in zip(old, new):
+        if (name, x) != (other, y):
+            return f"{variable}.{name} changed: {_change_words(x, y)}"
+    return f"{variable} has other attributes"
 
 
 def _change_words(old, new):
@@ -259,6 +303,8 @@ def _module_change(old, new):
 
 def _first_change(a, b):
     """The innermost differing value that is still whole (a tensor's description)."""
+    if isinstance(a, tuple) and a[:1] == ("object",) and a[:2] == b[:2]:  # the same object
+        return _attribute_change("argument", a[2:], b[2:])
     whole = isinstance(a, tuple) and a[:1] in (("tensor",), ("object",))
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) and not whole:
         for x, y in zip(a, b):
