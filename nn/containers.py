@@ -85,16 +85,10 @@ class Sequential(_ModuleSequence):
 
     def __add__(self, other):
         """A new Sequential of this one's modules and then `other`'s (the same objects)."""
-        if not isinstance(other, Sequential):
-            raise ValueError(f"add operator supports only objects of Sequential class, but "
-                             f"{type(other)} is given.")
-        return Sequential(*self, *other)
+        return Sequential(*self, *_added(other))
 
     def __iadd__(self, other):
-        if not isinstance(other, Sequential):
-            raise ValueError(f"add operator supports only objects of Sequential class, but "
-                             f"{type(other)} is given.")
-        return self.extend(list(other))
+        return self.extend(_added(other))
 
     def __mul__(self, times):
         """A new Sequential running these modules `times` times over (the same objects,
@@ -113,6 +107,14 @@ class Sequential(_ModuleSequence):
         if times <= 0:
             raise ValueError(f"Non-positive multiplication factor {times} for {type(self)}")
         return list(self) * times
+
+
+def _added(other):
+    """The modules of a Sequential added to a Sequential (nothing else may be)."""
+    if not isinstance(other, Sequential):
+        raise ValueError(f"add operator supports only objects of Sequential class, but "
+                         f"{type(other)} is given.")
+    return list(other)
 
 
 class ModuleList(_ModuleSequence):

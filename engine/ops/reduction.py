@@ -5,7 +5,7 @@ import math
 
 from .. import dtypes
 from ..tensor import Tensor
-from .pointwise import maximum, minimum, where
+from .pointwise import isnan, maximum, minimum, where
 from .primitive import Primitive as P
 from .registry import public
 
@@ -158,7 +158,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
 @public(method=True, out=True)
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     """sum(), NaNs counted as zero (their gradient is zero)."""
-    return sum(where(input != input, 0.0, input), dim, keepdim, dtype=dtype)
+    return sum(where(isnan(input), 0.0, input), dim, keepdim, dtype=dtype)
 
 
 @public(method=True, out=True)
@@ -167,7 +167,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     if not (dtype or input.dtype).is_floating_point:
         raise RuntimeError(f"nanmean(): expected input to have floating point or complex "
                            f"dtype but got {input.dtype}")
-    present = (input == input).sum(dim, keepdim)
+    present = (~isnan(input)).sum(dim, keepdim)
     return nansum(input, dim, keepdim, dtype=dtype) / present
 
 
